@@ -1,0 +1,65 @@
+// What the workflow sends to the worker and gets back. Only references and
+// small scalars cross this line: data stays in the artifact store.
+
+export type OutputValue = string | number | boolean | null;
+export type StepOutputs = Record<string, OutputValue>;
+
+export interface ShardInfo {
+  index: number;
+  count: number;
+}
+
+export interface StepTask {
+  runId: string;
+  stepId: string;
+  kind: string;
+  version: string;
+  args: Record<string, unknown>;
+  shard?: ShardInfo;
+}
+
+export interface StepTaskResult {
+  outputs: StepOutputs;
+  /** The attempt that succeeded (1 = first try). */
+  attempt: number;
+}
+
+export interface MergeTask {
+  runId: string;
+  stepId: string;
+  kind: string;
+  version: string;
+  args: Record<string, unknown>;
+  shards: StepOutputs[];
+}
+
+export interface CacheLookupTask {
+  kind: string;
+  version: string;
+  args: Record<string, unknown>;
+}
+
+export interface CacheLookupResult {
+  key: string;
+  /** Outputs recorded by an earlier run, present only when every artifact they name still exists. */
+  hit?: { outputs: StepOutputs; runId: string; stepId: string };
+}
+
+export interface CacheRecordTask {
+  kind: string;
+  version: string;
+  key: string;
+  outputs: StepOutputs;
+  runId: string;
+  stepId: string;
+}
+
+/** Progress a step reports in its heartbeats; `bpoflow status`/`watch` read it back. */
+export interface StepProgress {
+  done?: number;
+  total?: number;
+  unit?: string;
+  message?: string;
+  metrics?: Record<string, number>;
+  checkpoint?: string;
+}

@@ -1,0 +1,95 @@
+// dataset.stats@v1: breadth (unique prompts) and depth (pairs per prompt) of a
+// preference dataset, with length distributions, as a JSON report artifact.
+import { readJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
+import type { StepKind } from '../step-kind.js';
+
+export interface Distribution {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  max: number;
+}
+
+export interface DatasetStats {
+  format: string | undefined;
+  rows: number;
+  skipped: number;
+  issues: { row: number; reason: string }[];
+  breadth: number;
+  pairs: number;
+  /** depth → number of prompts with that many pairs (responses, for multi-response data). */
+  depthHistogram: Record<string, number>;
+  depth: Distribution;
+  lengths: { prompt: Distribution; chosen: Distribution; rejected: Distribution; response: Distribution };
+}
+
+export function distribution(values: number[]): Distribution {
+  if (!values.length) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
+  return { count: sorted.length, min: sorted[0]!, mean: Math.round(mean * 1000) / 1000, p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1]! };
+}
+
+const textOf = (t: Text): string => (typeof t === 'string' ? t : t.map((m) => `${m.role}: ${m.content}`).join('\n'));
+
+/** Folds records into the report; pure, so the unit tests feed it records directly. */
+export function computeStats(records: Iterable<DatasetRecord>, meta: { format: string | undefined; rows: number; skipped: number; issues: { row: number; reason: string }[] }): DatasetStats {
+  const depthByPrompt = new Map<string, number>();
+  const len = { prompt: [] as number[], chosen: [] as number[], rejected: [] as number[], response: [] as number[] };
+  let pairs = 0;
+  for (const r of records) {
+    if (r.kind === 'chat') {
+      const prompt = textOf(r.messages.filter((m) => m.role !== 'assistant'));
+      depthByPrompt.set(prompt, (depthByPrompt.get(prompt) ?? 0) + 1);
+      len.response.push(...r.messages.filter((m) => m.role === 'assistant').map((m) => m.content.length));
+      continue;
+    }
+    const prompt = textOf(r.prompt);
+    const n = r.kind === 'pair' ? 1 : r.responses.length;
+    if (!depthByPrompt.has(prompt)) len.prompt.push(prompt.length);
+    depthByPrompt.set(prompt, (depthByPrompt.get(prompt) ?? 0) + n);
+    pairs += n;
+    if (r.kind === 'pair') {
+      len.chosen.push(textOf(r.chosen).length);
+      len.rejected.push(textOf(r.rejected).length);
+    } else {
+      len.response.push(...r.responses.map((x) => textOf(x.text).length));
+    }
+  }
+  const depthHistogram: Record<string, number> = {};
+  for (const d of depthByPrompt.values()) depthHistogram[d] = (depthHistogram[d] ?? 0) + 1;
+  return {
+    ...meta,
+    breadth: depthByPrompt.size,
+    pairs,
+    depthHistogram,
+    depth: distribution([...depthByPrompt.values()]),
+    lengths: { prompt: distribution(len.prompt), chosen: distribution(len.chosen), rejected: distribution(len.rejected), response: distribution(len.response) },
+  };
+}
+
+export const datasetStats: StepKind = {
+  kind: 'dataset.stats',
+  version: 'v1',
+  async run(ctx, args) {
+    const uri = String(args.data);
+    const format = (args.format ?? 'auto') as DatasetFormat | 'auto';
+    const stream = await readJsonl(ctx.store, uri, { format, onError: (args.onError ?? 'fail') as RowPolicy, source: uri });
+    const records: DatasetRecord[] = [];
+    for await (const r of stream) {
+      records.push(r);
+      if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+    }
+    const { report } = stream;
+    const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues: report.issues.slice(0, 100) });
+    const ref = await ctx.store.putJson(ctx.outputUri('stats.json'), stats, {
+      kind: 'metrics',
+      producer: { runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt },
+      inputs: [uri],
+    });
+    return { stats: ref.uri, prompts: stats.breadth, pairs: stats.pairs, skipped: report.skipped };
+  },
+};

@@ -1,0 +1,25 @@
+// `bpoflow logs RUN`: the JSON-line logs each step attempt left in the artifact store.
+import { ArtifactStore } from '../store/artifacts.js';
+
+export async function printRunLogs(run: string, opts: { step?: string; format: 'text' | 'json' }): Promise<void> {
+  const store = ArtifactStore.fromEnv();
+  const prefix = `runs/${run}/${opts.step ? opts.step + '/' : ''}`;
+  const entries = (await store.list(prefix)).filter((e) => /\/logs\/[^/]+\.jsonl$/.test(e.key));
+  if (!entries.length) {
+    process.stderr.write(`no logs under s3://${store.bucket}/${prefix}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const e of entries) {
+    const text = new TextDecoder().decode(await store.readBytes(`s3://${store.bucket}/${e.key}`));
+    for (const line of text.split('\n').filter(Boolean)) {
+      if (opts.format === 'json') {
+        process.stdout.write(line + '\n');
+        continue;
+      }
+      const r = JSON.parse(line) as Record<string, unknown>;
+      const { ts, level, msg, run: _r, step, attempt, ...rest } = r;
+      process.stdout.write(`${String(ts)} ${String(level).toUpperCase().padEnd(5)} [${String(step)}#${String(attempt)}] ${String(msg)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}\n`);
+    }
+  }
+}

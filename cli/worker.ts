@@ -1,0 +1,60 @@
+// `bpoflow worker`: one process serving the workflow queue and the step queues
+// it is told to. SIGINT/SIGTERM drain it: running activities finish or are
+// handed back before it exits.
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import * as control from '../activities/control.js';
+import { mergeShards, runStep } from '../activities/run-step.js';
+import { registeredKinds } from '../activities/registry.js';
+import { createLogger } from '../activities/log.js';
+import { connectWorker, describeTarget, temporalConnectConfig, WORKFLOW_QUEUE } from './connect.js';
+import { selectBackend } from '../ml/backend.js';
+
+export interface WorkerOptions {
+  queues: string[];
+  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+  /** Concurrent step activities per queue, e.g. {gpu: 1}. */
+  concurrency: Record<string, number>;
+  workflows: boolean;
+}
+
+const DEFAULT_CONCURRENCY: Record<string, number> = { cpu: 2, gpu: 1 };
+
+export async function runWorker(opts: WorkerOptions): Promise<void> {
+  const log = createLogger({ component: 'worker', pid: process.pid });
+  const backend = await selectBackend(opts.backend);
+  log.info('tensor backend selected', { backend: backend.name, reason: backend.reason });
+  const { connection, namespace } = await connectWorker();
+  log.info('connected to Temporal', { target: describeTarget(temporalConnectConfig()) });
+
+  const workers: Worker[] = [];
+  if (opts.workflows) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        taskQueue: WORKFLOW_QUEUE,
+        workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+        activities: control,
+        maxConcurrentActivityTaskExecutions: 16,
+      }),
+    );
+  }
+  for (const queue of opts.queues) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        taskQueue: queue,
+        activities: { runStep, mergeShards },
+        maxConcurrentActivityTaskExecutions: opts.concurrency[queue] ?? DEFAULT_CONCURRENCY[queue] ?? 2,
+        // On SIGTERM, give running steps time to finish before their activities are handed back.
+        shutdownGraceTime: '30s',
+      }),
+    );
+  }
+  log.info('worker ready', { workflowQueue: opts.workflows ? WORKFLOW_QUEUE : null, queues: opts.queues, kinds: registeredKinds() });
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+  log.info('worker stopped');
+}

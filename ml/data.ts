@@ -1,0 +1,65 @@
+// Turning (prompt, response) text into padded next-token batches. Loss masks
+// select response tokens only: the model is never trained to predict the
+// prompt or padding.
+import type { Tokenizer } from './tokenizer.js';
+
+export interface EncodedSeq {
+  ids: number[];
+  /** ids[0..promptLen) are prompt; the rest is response (+EOS). */
+  promptLen: number;
+}
+
+export interface Batch {
+  B: number;
+  T: number;
+  /** [B, T] tokens fed to the model (sequence minus its last token). */
+  inputIds: Int32Array;
+  /** [B, T] the token each position must predict. */
+  targets: Int32Array;
+  /** [B, T] 1 where the target is a response token. */
+  mask: Float32Array;
+  /** Response tokens per row (the number of 1s in mask). */
+  counts: number[];
+}
+
+/**
+ * Tokenize prompt + response + EOS and fit it in maxLength tokens. When too
+ * long, the prompt keeps its end (the part nearest the response) but never
+ * less than half the budget; the response then loses its tail.
+ */
+export function encodeExample(tok: Tokenizer, prompt: string, response: string, maxLength: number, appendEos = true): EncodedSeq {
+  let p = tok.tokenize(prompt);
+  let r = tok.tokenize(response);
+  if (appendEos) r.push(tok.eosId);
+  if (p.length + r.length > maxLength) {
+    const keepPrompt = Math.min(p.length, Math.max(maxLength - r.length, Math.floor(maxLength / 2)));
+    p = p.slice(p.length - keepPrompt);
+    r = r.slice(0, maxLength - keepPrompt);
+  }
+  if (r.length === 0) throw new Error('response is empty after truncation; increase maxLength');
+  return { ids: [...p, ...r], promptLen: p.length };
+}
+
+/** Right-padded batch. Right padding needs no attention mask under causal attention. */
+export function collate(seqs: EncodedSeq[], padId: number): Batch {
+  const B = seqs.length;
+  const T = Math.max(1, ...seqs.map((s) => s.ids.length - 1));
+  const inputIds = new Int32Array(B * T).fill(padId);
+  const targets = new Int32Array(B * T).fill(padId);
+  const mask = new Float32Array(B * T);
+  const counts: number[] = [];
+  seqs.forEach((s, b) => {
+    let n = 0;
+    for (let t = 0; t < s.ids.length - 1; t++) {
+      inputIds[b * T + t] = s.ids[t]!;
+      targets[b * T + t] = s.ids[t + 1]!;
+      // position t predicts token t+1; it is a response token iff t+1 ≥ promptLen
+      if (t + 1 >= s.promptLen) {
+        mask[b * T + t] = 1;
+        n++;
+      }
+    }
+    counts.push(n);
+  });
+  return { B, T, inputIds, targets, mask, counts };
+}

@@ -1,0 +1,280 @@
+// GPT-2, exactly: learned positions, pre-LayerNorm blocks, tanh-GELU MLP,
+// causal self-attention, final LayerNorm, LM head tied to the token embedding.
+// Parameters are named tf.Variables with the Hugging Face tensor names so a
+// checkpoint is a plain GPT2LMHeadModel safetensors file.
+//
+// tfjs 4.22 traps this file works around:
+//  - wasm has no UnsortedSegmentSum, the gradient of gather: the token
+//    embedding uses gather forward and a oneHotᵀ·dy matmul backward.
+//  - the gradient of a 3-D × 2-D matMul fails: every projection runs on 2-D.
+//  - positions use slice (gradient = pad) rather than gather when contiguous.
+import * as tf from '@tensorflow/tfjs';
+import type { Gpt2Config } from './config.js';
+import { Rng } from './rng.js';
+import type { TokenizerName } from './tokenizer.js';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'normal' | 'residual' | 'zeros' | 'ones';
+}
+
+export function paramSpecs(c: Gpt2Config): ParamSpec[] {
+  const C = c.n_embd;
+  const specs: ParamSpec[] = [
+    { name: 'transformer.wte.weight', shape: [c.vocab_size, C], init: 'normal' },
+    { name: 'transformer.wpe.weight', shape: [c.n_positions, C], init: 'normal' },
+  ];
+  for (let i = 0; i < c.n_layer; i++) {
+    const p = `transformer.h.${i}.`;
+    specs.push(
+      { name: p + 'ln_1.weight', shape: [C], init: 'ones' },
+      { name: p + 'ln_1.bias', shape: [C], init: 'zeros' },
+      // Conv1D layout: [in, out], y = x·W + b.
+      { name: p + 'attn.c_attn.weight', shape: [C, 3 * C], init: 'normal' },
+      { name: p + 'attn.c_attn.bias', shape: [3 * C], init: 'zeros' },
+      { name: p + 'attn.c_proj.weight', shape: [C, C], init: 'residual' },
+      { name: p + 'attn.c_proj.bias', shape: [C], init: 'zeros' },
+      { name: p + 'ln_2.weight', shape: [C], init: 'ones' },
+      { name: p + 'ln_2.bias', shape: [C], init: 'zeros' },
+      { name: p + 'mlp.c_fc.weight', shape: [C, 4 * C], init: 'normal' },
+      { name: p + 'mlp.c_fc.bias', shape: [4 * C], init: 'zeros' },
+      { name: p + 'mlp.c_proj.weight', shape: [4 * C, C], init: 'residual' },
+      { name: p + 'mlp.c_proj.bias', shape: [C], init: 'zeros' },
+    );
+  }
+  specs.push(
+    { name: 'transformer.ln_f.weight', shape: [C], init: 'ones' },
+    { name: 'transformer.ln_f.bias', shape: [C], init: 'zeros' },
+  );
+  return specs;
+}
+
+export function countParams(c: Gpt2Config): number {
+  return paramSpecs(c).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Per-layer attention keys/values, [B·H, T, D] each, grown in place. */
+export class KvCache {
+  k: (tf.Tensor3D | null)[];
+  v: (tf.Tensor3D | null)[];
+  length = 0;
+  constructor(nLayer: number) {
+    this.k = new Array(nLayer).fill(null);
+    this.v = new Array(nLayer).fill(null);
+  }
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t?.dispose();
+    this.k.fill(null);
+    this.v.fill(null);
+    this.length = 0;
+  }
+}
+
+export interface ForwardOptions {
+  /** Decode incrementally: keys/values of earlier tokens come from here and new ones are appended. */
+  cache?: KvCache;
+  /** [B, T] positions; needed with left padding. Default: past..past+T-1 for every row. */
+  positionIds?: tf.Tensor2D;
+  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none under a causal mask). */
+  attentionMask?: tf.Tensor2D;
+  returnHidden?: boolean;
+}
+
+export interface ForwardResult {
+  /** [B, T, vocab] */
+  logits: tf.Tensor3D;
+  /** [B, T, n_embd], the final LayerNorm output (HF's last_hidden_state). */
+  hidden?: tf.Tensor3D;
+}
+
+// Large negative instead of -Inf: a fully masked row (a left-pad query)
+// then softmaxes to something finite instead of NaN.
+const MASKED = -1e9;
+
+export class Gpt2Model {
+  readonly config: Gpt2Config;
+  readonly params: Map<string, tf.Variable>;
+  /** Saved into config.json so a checkpoint always decodes with the tokenizer it was trained with. */
+  tokenizerName: TokenizerName;
+
+  constructor(config: Gpt2Config, params: Map<string, tf.Variable>, tokenizerName?: TokenizerName) {
+    this.config = config;
+    this.params = params;
+    this.tokenizerName = tokenizerName ?? (config.vocab_size >= 50257 ? 'gpt2' : 'byte');
+  }
+
+  /** GPT-2 init: N(0, 0.02); residual projections scaled by 1/√(2·n_layer) so the residual stream's variance doesn't grow with depth. */
+  static init(config: Gpt2Config, seed: number, tokenizerName?: TokenizerName): Gpt2Model {
+    const rng = new Rng(seed);
+    const params = new Map<string, tf.Variable>();
+    const residualStd = 0.02 / Math.sqrt(2 * config.n_layer);
+    for (const s of paramSpecs(config)) {
+      const size = s.shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(size);
+      if (s.init === 'normal') rng.fillNormal(data, 0.02);
+      else if (s.init === 'residual') rng.fillNormal(data, residualStd);
+      else if (s.init === 'ones') data.fill(1);
+      params.set(s.name, makeVariable(data, s.shape, s.name));
+    }
+    return new Gpt2Model(config, params, tokenizerName);
+  }
+
+  static fromArrays(config: Gpt2Config, arrays: Map<string, { shape: number[]; data: Float32Array }>, tokenizerName?: TokenizerName): Gpt2Model {
+    const params = new Map<string, tf.Variable>();
+    for (const s of paramSpecs(config)) {
+      const a = arrays.get(s.name);
+      if (!a) throw new Error(`missing parameter ${s.name}`);
+      if (a.shape.join(',') !== s.shape.join(',')) throw new Error(`parameter ${s.name}: shape [${a.shape}] but config needs [${s.shape}]`);
+      params.set(s.name, makeVariable(a.data, s.shape, s.name));
+    }
+    return new Gpt2Model(config, params, tokenizerName);
+  }
+
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`no parameter ${name}`);
+    return v;
+  }
+
+  parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** Copies of all weights as plain arrays (for checkpoints and comparisons). */
+  toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, v] of this.params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+    return out;
+  }
+
+  clone(): Gpt2Model {
+    return Gpt2Model.fromArrays(this.config, this.toArrays(), this.tokenizerName);
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+
+  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+    const c = this.config;
+    const [B, T] = ids.shape;
+    const C = c.n_embd;
+    const H = c.n_head;
+    const D = C / H;
+    const past = opts.cache?.length ?? 0;
+    if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds n_positions ${c.n_positions}`);
+    const cache = opts.cache;
+    const out = tf.tidy(() => {
+      const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
+      const tok = embedTokens(this.p('transformer.wte.weight'), flatIds, c.vocab_size).reshape([B, T, C]);
+      const wpe = this.p('transformer.wpe.weight');
+      const pos = opts.positionIds
+        ? tf.gather(wpe, opts.positionIds.reshape([B * T])).reshape([B, T, C])
+        : tf.slice(wpe, [past, 0], [T, C]).reshape([1, T, C]);
+      let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
+
+      const bias = attentionBias(B, T, past, opts.attentionMask);
+      const scale = 1 / Math.sqrt(D);
+      for (let l = 0; l < c.n_layer; l++) {
+        const pre = `transformer.h.${l}.`;
+        const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
+        const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
+        // [B·T, 3C] -> three [B·H, T, D]
+        const heads = (t: tf.Tensor2D) => t.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
+        const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => heads(t as tf.Tensor2D)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+        let k = kNew;
+        let v = vNew;
+        if (cache) {
+          const pk = cache.k[l];
+          const pv = cache.v[l];
+          if (pk && pv) {
+            k = tf.concat([pk, kNew], 1);
+            v = tf.concat([pv, vNew], 1);
+            pk.dispose();
+            pv.dispose();
+          }
+          cache.k[l] = tf.keep(k);
+          cache.v[l] = tf.keep(v);
+        }
+        const Tk = past + T;
+        let att = tf.matMul(q, k, false, true).mul(scale).reshape([B, H, T, Tk]);
+        att = tf.softmax(tf.add(att, bias), -1).reshape([B * H, T, Tk]);
+        const y = tf.matMul(att, v).reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+        x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
+
+        const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
+        const m = geluTanh(linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias')));
+        x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
+      }
+      const hf = layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);
+      const logits = tf.matMul(hf, this.p('transformer.wte.weight'), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
+      const r: Record<string, tf.Tensor> = { logits };
+      if (opts.returnHidden) r.hidden = hf.reshape([B, T, C]);
+      return r;
+    });
+    if (cache) cache.length = past + T;
+    return out as unknown as ForwardResult;
+  }
+}
+
+let varCounter = 0;
+function makeVariable(data: Float32Array, shape: number[], name: string): tf.Variable {
+  // tf.variable copies into its own storage; drop the temporary.
+  const t = tf.tensor(data, shape, 'float32');
+  const v = tf.variable(t, true, uniqueVarName(name));
+  t.dispose();
+  return v;
+}
+
+// tfjs variable names are global; suffix so several models can coexist.
+function uniqueVarName(name: string): string {
+  return `${name}#${varCounter++}`;
+}
+
+function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w as tf.Tensor2D), b);
+}
+
+function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+}
+
+// GPT-2's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+const GELU_K = Math.sqrt(2 / Math.PI);
+function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_K);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+function embedTokens(wte: tf.Tensor, ids: tf.Tensor1D, vocab: number): tf.Tensor2D {
+  // `save` keeps ids alive for the backward pass after forward's tidy ends.
+  type Save = (t: tf.Tensor[]) => void;
+  const f = tf.customGrad(((w: tf.Tensor, i: tf.Tensor, save: Save) => {
+    save([i]);
+    return {
+      value: tf.gather(w, i),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.matMul(tf.oneHot(saved[0]! as tf.Tensor1D, vocab).toFloat(), dy as tf.Tensor2D, true, false),
+        tf.zerosLike(saved[0]!),
+      ],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(wte, ids) as tf.Tensor2D;
+}
+
+// [B, 1, T, past+T] additive mask: causal (query i sees keys ≤ past+i) plus
+// padding keys. Built in JS: it is tiny next to the attention scores.
+function attentionBias(B: number, T: number, past: number, mask?: tf.Tensor2D): tf.Tensor {
+  const Tk = past + T;
+  const causal = new Float32Array(T * Tk);
+  for (let i = 0; i < T; i++) for (let j = past + i + 1; j < Tk; j++) causal[i * Tk + j] = MASKED;
+  const c = tf.tensor(causal, [1, 1, T, Tk]);
+  if (!mask) return c;
+  if (mask.shape[1] !== Tk) throw new Error(`attentionMask has ${mask.shape[1]} columns, expected ${Tk}`);
+  const pad = tf.mul(tf.sub(1, mask.toFloat()), MASKED).reshape([B, 1, 1, Tk]);
+  return tf.add(c, pad);
+}

@@ -1,0 +1,20 @@
+// Public API of the learning core.
+export { selectBackend, currentBackend, type BackendPref, type BackendChoice } from './backend.js';
+export { Rng, type RngState } from './rng.js';
+export { PRESETS, makeConfig, toHfConfigJson, fromHfConfigJson, type Gpt2Config, type ModelShape } from './config.js';
+export { Gpt2Model, KvCache, paramSpecs, countParams, type ForwardOptions, type ForwardResult } from './gpt2.js';
+export { parseSafetensors, serializeSafetensors, SafetensorsError, type NamedTensor, type DType } from './safetensors.js';
+export { saveModel, loadModel, serializeModel, deserializeModel, type SerializedModel } from './checkpoint.js';
+export { ByteTokenizer, Gpt2Tokenizer, getTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
+export { encodeExample, collate, type Batch, type EncodedSeq } from './data.js';
+export { logProbs, batchLogps, type SequenceLogps } from './logprobs.js';
+export { dpoLosses, logSigmoid, type DpoLossType } from './losses.js';
+export { AdamW, learningRateAt, clipGlobalNorm, type ScheduleType } from './optim.js';
+export { runTrainLoop, type TrainConfig, type TrainResult, type StepMetrics, type LoopHooks } from './train/loop.js';
+export { serializeTrainState, restoreTrainState, readTrainProgress, type TrainProgress } from './train/state.js';
+export { trainSft, sftLoss, type SftExample, type SftConfig } from './train/sft.js';
+export { trainDpo, computeRefLogps, dpoBatchLoss, type PreferencePair, type RefLogps, type DpoConfig } from './train/dpo.js';
+export { perSampleGradFeatures, selectParams, type ParamFilter, type GradFeatures } from './persample.js';
+export { embedPrompts } from './embed.js';
+export { generate, generateTokens, pickToken, type GenerateOptions } from './sample.js';
+export { modelInit, modelInfo, modelGenerate, MODEL_SIZES } from './cli-model.js';

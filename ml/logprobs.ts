@@ -1,0 +1,50 @@
+// Sequence log-probabilities: Σ_t log p(target_t) over response tokens.
+// The same function serves SFT (as a loss), DPO (policy and reference) and
+// the per-sample gradients.
+import * as tf from '@tensorflow/tfjs';
+import { collate, encodeExample, type Batch } from './data.js';
+import type { Gpt2Model } from './gpt2.js';
+import { getTokenizer, type Tokenizer } from './tokenizer.js';
+
+/** [B] summed response log-probs, differentiable. Call inside tf.tidy / variableGrads. */
+export function batchLogps(model: Gpt2Model, batch: Batch): tf.Tensor1D {
+  const { B, T } = batch;
+  const V = model.config.vocab_size;
+  const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
+  const { logits } = model.forward(ids);
+  const logp = tf.logSoftmax(logits.reshape([B * T, V]));
+  // Pick the target column with a one-hot product: gather's gradient is
+  // missing on wasm, and this costs no more than the logits themselves.
+  const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(batch.targets, 'int32'), V)), 1);
+  return tf.sum(tf.mul(picked, tf.tensor1d(batch.mask)).reshape([B, T]), 1) as tf.Tensor1D;
+}
+
+export interface LogProbsOptions {
+  tokenizer?: Tokenizer;
+  batchSize?: number;
+  maxLength?: number;
+}
+
+export interface SequenceLogps {
+  /** Σ log p over response tokens (incl. EOS). */
+  sum: number[];
+  /** Response tokens scored per sequence, for per-token averages (IPO). */
+  tokens: number[];
+}
+
+/** Inference-only log-probs of `response` given `prompt`, for any number of sequences. */
+export function logProbs(model: Gpt2Model, items: { prompt: string; response: string }[], opts: LogProbsOptions = {}): SequenceLogps {
+  const tok = opts.tokenizer ?? getTokenizer(model.tokenizerName);
+  const bs = opts.batchSize ?? 8;
+  const maxLength = Math.min(opts.maxLength ?? model.config.n_positions, model.config.n_positions);
+  const sum: number[] = [];
+  const tokens: number[] = [];
+  for (let i = 0; i < items.length; i += bs) {
+    const batch = collate(items.slice(i, i + bs).map((it) => encodeExample(tok, it.prompt, it.response, maxLength)), tok.padId);
+    const lp = tf.tidy(() => batchLogps(model, batch));
+    sum.push(...(lp.dataSync() as Float32Array));
+    lp.dispose();
+    tokens.push(...batch.counts);
+  }
+  return { sum, tokens };
+}

@@ -1,0 +1,141 @@
+// Direct Preference Optimization with TRL's loss variants and metric names.
+// Chosen and rejected sequences go through the policy in one concatenated
+// batch (as TRL's concatenated_forward does); reference log-probs are
+// precomputed once by computeRefLogps and passed in.
+import * as tf from '@tensorflow/tfjs';
+import { collate, encodeExample, type EncodedSeq } from '../data.js';
+import type { Gpt2Model } from '../gpt2.js';
+import { batchLogps, logProbs } from '../logprobs.js';
+import { dpoLosses, type DpoLossType } from '../losses.js';
+import { getTokenizer, type Tokenizer } from '../tokenizer.js';
+import { runTrainLoop, type LoopHooks, type MicroLoss, type TrainConfig, type TrainResult } from './loop.js';
+
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** Summed response log-probs of the reference model, one entry per pair. */
+export interface RefLogps {
+  chosen: number[];
+  rejected: number[];
+  /** Response token counts, so IPO can average per token. */
+  chosenTokens: number[];
+  rejectedTokens: number[];
+}
+
+export interface DpoConfig extends TrainConfig {
+  beta?: number;
+  lossType?: DpoLossType;
+  labelSmoothing?: number;
+}
+
+export const DPO_DEFAULTS = { beta: 0.1, lossType: 'sigmoid' as DpoLossType, labelSmoothing: 0 };
+
+export interface EncodedPair {
+  chosen: EncodedSeq;
+  rejected: EncodedSeq;
+}
+
+export function encodePairs(tok: Tokenizer, pairs: PreferencePair[], maxLength: number): EncodedPair[] {
+  return pairs.map((p) => ({
+    chosen: encodeExample(tok, p.prompt, p.chosen, maxLength),
+    rejected: encodeExample(tok, p.prompt, p.rejected, maxLength),
+  }));
+}
+
+/** Run once before training; store the result alongside the dataset. */
+export function computeRefLogps(
+  ref: Gpt2Model,
+  pairs: PreferencePair[],
+  opts: { tokenizer?: Tokenizer; batchSize?: number; maxLength?: number } = {},
+): RefLogps {
+  const c = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), opts);
+  const r = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), opts);
+  return { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
+}
+
+/** DPO loss (mean over pairs) and TRL metrics for the pairs at `indices`. */
+export function dpoBatchLoss(
+  policy: Gpt2Model,
+  encoded: EncodedPair[],
+  refLogps: RefLogps,
+  indices: number[],
+  cfg: { beta: number; lossType: DpoLossType; labelSmoothing: number },
+  padId: number,
+): MicroLoss {
+  const B = indices.length;
+  const batch = collate([...indices.map((i) => encoded[i]!.chosen), ...indices.map((i) => encoded[i]!.rejected)], padId);
+  let all: tf.Tensor1D = batchLogps(policy, batch);
+  const pick = (arr: number[]) => indices.map((i) => arr[i]!);
+  let refC = pick(refLogps.chosen);
+  let refR = pick(refLogps.rejected);
+  if (cfg.lossType === 'ipo') {
+    // TRL averages log-probs over completion tokens for IPO (policy and reference alike).
+    all = tf.div(all, tf.tensor1d(batch.counts.map((n) => Math.max(1, n))));
+    refC = refC.map((v, j) => v / Math.max(1, refLogps.chosenTokens[indices[j]!]!));
+    refR = refR.map((v, j) => v / Math.max(1, refLogps.rejectedTokens[indices[j]!]!));
+  }
+  const pc = all.slice(0, B);
+  const pr = all.slice(B, B);
+  const rc = tf.tensor1d(refC);
+  const rr = tf.tensor1d(refR);
+  const x = tf.sub(tf.sub(pc, pr), tf.sub(rc, rr)) as tf.Tensor1D;
+  const loss = tf.mean(dpoLosses(x, cfg.lossType, cfg.beta, cfg.labelSmoothing)) as tf.Scalar;
+
+  const pcv = pc.dataSync() as Float32Array;
+  const prv = pr.dataSync() as Float32Array;
+  let chosenR = 0, rejectedR = 0, acc = 0, margin = 0, lc = 0, lr = 0;
+  for (let j = 0; j < B; j++) {
+    const cr = cfg.beta * (pcv[j]! - refC[j]!);
+    const rj = cfg.beta * (prv[j]! - refR[j]!);
+    chosenR += cr;
+    rejectedR += rj;
+    acc += cr > rj ? 1 : 0;
+    margin += cr - rj;
+    lc += pcv[j]!;
+    lr += prv[j]!;
+  }
+  return {
+    loss,
+    metrics: {
+      loss: (loss.dataSync() as Float32Array)[0]!,
+      'rewards/chosen': chosenR / B,
+      'rewards/rejected': rejectedR / B,
+      'rewards/accuracies': acc / B,
+      'rewards/margins': margin / B,
+      'logps/chosen': lc / B,
+      'logps/rejected': lr / B,
+    },
+  };
+}
+
+export async function trainDpo(
+  args: {
+    policy: Gpt2Model;
+    pairs: PreferencePair[];
+    refLogps: RefLogps;
+    config?: DpoConfig;
+    state?: Uint8Array;
+    tokenizer?: Tokenizer;
+  } & LoopHooks,
+): Promise<TrainResult> {
+  const tok = args.tokenizer ?? getTokenizer(args.policy.tokenizerName);
+  if (args.refLogps.chosen.length !== args.pairs.length || args.refLogps.rejected.length !== args.pairs.length) {
+    throw new Error(`refLogps has ${args.refLogps.chosen.length} entries for ${args.pairs.length} pairs`);
+  }
+  const cfg = { ...DPO_DEFAULTS, ...(args.config ?? {}) } as DpoConfig & typeof DPO_DEFAULTS & Record<string, unknown>;
+  const maxLength = Math.min(cfg.maxLength ?? args.policy.config.n_positions, args.policy.config.n_positions);
+  const encoded = encodePairs(tok, args.pairs, maxLength);
+  return runTrainLoop({
+    kind: 'dpo',
+    model: args.policy,
+    datasetSize: encoded.length,
+    config: cfg,
+    state: args.state,
+    hooks: args,
+    microLoss: (indices, c) =>
+      dpoBatchLoss(args.policy, encoded, args.refLogps, indices, c as typeof DPO_DEFAULTS, tok.padId),
+  });
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { dpoLosses, type DpoLossType } from '../../../ml/losses.js';
+import { computeRefLogps, dpoBatchLoss, encodePairs } from '../../../ml/train/dpo.js';
+import { getTokenizer } from '../../../ml/tokenizer.js';
+import { PAIRS, microModel, useBackend } from './_helpers.js';
+
+await useBackend();
+
+const lnSig = (z: number) => -Math.log1p(Math.exp(-z));
+
+function lossesOf(x: number[], type: DpoLossType, beta: number, eps = 0): number[] {
+  return tf.tidy(() => Array.from(dpoLosses(tf.tensor1d(x), type, beta, eps).dataSync()));
+}
+
+test('hand-computed values for every loss type', () => {
+  const x = [0.7, -1.3, 0];
+  const beta = 0.5;
+  const eps = 0.1;
+  const expect: Record<DpoLossType, number[]> = {
+    sigmoid: x.map((v) => -lnSig(beta * v) * (1 - eps) - lnSig(-beta * v) * eps),
+    robust: x.map((v) => (-lnSig(beta * v) * (1 - eps) + lnSig(-beta * v) * eps) / (1 - 2 * eps)),
+    hinge: x.map((v) => Math.max(0, 1 - beta * v)),
+    ipo: x.map((v) => (v - 1 / (2 * beta)) ** 2),
+  };
+  // Spot values written out by hand: sigmoid(ε=0.1, βx=0.35) = 0.9·ln(1+e^-0.35) + 0.1·ln(1+e^0.35).
+  assert.ok(Math.abs(expect.sigmoid[0]! - (0.9 * Math.log(1 + Math.exp(-0.35)) + 0.1 * Math.log(1 + Math.exp(0.35)))) < 1e-12);
+  assert.ok(Math.abs(expect.ipo[1]! - (-1.3 - 1) ** 2) < 1e-12); // 5.29
+  assert.ok(Math.abs(expect.hinge[1]! - 1.65) < 1e-12);
+  for (const type of Object.keys(expect) as DpoLossType[]) {
+    const got = lossesOf(x, type, beta, type === 'hinge' || type === 'ipo' ? 0 : eps);
+    got.forEach((g, i) => assert.ok(Math.abs(g - expect[type][i]!) < 1e-5, `${type}[${i}]: ${g} vs ${expect[type][i]}`));
+  }
+  // x = 0, ε = 0: sigmoid loss is ln 2.
+  assert.ok(Math.abs(lossesOf([0], 'sigmoid', 0.1)[0]! - Math.LN2) < 1e-6);
+});
+
+test('DPO loss is ln 2 when the policy equals the reference', () => {
+  const policy = microModel(3);
+  const tok = getTokenizer('byte');
+  const ref = computeRefLogps(policy, PAIRS);
+  const enc = encodePairs(tok, PAIRS, 64);
+  const r = tf.tidy(() => {
+    const { loss, metrics } = dpoBatchLoss(policy, enc, ref, [0, 1, 2, 3], { beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 }, tok.padId);
+    return { loss: loss.dataSync()[0]!, metrics };
+  });
+  assert.ok(Math.abs(r.loss - Math.LN2) < 1e-5, `loss ${r.loss}`);
+  assert.ok(Math.abs(r.metrics['rewards/margins']!) < 1e-5);
+  assert.equal(r.metrics['rewards/accuracies'], 0); // ties don't count, as in TRL's (chosen > rejected)
+  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'loss']) assert.ok(k in r.metrics, k);
+  // IPO at x = 0 is (1/(2β))².
+  const ipo = tf.tidy(() => dpoBatchLoss(policy, enc, ref, [0, 1], { beta: 0.1, lossType: 'ipo', labelSmoothing: 0 }, tok.padId).loss.dataSync()[0]!);
+  assert.ok(Math.abs(ipo - 25) < 1e-3, `ipo ${ipo}`);
+  policy.dispose();
+});
