@@ -47,3 +47,6 @@ async function withContentHashes(store: ArtifactStore, value: unknown): Promise<
   }
   return value;
 }
+
+/** Does nothing: the benchmark's measure of a bare activity round trip. */
+export async function ping(): Promise<void> {}

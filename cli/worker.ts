@@ -1,7 +1,7 @@
 // `bpoflow worker`: one process serving the workflow queue and the step queues
 // it is told to. SIGINT/SIGTERM drain it: running activities finish or are
 // handed back before it exits.
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import * as control from '../activities/control.js';
 import { mergeShards, runStep } from '../activities/run-step.js';
@@ -9,6 +9,7 @@ import { registeredKinds } from '../activities/registry.js';
 import { createLogger } from '../activities/log.js';
 import { connectWorker, describeTarget, temporalConnectConfig, WORKFLOW_QUEUE } from './connect.js';
 import { selectBackend } from '../ml/backend.js';
+import { bundlePath, workflowsPath } from './bundle-workflows.js';
 
 export interface WorkerOptions {
   queues: string[];
@@ -34,7 +35,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         connection,
         namespace,
         taskQueue: WORKFLOW_QUEUE,
-        workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+        // The build's prebundled code when present; webpack at start-up otherwise.
+        ...(existsSync(bundlePath()) ? { workflowBundle: { codePath: bundlePath() } } : { workflowsPath: workflowsPath() }),
         activities: control,
         maxConcurrentActivityTaskExecutions: 16,
       }),

@@ -208,10 +208,10 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   const home = opts.home ?? stackHome();
   const log = opts.log ?? (() => {});
   const existing = readStackState(home);
-  if (existing && existing.services.every((s) => isAlive(s.pid))) {
+  if (existing && existing.services.length > 0 && existing.services.every((s) => isAlive(s.pid))) {
     return { state: existing, alreadyRunning: true };
   }
-  if (existing) await down({ home }); // a half-dead stack from a crash: clear it first
+  if (existing?.services.length) await down({ home }); // a half-dead stack from a crash: clear it first
 
   const ports: StackPorts = { ...DEFAULT_PORTS, ...opts.ports };
   const bucket = opts.bucket ?? 'bpoflow';
@@ -368,4 +368,29 @@ export async function status(opts: { home?: string } = {}): Promise<ServiceHealt
 export function readCredentials(home: string): S3Credentials | undefined {
   const p = credentialsPath(home);
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as S3Credentials) : undefined;
+}
+
+export interface PrivateStack {
+  state: StackState;
+  /** TEMPORAL_* and BPOFLOW_S3_* variables pointing at this stack. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A throwaway stack on free ports in `home`, for tests and benchmarks. */
+export async function startPrivateStack(home: string, log?: (line: string) => void): Promise<PrivateStack> {
+  const { state } = await up({ home, ports: { temporal: await freePort(), ui: await freePort(), s3: await freePort() }, log });
+  const creds = readCredentials(home)!;
+  const env = {
+    BPOFLOW_HOME: home,
+    TEMPORAL_ADDRESS: state.temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    BPOFLOW_UI_URL: state.uiUrl,
+    BPOFLOW_S3_ENDPOINT: creds.endpoint,
+    BPOFLOW_S3_ACCESS_KEY: creds.accessKey,
+    BPOFLOW_S3_SECRET_KEY: creds.secretKey,
+    BPOFLOW_S3_BUCKET: creds.bucket,
+    BPOFLOW_S3_REGION: creds.region,
+  };
+  return { state, env, stop: async () => void (await down({ home })) };
 }

@@ -41,9 +41,8 @@ async function tryWasm(): Promise<void> {
 }
 
 export async function selectBackend(pref: BackendPref = 'auto'): Promise<BackendChoice> {
-  if (current && (pref === 'auto' || pref === current.name || (pref === 'tensorflow' && current.name === 'tensorflow'))) {
-    return current;
-  }
+  // No caching: re-selecting is cheap (backends register once) and each
+  // call then reports an accurate reason for its own preference.
   const notes: string[] = [];
   if (pref === 'tensorflow' || pref === 'auto') {
     try {

@@ -57,9 +57,9 @@ export function checkTypes(a: Ast, refType: RefType, report: Report): void {
   if (lt === 'unknown' || rt === 'unknown') return;
   const ordering = a.op !== '==' && a.op !== '!=';
   if (ordering) {
-    const bad = [l, r].find((x, i) => ['boolean', 'null'].includes(family(i === 0 ? lt : rt)));
-    if (bad) {
-      report(bad.pos, `"${a.op}" compares numbers or strings, but ${show(bad)} is ${ARTICLE[bad === l ? lt : rt]}`);
+    const badSide = ([[l, lt], [r, rt]] as const).find(([, t]) => t === 'boolean' || t === 'null');
+    if (badSide) {
+      report(badSide[0].pos, `"${a.op}" compares numbers or strings, but ${show(badSide[0])} is ${ARTICLE[badSide[1]]}`);
       return;
     }
   }

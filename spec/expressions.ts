@@ -49,7 +49,8 @@ export function analyzeExpression(
   for (const ref of refsOf(ast)) {
     const r = ctx.scope.resolve(ref, ctx.selfId);
     types.set(ref, r.type);
-    if (r.step && !r.error) ctx.onStepRef?.(r.step, path, ref.pos);
+    // Even a reference to a missing output names the step, so it still orders the graph (and can close a cycle).
+    if (r.step) ctx.onStepRef?.(r.step, path, ref.pos);
     if (r.error) {
       ok = false;
       ctx.findings.push({ path, offset: ref.pos, message: at(path, r.error) });

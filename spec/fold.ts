@@ -1,6 +1,6 @@
 import type { Ast } from './expr-ast.js';
 import { toExpr } from './expr-ast.js';
-import { evaluate, type Scalar } from './expr-eval.js';
+import { evaluate, stringify, type Scalar } from './expr-eval.js';
 
 /**
  * Substitutes params (known at submit time) and folds whatever became constant, so the
@@ -24,10 +24,22 @@ export function substituteParams(a: Ast, params: Record<string, Scalar>): Ast {
       return foldIfConstant({ ...a, args });
     }
     case 'concat': {
-      const parts = a.parts.map((p) => substituteParams(p, params));
+      const parts = mergeConstantRuns(a.parts.map((p) => substituteParams(p, params)));
       return foldIfConstant({ ...a, parts });
     }
   }
+}
+
+/** "v-${{ params.n }}/${{ steps.a.outputs.x }}" -> ["v-5/", ref]: fewer parts for the workflow to walk. */
+function mergeConstantRuns(parts: Ast[]): Ast[] {
+  const out: Ast[] = [];
+  for (const p of parts) {
+    const prev = out[out.length - 1];
+    if (p.t === 'lit' && prev?.t === 'lit') {
+      out[out.length - 1] = { t: 'lit', value: stringify(prev.value) + stringify(p.value), pos: prev.pos };
+    } else out.push(p);
+  }
+  return out;
 }
 
 function isConstant(a: Ast): boolean {

@@ -75,6 +75,8 @@ export function resolveParams(
   const findings: Finding[] = [];
   const values: Record<string, ParamValue> = {};
   const names = [...defs.keys()];
+  // A param given a bad value is reported for that value, not again as missing.
+  const supplied = new Set<string>();
   for (const [name, def] of defs) {
     if (def.default === undefined) continue;
     const why = paramValueProblem(def, def.default);
@@ -92,6 +94,7 @@ export function resolveParams(
         findings.push({ path: ['params'], key: true, message: `${label(name, v)}: unknown param "${name}"${known}` });
         continue;
       }
+      supplied.add(name);
       const value = coerce ? coerceParam(def, v as string | number | boolean) : v;
       const why = paramValueProblem(def, value);
       if (why) findings.push({ path: ['params', name], key: true, message: `${label(name, v)}: param "${name}" ${why}` });
@@ -102,7 +105,7 @@ export function resolveParams(
   apply((n, v) => `--set ${n}=${String(v)}`, Object.entries(sources.overrides ?? {}), true);
   if (sources.requireAll !== false) {
     for (const name of names) {
-      if (!(name in values) && defs.get(name)!.default === undefined) {
+      if (!(name in values) && !supplied.has(name) && defs.get(name)!.default === undefined) {
         findings.push({ path: ['params', name], key: true, message: `param "${name}" has no default; set it with --set ${name}=<value>` });
       }
     }

@@ -18,11 +18,15 @@ export function editDistance(a: string, b: string): number {
  * to be worth suggesting (a wrong suggestion is worse than none).
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  const sameLetters = list.find((c) => c.toLowerCase() === word.toLowerCase());
+  if (sameLetters !== undefined) return sameLetters;
+  // One edit per three letters; for one- or two-letter words any edit changes most of the word.
+  const limit = word.length <= 2 ? 0 : Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  for (const c of candidates) {
-    const dist = c.toLowerCase() === word.toLowerCase() ? 0.5 : editDistance(word, c);
+  for (const c of list) {
+    const dist = editDistance(word, c);
     if (dist <= limit && dist < bestDistance) {
       best = c;
       bestDistance = dist;

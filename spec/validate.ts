@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Catalog } from './catalog.js';
 import { compile } from './compile.js';
-import { sortProblems, type Problem } from './problem.js';
+import type { Problem } from './problem.js';
 
 export { formatProblem } from './problem.js';
 
 /**
  * Problems in each file, as `bpoflow validate` reports them. Params without a default
- * are not errors here: validation happens before anyone chooses values.
+ * are not errors here: validation happens before anyone chooses values. Files keep the
+ * order they were given in; each file's problems are sorted by position.
  */
 export function validateFiles(paths: string[], catalog: Catalog): Problem[] {
   const problems: Problem[] = [];
@@ -22,5 +23,5 @@ export function validateFiles(paths: string[], catalog: Catalog): Problem[] {
     }
     problems.push(...compile(text, { file, catalog, requireParams: false }).problems);
   }
-  return sortProblems(problems);
+  return problems;
 }

@@ -16,7 +16,7 @@
  * Publishing protocol (atomic for readers):
  *   1. stream the bytes while hashing: small payloads (< partSize) are buffered and PUT
  *      straight to the content address; larger ones go as a multipart upload to `tmp/<uuid>`
- *      (at most two part buffers in memory), then are server-side copied to the content
+ *      (uploadConcurrency + 1 part buffers, 2 x 32 MiB by default), then are server-side copied to the content
  *      address and `tmp/<uuid>` is deleted;
  *   2. only then is the manifest PUT at the artifact key (a single-object PUT is atomic).
  * A writer killed at any point leaves only a tmp object / incomplete multipart upload / an
@@ -102,8 +102,10 @@ export interface PutMeta {
 export type PutSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Array | string;
 
 export interface StoreOptions {
-  /** Multipart part size in bytes (>= 5 MiB). Default 32 MiB. Peak upload memory is ~2 parts. */
+  /** Multipart part size in bytes (>= 5 MiB). Default 32 MiB. */
   partSize?: number;
+  /** Parts uploaded in parallel. Default 1 (one part uploading while the next fills). Upload memory is (uploadConcurrency + 1) × partSize. */
+  uploadConcurrency?: number;
 }
 
 export interface ListEntry {
@@ -314,6 +316,7 @@ export class ArtifactStore {
   readonly config: StoreConfig;
   readonly bucket: string;
   readonly partSize: number;
+  readonly uploadConcurrency: number;
   /** The underlying minio client (for tests and advanced use). */
   declare readonly client: Minio.Client;
 
@@ -322,6 +325,7 @@ export class ArtifactStore {
     this.bucket = this.config.bucket;
     this.partSize = opts.partSize ?? 32 * 1024 * 1024;
     if (this.partSize < 5 * 1024 * 1024) throw new ArtifactStoreError('partSize must be at least 5 MiB');
+    this.uploadConcurrency = Math.max(1, Math.floor(opts.uploadConcurrency ?? 1));
     const client = new Minio.Client({
       endPoint: this.config.endPoint,
       port: this.config.port,
@@ -404,11 +408,14 @@ export class ArtifactStore {
     let tmpKey = '';
     let uploadId = '';
     const etags: { part: number; etag: string }[] = [];
-    let bufs: Buffer[] = [];
-    let cur = 0;
+    // buffer pool: `concurrency` parts in flight + one being filled
+    let free: Buffer[] = [];
+    let cur: Buffer | null = null;
+    const inflightSet = new Set<Promise<void>>();
+    let failed: unknown = null;
+    let allocated = 0;
     let fill = 0;
     let partNo = 0;
-    let inflight: Promise<void> | null = null;
 
     const uploadPart = (data: Buffer): Promise<void> => {
       const part = ++partNo;
@@ -421,18 +428,35 @@ export class ArtifactStore {
       });
     };
     const flushCurrent = async (): Promise<void> => {
-      if (inflight) await inflight; // the other buffer is free again once this resolves
-      const data = bufs[cur]!.subarray(0, fill);
-      inflight = uploadPart(data);
-      inflight.catch(() => undefined); // surfaced when awaited
-      cur ^= 1;
+      const buf = cur!;
+      const data = buf.subarray(0, fill);
+      const p: Promise<void> = uploadPart(data).then(
+        () => {
+          inflightSet.delete(p);
+          free.push(buf);
+        },
+        (e: unknown) => {
+          inflightSet.delete(p);
+          failed ??= e;
+        },
+      );
+      inflightSet.add(p);
       fill = 0;
+      cur = null;
+      // get a free buffer: allocate up to concurrency + 1, else wait for a part to finish
+      if (free.length === 0 && allocated <= this.uploadConcurrency) {
+        free.push(Buffer.allocUnsafe(P));
+        allocated++;
+      }
+      while (free.length === 0 && inflightSet.size > 0 && !failed) await Promise.race(inflightSet);
+      if (failed) throw failed;
+      cur = free.pop()!;
     };
     const feed = async (chunk: Buffer): Promise<void> => {
       let off = 0;
       while (off < chunk.length) {
         const n = Math.min(P - fill, chunk.length - off);
-        chunk.copy(bufs[cur]!, fill, off, off + n);
+        chunk.copy(cur!, fill, off, off + n);
         fill += n;
         off += n;
         if (fill === P) await flushCurrent();
@@ -454,7 +478,8 @@ export class ArtifactStore {
           uploadId = await this.s3(`start upload ${tmpKey}`, () =>
             this.client.initiateNewMultipartUpload(bucket, tmpKey, { 'Content-Type': 'application/octet-stream' }),
           );
-          bufs = [Buffer.allocUnsafe(P), Buffer.allocUnsafe(P)];
+          cur = Buffer.allocUnsafe(P);
+          allocated = 1;
           const pending = small;
           small = null;
           for (const b of pending) await feed(b);
@@ -474,8 +499,10 @@ export class ArtifactStore {
         return { sha256, size, blob };
       }
       if (fill > 0) await flushCurrent();
-      if (inflight) await inflight;
-      bufs = [];
+      await Promise.all(inflightSet);
+      if (failed) throw failed;
+      free = [];
+      cur = null;
       etags.sort((a, b) => a.part - b.part);
       await this.s3(`complete upload ${tmpKey}`, () => this.client.completeMultipartUpload(bucket, tmpKey, uploadId, etags));
       uploadId = '';
@@ -483,8 +510,9 @@ export class ArtifactStore {
       await this.s3(`remove ${tmpKey}`, () => this.client.removeObject(bucket, tmpKey));
       return { sha256, size, blob };
     } catch (e) {
-      bufs = [];
-      if (inflight) await (inflight as Promise<void>).catch(() => undefined);
+      free = [];
+      cur = null;
+      await Promise.all(inflightSet);
       if (uploadId) await this.client.abortMultipartUpload(bucket, tmpKey, uploadId).catch(() => undefined);
       if (tmpKey) await this.client.removeObject(bucket, tmpKey).catch(() => undefined);
       throw e instanceof Error && !(e as { code?: string }).code && !(e instanceof ArtifactStoreError) ? e : this.wrap('upload', e);
@@ -770,8 +798,9 @@ export class ArtifactStore {
       }
       return { uri: r.uri, sha256: r.manifest.sha256, size: r.manifest.size };
     }
-    const s = await this.open(uri);
     await fsp.mkdir(path.dirname(path.resolve(localPath)), { recursive: true });
+    // attach the consumer right after open(): nothing asynchronous in between
+    const s = await this.open(uri);
     await this.streamToFile(s, localPath);
     const v = s as VerifyingStream;
     return { uri: r.uri, sha256: v.sha256!, size: v.size };
@@ -780,7 +809,7 @@ export class ArtifactStore {
   private async streamToFile(s: Readable, dest: string): Promise<void> {
     const tmp = `${dest}.part-${randomUUID().slice(0, 8)}`;
     try {
-      await pipeline(s, createWriteStream(tmp));
+      await pipeline(s, createWriteStream(tmp, { flags: 'wx' }));
       await fsp.rename(tmp, dest);
     } catch (e) {
       await fsp.rm(tmp, { force: true });

@@ -1,0 +1,47 @@
+// Engine overhead: the median per-step cost of a 100-step no-op pipeline against
+// a bare Temporal activity round trip, measured on the same stack in one run.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { noopChain } from '../spec/noop-chain.js';
+import { preparePlan, submit } from '../cli/run-commands.js';
+import { WORKFLOW_QUEUE } from '../cli/connect.js';
+import { ArtifactStore } from '../store/artifacts.js';
+import type { RunStatus } from '../workflows/pipeline.js';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+export async function benchEngine(client: Client, opts: { steps?: number; roundTrips?: number } = {}) {
+  const steps = opts.steps ?? 100;
+  const roundTrips = opts.roundTrips ?? 100;
+
+  const bare = await client.workflow.execute('activityRoundTripWorkflow', {
+    taskQueue: WORKFLOW_QUEUE,
+    workflowId: `bench-activity-${Date.now()}`,
+    args: [roundTrips],
+  });
+  const bareGaps = gaps(bare as number[]);
+
+  const file = join(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')), 'chain.yaml');
+  writeFileSync(file, noopChain(steps, { name: 'bench-noop-chain' }));
+  const plan = await preparePlan(file, {}, ArtifactStore.fromEnv());
+  const started = Date.now();
+  const handle = await submit(client, plan);
+  await handle.result();
+  const wall = Date.now() - started;
+  const status = await handle.query<RunStatus>('status');
+  const ends = status.steps.map((s) => s.endedAt!);
+  const stepGaps = gaps([status.startedAt, ...ends]);
+
+  return {
+    noopPipeline: { steps, wallMs: wall, medianPerStepMs: median(stepGaps), meanPerStepMs: wall / steps },
+    bareActivity: { roundTrips, medianRoundTripMs: median(bareGaps), meanRoundTripMs: ((bare as number[]).at(-1)! - (bare as number[])[0]!) / roundTrips },
+  };
+}

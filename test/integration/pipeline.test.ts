@@ -1,0 +1,152 @@
+// The pipeline interpreter against the real stack: parallel branches, the step
+// cache, retries and failure, shards, cancellation, and replay of the recorded
+// histories with the current workflow code.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from '@temporalio/worker';
+import type { RunStatus } from '../../workflows/pipeline.js';
+import { ArtifactStore } from '../../store/artifacts.js';
+import { packageRoot } from '../../spec/package-root.js';
+import { bundlePath } from '../../cli/bundle-workflows.js';
+import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
+import { finish, innermostMessage, scheduledActivities, startPipeline, testClient } from '../helpers/runs.js';
+
+const fixtures = join(packageRoot(), 'test', 'fixtures', 'spec');
+const historiesDir = join(packageRoot(), 'test', 'fixtures', 'histories');
+const recorded: string[] = [];
+let worker: WorkerHandle;
+
+const stepOf = (s: RunStatus, id: string) => s.steps.find((x) => x.id === id)!;
+
+before(async () => {
+  worker = await startWorker();
+});
+after(async () => {
+  await worker?.stop();
+});
+
+describe('pipeline workflow', () => {
+  test('a diamond DAG runs its two branches in parallel', async () => {
+    const sleepMs = 1500;
+    const handle = await startPipeline(join(fixtures, 'diamond.yaml'), [`sleepMs=${sleepMs}`]);
+    const { status, error } = await finish(handle);
+    assert.equal(error, undefined);
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.outputs?.d, 'b after a+c');
+    const b = stepOf(status, 'b').outputs!;
+    const c = stepOf(status, 'c').outputs!;
+    const overlap = Math.min(Number(b.endedAt), Number(c.endedAt)) - Math.max(Number(b.startedAt), Number(c.startedAt));
+    console.log(`diamond: branches b and c overlapped for ${overlap} ms of ${sleepMs} ms each`);
+    assert.ok(overlap > sleepMs * 0.6, `b and c should overlap, got ${overlap} ms`);
+    recorded.push(handle.workflowId);
+  });
+
+  test('a cached rerun executes no step activity and says "cached"', async () => {
+    const file = join(packageRoot(), 'pipelines', 'examples', 'quickstart.yaml');
+    const first = await finish(await startPipeline(file));
+    assert.equal(first.status.state, 'succeeded');
+    const handle = await startPipeline(file);
+    const second = await finish(handle);
+    assert.equal(second.status.state, 'succeeded');
+    assert.equal(stepOf(second.status, 'stats').state, 'cached');
+    assert.deepEqual(second.status.outputs, first.status.outputs);
+    assert.deepEqual(await scheduledActivities(`${handle.workflowId}--stats`), ['cacheLookup']);
+    recorded.push(handle.workflowId);
+  });
+
+  test('cache: false forces a rerun', async () => {
+    const file = join(fixtures, 'stats-nocache.yaml');
+    await finish(await startPipeline(file));
+    const handle = await startPipeline(file);
+    const { status } = await finish(handle);
+    assert.equal(stepOf(status, 'stats').state, 'succeeded');
+    assert.equal(status.outputs?.prompts, 15);
+    assert.deepEqual(await scheduledActivities(`${handle.workflowId}--stats`), ['runStep']);
+  });
+
+  test('a failing step retries per its policy, then fails the run with a clear error', async () => {
+    const handle = await startPipeline(join(fixtures, 'failing.yaml'));
+    const { status, error } = await finish(handle);
+    assert.ok(error, 'the run must fail');
+    assert.equal(innermostMessage(error), 'step "broken" failed: BadInput: failing on purpose (attempt 1)');
+    assert.equal(status.state, 'failed');
+    assert.equal(stepOf(status, 'flaky').state, 'succeeded');
+    assert.equal(stepOf(status, 'flaky').attempts, 3, 'flaky fails twice, then succeeds on its third attempt');
+    assert.equal(stepOf(status, 'broken').state, 'failed');
+    assert.equal(stepOf(status, 'broken').attempts, 1, 'BadInput is not retried');
+    assert.deepEqual(stepOf(status, 'broken').error, { type: 'BadInput', message: 'failing on purpose (attempt 1)' });
+    assert.equal(stepOf(status, 'after').state, 'cancelled');
+    recorded.push(handle.workflowId);
+  });
+
+  test('shards: 4 fans out and merges in order', async () => {
+    const handle = await startPipeline(join(fixtures, 'sharded.yaml'));
+    const { status, error } = await finish(handle);
+    assert.equal(error, undefined);
+    assert.equal(status.outputs?.lines, 12);
+    const text = (await ArtifactStore.fromEnv().readBytes(String(status.outputs?.data))).toString();
+    const expected = readFileSync(join(fixtures, 'data', 'lines.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.toUpperCase() + '\n').join('');
+    assert.equal(text, expected);
+    const activities = await scheduledActivities(`${handle.workflowId}--fan`);
+    assert.deepEqual(activities.filter((a) => a === 'runStep').length, 4);
+    assert.equal(activities.at(-2), 'mergeShards');
+    assert.equal(stepOf(status, 'report').state, 'succeeded', 'the `if` on the merged output held');
+    recorded.push(handle.workflowId);
+  });
+
+  test('cancel stops a running step', async () => {
+    const handle = await startPipeline(join(fixtures, 'diamond.yaml'), ['sleepMs=60000']);
+    const client = await testClient();
+    for (let i = 0; i < 100; i++) {
+      const s = await handle.query<RunStatus>('status');
+      if (stepOf(s, 'a').state === 'running') break;
+      await sleep(100);
+    }
+    await sleep(500); // let the activity start on the worker
+    const asked = Date.now();
+    const res = await bpoflow(['cancel', handle.workflowId]);
+    assert.equal(res.code, 0, res.stderr);
+    const { status, error } = await finish(handle);
+    const took = Date.now() - asked;
+    assert.ok(error);
+    assert.equal(status.state, 'cancelled');
+    assert.equal(stepOf(status, 'a').state, 'cancelled');
+    assert.equal(stepOf(status, 'd').state, 'cancelled');
+    assert.ok(took < 20_000, `cancellation took ${took} ms`);
+    const child = await client.workflow.getHandle(`${handle.workflowId}--a`).describe();
+    assert.equal(child.status.name, 'CANCELLED');
+  });
+
+  test('the workflow code replays every recorded history deterministically', async () => {
+    const client = await testClient();
+    mkdirSync(historiesDir, { recursive: true });
+    const histories: { workflowId: string; history: unknown }[] = [];
+    for (const file of readdirSync(historiesDir).filter((f) => f.endsWith('.json'))) {
+      histories.push({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) });
+    }
+    for (const id of recorded) {
+      for (const wid of [id, ...(await childIds(id))]) {
+        const history = await client.workflow.getHandle(wid).fetchHistory();
+        histories.push({ workflowId: wid, history });
+        if (process.env.BPOFLOW_RECORD_HISTORIES === '1') writeFileSync(join(historiesDir, `${wid.replace(/-\d{8}T\d{6}Z-[0-9a-f]{8}/, '')}.json`), JSON.stringify(history));
+      }
+    }
+    assert.ok(recorded.length >= 4 && histories.length > recorded.length, `expected recorded and committed histories, got ${histories.length}`);
+    const results = Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath() } }, histories as never);
+    let replayed = 0;
+    for await (const r of results) {
+      assert.equal(r.error, undefined, `replay of ${r.workflowId} failed: ${String(r.error)}`);
+      replayed++;
+    }
+    console.log(`replayed ${replayed} histories`);
+    assert.equal(replayed, histories.length);
+  });
+});
+
+async function childIds(runId: string): Promise<string[]> {
+  const status = await (await testClient()).workflow.getHandle(runId).query<RunStatus>('status');
+  return status.steps.flatMap((s) => (s.childId ? [s.childId] : []));
+}
