@@ -306,7 +306,7 @@ function validateManifest(j: unknown, uri: string): ArtifactManifest {
   return m as unknown as ArtifactManifest;
 }
 
-type Resolved =
+export type ResolvedUri =
   | { type: 'artifact'; uri: string; bucket: string; key: string; manifest: ArtifactManifest }
   | { type: 'object'; uri: string; bucket: string; key: string; size: number; sha256?: string; lastModified: Date; body?: Readable };
 
@@ -668,7 +668,7 @@ export class ArtifactStore {
    * Look up a URI: an artifact (manifest) or a plain object. With `keepBody`, a plain object's
    * body stream is returned open (caller must consume or destroy it).
    */
-  async resolve(uri: string, opts: { keepBody?: boolean } = {}): Promise<Resolved> {
+  async resolve(uri: string, opts: { keepBody?: boolean } = {}): Promise<ResolvedUri> {
     const { bucket, key } = parseUri(uri);
     const norm = formatUri(bucket, key);
     let res: Readable & { headers?: Record<string, string | string[] | undefined> };
@@ -698,7 +698,7 @@ export class ArtifactStore {
     const sha = one(`x-amz-meta-${SHA_META}`);
     const size = Number(one('content-length') ?? NaN);
     const lm = one('last-modified');
-    const r: Resolved = {
+    const r: ResolvedUri = {
       type: 'object',
       uri: norm,
       bucket,
@@ -872,7 +872,7 @@ export class ArtifactStore {
   async lineage(uri: string, maxDepth = 32): Promise<LineageNode> {
     const seen = new Set<string>();
     const walk = async (u: string, recorded: string | undefined, depth: number): Promise<LineageNode> => {
-      let r: Resolved;
+      let r: ResolvedUri;
       try {
         r = await this.resolve(u);
       } catch (e) {
@@ -973,7 +973,7 @@ export class ArtifactStore {
           throw this.wrap(`stat ${o.key}`, e);
         }
         if (!stat.metaData?.[MANIFEST_META]) return;
-        let r: Resolved;
+        let r: ResolvedUri;
         try {
           r = await this.resolve(`s3://${bucket}/${o.key}`);
         } catch (e) {

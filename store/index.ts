@@ -29,6 +29,7 @@ export type {
   LineageNode,
   GcOptions,
   GcResult,
+  ResolvedUri,
 } from './artifacts.js';
 export * from './datasets.js';
 export * from './checkpoints.js';

@@ -1,0 +1,47 @@
+// `npm run bench`: every benchmark in one run, on a private stack, each writing
+// JSON to bench-results/. `npm run bench -- engine store` picks some; `--quick` shrinks them.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPrivateStack } from '../infra/stack.js';
+import { spawnWorker } from '../infra/worker-process.js';
+import { connectClient } from '../cli/connect.js';
+import { packageRoot } from '../spec/package-root.js';
+import { ArtifactStore } from '../store/artifacts.js';
+import { benchEngine } from './engine.js';
+import { benchStore } from './store.js';
+import { benchMl } from './ml.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const picked = args.filter((a) => !a.startsWith('--'));
+const want = (name: string) => picked.length === 0 || picked.includes(name);
+const outDir = join(packageRoot(), 'bench-results');
+mkdirSync(outDir, { recursive: true });
+
+function save(name: string, result: unknown): void {
+  const file = join(outDir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ benchmark: name, when: new Date().toISOString(), node: process.version, result }, null, 2) + '\n');
+  console.log(`[bench] ${name} -> ${file}\n${JSON.stringify(result, null, 2)}`);
+}
+
+if (want('ml')) save('ml', await benchMl({ quick, log: (l) => console.log(`[bench:ml] ${l}`) }));
+
+if (want('engine') || want('store')) {
+  const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')));
+  Object.assign(process.env, stack.env, { BPOFLOW_TEST_KINDS: '1' });
+  try {
+    if (want('store')) save('store', await benchStore({ sizeMB: quick ? 32 : 256, store: ArtifactStore.fromEnv() }));
+    if (want('engine')) {
+      const worker = await spawnWorker(['--queues', 'cpu'], process.env);
+      try {
+        save('engine', await benchEngine(await connectClient(), { steps: quick ? 20 : 100, roundTrips: quick ? 20 : 100 }));
+      } finally {
+        await worker.stop();
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+process.exit(0);
