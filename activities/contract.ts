@@ -22,6 +22,8 @@ export interface StepTaskResult {
   outputs: StepOutputs;
   /** The attempt that succeeded (1 = first try). */
   attempt: number;
+  /** The latest metrics the step reported (see activities/metrics.ts), if any. */
+  metrics?: Record<string, number>;
 }
 
 export interface MergeTask {

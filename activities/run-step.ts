@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult } from './contract.js';
-import { createLogger } from './log.js';
+import { attemptLogName, createLogger, LogCapture } from './log.js';
 import { findKind } from './registry.js';
 import type { StepContext } from './step-kind.js';
 import { sharedStore } from './shared-store.js';
@@ -28,7 +28,14 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
   const { attempt } = activity.info;
   const shard = 'shard' in task ? task.shard : undefined;
   const store = await sharedStore();
-  const log = createLogger({ run: task.runId, step: task.stepId, attempt, ...(shard ? { shard: shard.index } : {}) });
+  // Log capture hook: this attempt's log lines also land in the store (`bpoflow logs`).
+  const logUri = store.runUri(task.runId, task.stepId, attemptLogName(attempt, shard?.index).replace(/\.jsonl$/, 'shards' in task ? '.merge.jsonl' : '.jsonl'));
+  const capture = new LogCapture(
+    (text) => store.put(logUri, text, { kind: 'other', mediaType: 'application/x-ndjson', producer: { runId: task.runId, stepId: task.stepId, attempt } }),
+    (err) => process.stderr.write(`bpoflow: could not save step logs to ${logUri}: ${String(err)}\n`),
+  );
+  capture.start();
+  const log = createLogger({ run: task.runId, step: task.stepId, attempt, ...(shard ? { shard: shard.index } : {}) }, process.stderr, { sink: capture.sink });
   let latest: StepProgress = (activity.info.heartbeatDetails as StepProgress | undefined) ?? {};
   const previousProgress = attempt > 1 && activity.info.heartbeatDetails ? (activity.info.heartbeatDetails as StepProgress) : undefined;
   // Heartbeats go out on a timer, not per progress call: Temporal throttles them anyway,
@@ -56,12 +63,14 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
   try {
     const result = await body(ctx);
     log.info('step finished', { ms: Date.now() - started, outputs: result.outputs });
-    return result;
+    // The latest metrics the kind reported (MetricsWriter) travel with the result into the run's status.
+    return latest.metrics ? { ...result, metrics: latest.metrics } : result;
   } catch (err) {
     log.error('step failed', { ms: Date.now() - started, error: String(err) });
     throw toFailure(err, attempt);
   } finally {
     clearInterval(timer);
+    await capture.close();
   }
 }
 
