@@ -7,6 +7,8 @@ import type { CacheLookupResult, CacheLookupTask, CacheRecordTask, StepOutputs }
 import { sharedStore } from './shared-store.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import { canonicalJson } from '../spec/canonical-json.js';
+import { Channels } from '../store/channels.js';
+import { ApplicationFailure } from '@temporalio/common';
 
 const cacheUri = (store: ArtifactStore, kind: string, version: string, key: string) =>
   `s3://${store.bucket}/cache/${kind}@${version}/${key}.json`;
@@ -50,3 +52,19 @@ async function withContentHashes(store: ArtifactStore, value: unknown): Promise<
 
 /** Does nothing: the benchmark's measure of a bare activity round trip. */
 export async function ping(): Promise<void> {}
+
+/**
+ * Resolves `channel://<name>` references to the channel's latest model at run
+ * start, so every step of a run (and every retry) sees the same model.
+ */
+export async function resolveChannels(names: string[]): Promise<Record<string, string>> {
+  const store = await sharedStore();
+  const channels = new Channels(store);
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const pointer = await channels.latest(name);
+    if (!pointer) throw ApplicationFailure.nonRetryable(`channel "${name}" has no model yet: promote one first (model.promote@v1)`, 'BadInput');
+    out[name] = pointer.modelUri;
+  }
+  return out;
+}

@@ -49,9 +49,9 @@ export function createLogger(base: Record<string, unknown> = {}, out: NodeJS.Wri
   };
 }
 
-/** Where a step attempt's log lines are saved: `runs/<run>/<step>/logs/attempt-<n>[.shard-<i>].jsonl`. */
-export function attemptLogName(attempt: number, shard?: number): string {
-  return `logs/attempt-${attempt}${shard === undefined ? '' : `.shard-${shard}`}.jsonl`;
+/** Where a step attempt's log lines are saved, under `runs/<run>/<step>/`: `logs/attempt-<n>[.shard-<i>|.merge].jsonl`. */
+export function attemptLogName(attempt: number, shard?: number, merge = false): string {
+  return `logs/attempt-${attempt}${shard === undefined ? '' : `.shard-${shard}`}${merge ? '.merge' : ''}.jsonl`;
 }
 
 /**

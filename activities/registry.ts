@@ -2,7 +2,20 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { StepKind } from './step-kind.js';
 import { datasetStats } from './kinds/dataset-stats.js';
-import { testNoop, testShard } from './kinds/test-kinds.js';
+import { datasetCollect } from './kinds/dataset-collect.js';
+import { datasetImport } from './kinds/dataset-import.js';
+import { datasetSplit } from './kinds/dataset-split.js';
+import { modelSft } from './kinds/model-sft.js';
+import { bpoTrain } from './kinds/bpo-train.js';
+import { evalPreference } from './kinds/eval-preference.js';
+import { evalGenerate } from './kinds/eval-generate.js';
+import { modelPromote } from './kinds/model-promote.js';
+import { testNoop, testShard, testTrain } from './kinds/test-kinds.js';
+import { bpoSelectPrompts } from './kinds/bpo-select-prompts.js';
+import { bpoAugment } from './kinds/bpo-augment.js';
+import { bpoBalanceUniform } from './kinds/bpo-balance-uniform.js';
+import { bpoGradientCluster } from './kinds/bpo-gradient-cluster.js';
+import { bpoBalanceLength } from './kinds/bpo-balance-length.js';
 
 const kinds = new Map<string, StepKind>();
 
@@ -10,8 +23,10 @@ export function registerKind(kind: StepKind): void {
   kinds.set(`${kind.kind}@${kind.version}`, kind);
 }
 
-for (const k of [datasetStats]) registerKind(k);
-if (process.env.BPOFLOW_TEST_KINDS === '1') for (const k of [testNoop, testShard]) registerKind(k);
+for (const k of [datasetStats, datasetCollect]) registerKind(k);
+for (const k of [datasetImport, datasetSplit, modelSft, bpoTrain, evalPreference, evalGenerate, modelPromote]) registerKind(k);
+for (const k of [bpoSelectPrompts, bpoAugment, bpoBalanceUniform, bpoGradientCluster, bpoBalanceLength]) registerKind(k);
+if (process.env.BPOFLOW_TEST_KINDS === '1') for (const k of [testNoop, testShard, testTrain]) registerKind(k);
 
 export function findKind(kind: string, version: string): StepKind {
   const found = kinds.get(`${kind}@${version}`);

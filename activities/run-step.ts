@@ -29,9 +29,9 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
   const shard = 'shard' in task ? task.shard : undefined;
   const store = await sharedStore();
   // Log capture hook: this attempt's log lines also land in the store (`bpoflow logs`).
-  const logUri = store.runUri(task.runId, task.stepId, attemptLogName(attempt, shard?.index).replace(/\.jsonl$/, 'shards' in task ? '.merge.jsonl' : '.jsonl'));
+  const logUri = store.runUri(task.runId, task.stepId, attemptLogName(attempt, shard?.index, 'shards' in task));
   const capture = new LogCapture(
-    (text) => store.put(logUri, text, { kind: 'other', mediaType: 'application/x-ndjson', producer: { runId: task.runId, stepId: task.stepId, attempt } }),
+    (text) => store.put(logUri, Buffer.from(text, 'utf8'), { kind: 'other', mediaType: 'application/x-ndjson', producer: { runId: task.runId, stepId: task.stepId, attempt } }),
     (err) => process.stderr.write(`bpoflow: could not save step logs to ${logUri}: ${String(err)}\n`),
   );
   capture.start();

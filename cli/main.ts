@@ -6,6 +6,9 @@ import { runCommands } from './run-commands.js';
 import { artifactCommands } from './artifact-commands.js';
 import { modelCommands } from './model-commands.js';
 import { runWorker } from './worker.js';
+import { runServe } from './serve.js';
+import { scheduleCommands } from './schedule-commands.js';
+import { resumeCommand } from './resume-command.js';
 
 export const USAGE_EXIT = 2;
 
@@ -20,6 +23,8 @@ function buildProgram(): Command {
   runCommands(program);
   artifactCommands(program);
   modelCommands(program);
+  scheduleCommands(program);
+  resumeCommand(program);
 
   program
     .command('worker')
@@ -36,6 +41,19 @@ function buildProgram(): Command {
         concurrency[q] = Number(n);
       }
       await runWorker({ queues: opts.queues.split(',').filter(Boolean), backend: opts.backend, concurrency, workflows: opts.workflows });
+    });
+  program
+    .command('serve')
+    .description('serve a model over an OpenAI-compatible HTTP API (POST /v1/chat/completions, GET /v1/models, GET /health)')
+    .argument('<model>', 'local model directory, s3:// model artifact or channel://<name>')
+    .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8000)
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--name <id>', 'model id reported by the API (default: the model path\'s last segment)')
+    .addOption(new Option('--backend <name>', 'tensor backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
+    .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', (v) => Number(v), 512)
+    .action(async (model: string, o: { port: number; host: string; name?: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; maxTokensLimit: number }) => {
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CommanderError(USAGE_EXIT, 'bpoflow.usage', `--port: expected 0-65535, got "${o.port}"`);
+      await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit });
     });
   return program;
 }

@@ -90,14 +90,15 @@ export async function submit(client: Client, plan: Plan): Promise<WorkflowHandle
 export async function runStatus(run: string, opts: { json?: boolean }): Promise<void> {
   const client = await connectClient();
   const live = await describeRun(client, run);
+  const link = uiLink(run);
   if (opts.json) process.stdout.write(JSON.stringify(live, null, 2) + '\n');
-  else process.stdout.write(renderSteps(live) + '\n');
+  else process.stdout.write(renderSteps(live) + '\n' + (link ? `ui  ${link}\n` : ''));
   if (live.state === 'failed' || live.state === 'cancelled') process.exitCode = 1;
 }
 
 export async function waitForRun(client: Client, runId: string, json: boolean): Promise<LiveRun> {
   const { watchRun } = await import('./watch.js');
-  return watchRun(client, runId, { json });
+  return watchRun(client, runId, { json, link: uiLink(runId) });
 }
 
 export function runCommands(program: Command): void {
@@ -141,6 +142,31 @@ export function runCommands(program: Command): void {
       if (!opts.wait) return;
       const final = await waitForRun(client, handle.workflowId, Boolean(opts.json));
       if (final.state !== 'succeeded') process.exitCode = 1;
+    });
+
+  program
+    .command('watch')
+    .description("follow a run live: its steps, progress bars, latest metrics (plain lines when stdout is not a TTY)")
+    .argument('<run>')
+    .option('--json', 'print only the final status, as JSON')
+    .action(async (run: string, opts: { json?: boolean }) => {
+      const client = await connectClient();
+      const link = uiLink(run);
+      if (!opts.json && !process.stdout.isTTY) process.stdout.write(`run ${run}\n${link ? `ui  ${link}\n` : ''}`);
+      const { watchRun } = await import('./watch.js');
+      const final = await watchRun(client, run, { json: opts.json, link });
+      if (final.state !== 'succeeded') process.exitCode = 1;
+    });
+
+  program
+    .command('report')
+    .description("write a self-contained HTML report of a run (steps, training curves, data balance, clusters, eval, lineage) and PNGs of its plots")
+    .argument('<run>')
+    .requiredOption('--out <dir>', 'output folder (index.html and plots/*.png)')
+    .action(async (run: string, opts: { out: string }) => {
+      const { writeRunReport } = await import('./report/index.js');
+      const { html, pngs } = await writeRunReport(run, opts.out);
+      process.stdout.write(`report ${html}\n${pngs.map((p) => `plot   ${p}`).join('\n')}${pngs.length ? '\n' : ''}`);
     });
 
   program

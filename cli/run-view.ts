@@ -71,12 +71,27 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+const HEADLINE_METRICS: [string, string, number][] = [
+  ['loss', 'loss', 4],
+  ['rewards/accuracies', 'acc', 3],
+  ['eval/loss', 'eval loss', 4],
+];
+
+/** The headline metrics of a step, e.g. `loss 0.4123  acc 0.812` (empty when it reported none). */
+export function metricsText(metrics: Record<string, number> | undefined): string {
+  if (!metrics) return '';
+  return HEADLINE_METRICS.filter(([k]) => typeof metrics[k] === 'number')
+    .map(([k, label, digits]) => `${label} ${metrics[k]!.toFixed(digits)}`)
+    .join('  ');
+}
+
 export function stepLine(s: LiveStep, now = Date.now()): string {
   const time = s.startedAt ? formatDuration((s.endedAt ?? now) - s.startedAt) : '';
   const attempts = s.attempts > 1 || (s.currentAttempt ?? 0) > 1 ? ` attempt ${Math.max(s.attempts, s.currentAttempt ?? 0)}` : '';
   const progress = s.progress?.total ? ` ${s.progress.done ?? 0}/${s.progress.total}${s.progress.unit ? ' ' + s.progress.unit : ''}` : '';
   const error = s.error ? `  ${s.error.type}: ${s.error.message}` : '';
-  return `${ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${error}`;
+  const m = metricsText(s.progress?.metrics ?? s.metrics);
+  return `${ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${m ? '  ' + m : ''}${error}`;
 }
 
 export function renderSteps(run: LiveRun): string {

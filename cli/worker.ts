@@ -24,6 +24,16 @@ const DEFAULT_CONCURRENCY: Record<string, number> = { cpu: 2, gpu: 1 };
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   const log = createLogger({ component: 'worker', pid: process.pid });
   const backend = await selectBackend(opts.backend);
+  // An explicit `--backend tensorflow` is a promise about where the kernels run
+  // (usually a GPU): fail before connecting rather than serve on wasm/cpu.
+  // `auto` is the one that falls back.
+  if (opts.backend === 'tensorflow' && backend.name !== 'tensorflow') {
+    throw new Error(
+      `--backend tensorflow: native TensorFlow is not available (${backend.reason.replace(/; (wasm|falling back).*$/, '')}). ` +
+        'Install @tensorflow/tfjs-node-gpu (CUDA 11.x + cuDNN 8) or @tensorflow/tfjs-node next to bpoflow (see docs/deploy.md), ' +
+        'or start the worker with --backend auto to fall back to wasm/cpu',
+    );
+  }
   log.info('tensor backend selected', { backend: backend.name, reason: backend.reason });
   const { connection, namespace } = await connectWorker();
   log.info('connected to Temporal', { target: describeTarget(temporalConnectConfig()) });
@@ -52,6 +62,10 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         maxConcurrentActivityTaskExecutions: opts.concurrency[queue] ?? DEFAULT_CONCURRENCY[queue] ?? 2,
         // On SIGTERM, give running steps time to finish before their activities are handed back.
         shutdownGraceTime: '30s',
+        // Heartbeats carry live progress and metrics (`bpoflow watch`): send them every few
+        // seconds, not at the SDK's default of up to 60 s (0.8 × the heartbeat timeout).
+        maxHeartbeatThrottleInterval: '2s',
+        defaultHeartbeatThrottleInterval: '2s',
       }),
     );
   }

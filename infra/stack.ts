@@ -29,6 +29,8 @@ export interface ServiceState {
   log: string;
   /** Internal ports a service holds besides its public one (so `up` can check them). */
   ports: number[];
+  /** How it was started, so `restartService` can start it again identically. */
+  command: string[];
 }
 
 export interface StackState {
@@ -146,9 +148,9 @@ function writeSecretFile(path: string, content: string): void {
   chmodSync(path, 0o600);
 }
 
-function startDetached(bin: string, args: string[], log: string): number {
+function startDetached([bin, ...args]: string[], log: string): number {
   const fd = openSync(log, 'a');
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(bin!, args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new StackError(`could not start ${bin}; read ${log}`);
@@ -247,41 +249,37 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   try {
     const temporalLog = join(home, 'logs', 'temporal.log');
     log(`starting Temporal dev server on ${state.temporalAddress} (UI ${state.uiUrl})`);
-    const temporalPid = startDetached(
+    const temporalCommand = [
       temporalBin,
-      [
-        'server', 'start-dev',
-        '--ip', HOST, '--ui-ip', HOST,
-        '--port', String(ports.temporal), '--ui-port', String(ports.ui),
-        '--db-filename', join(home, 'temporal', 'temporal.db'),
-        '--namespace', 'default',
-        '--search-attribute', 'BpoflowPipeline=Keyword',
-        '--search-attribute', 'BpoflowSpecHash=Keyword',
-        '--log-level', 'warn',
-      ],
-      temporalLog,
-    );
-    services.push({ name: 'temporal', pid: temporalPid, address: state.temporalAddress, log: temporalLog, ports: [ports.temporal, ports.ui] });
+      'server', 'start-dev',
+      '--ip', HOST, '--ui-ip', HOST,
+      '--port', String(ports.temporal), '--ui-port', String(ports.ui),
+      '--db-filename', join(home, 'temporal', 'temporal.db'),
+      '--namespace', 'default',
+      '--search-attribute', 'BpoflowPipeline=Keyword',
+      '--search-attribute', 'BpoflowSpecHash=Keyword',
+      '--log-level', 'warn',
+    ];
+    const temporalPid = startDetached(temporalCommand, temporalLog);
+    services.push({ name: 'temporal', pid: temporalPid, address: state.temporalAddress, log: temporalLog, ports: [ports.temporal, ports.ui], command: temporalCommand });
 
     const s3Log = join(home, 'logs', 's3.log');
     const [master, volume, filer] = [await freePortPair(), await freePortPair(), await freePortPair()];
     const s3Grpc = await freePort();
     log(`starting SeaweedFS S3 on ${s3Endpoint}`);
-    const s3Pid = startDetached(
+    const s3Command = [
       weedBin,
-      [
-        'server',
-        `-ip=${HOST}`, `-ip.bind=${HOST}`,
-        `-dir=${join(home, 's3', 'data')}`,
-        `-master.port=${master}`, `-volume.port=${volume}`,
-        '-filer', `-filer.port=${filer}`,
-        '-s3', `-s3.port=${ports.s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${identities}`,
-        '-s3.port.iceberg=0', '-s3.port.lance=0',
-        '-volume.max=0', '-master.volumeSizeLimitMB=1024',
-      ],
-      s3Log,
-    );
-    services.push({ name: 's3', pid: s3Pid, address: s3Endpoint, log: s3Log, ports: [ports.s3, master, volume, filer, s3Grpc] });
+      'server',
+      `-ip=${HOST}`, `-ip.bind=${HOST}`,
+      `-dir=${join(home, 's3', 'data')}`,
+      `-master.port=${master}`, `-volume.port=${volume}`,
+      '-filer', `-filer.port=${filer}`,
+      '-s3', `-s3.port=${ports.s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${identities}`,
+      '-s3.port.iceberg=0', '-s3.port.lance=0',
+      '-volume.max=0', '-master.volumeSizeLimitMB=1024',
+    ];
+    const s3Pid = startDetached(s3Command, s3Log);
+    services.push({ name: 's3', pid: s3Pid, address: s3Endpoint, log: s3Log, ports: [ports.s3, master, volume, filer, s3Grpc], command: s3Command });
     writeFileSync(statePath(home), JSON.stringify(state, null, 2));
 
     await waitUntil('Temporal dev server', temporalLog, temporalPid, () => temporalHealthy(state.temporalAddress), 90_000);
@@ -310,30 +308,52 @@ async function ensureBucket(creds: S3Credentials, s3Log: string): Promise<void> 
   throw new StackError(`could not create bucket ${creds.bucket}: ${String(lastError)}; read ${s3Log}`);
 }
 
+async function waitForExit(pids: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal); // the process group: the service and anything it forked
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Stops one service (SIGKILL simulates a crash) and starts it again with the same
+ * command, ports and data, then waits until it answers. For fault tests.
+ */
+export async function restartService(home: string, name: 'temporal' | 's3', opts: { signal?: NodeJS.Signals; downMs?: number } = {}): Promise<ServiceState> {
+  const state = readStackState(home);
+  const service = state?.services.find((s) => s.name === name);
+  if (!state || !service) throw new StackError(`no running ${name} in ${home}`);
+  signalGroup(service.pid, opts.signal ?? 'SIGKILL');
+  await waitForExit([service.pid], 30_000);
+  if (opts.downMs) await sleep(opts.downMs);
+  const pid = startDetached(service.command, service.log);
+  const restarted = { ...service, pid };
+  state.services = state.services.map((s) => (s.name === name ? restarted : s));
+  writeFileSync(statePath(home), JSON.stringify(state, null, 2));
+  const creds = readCredentials(home)!;
+  const probe = name === 'temporal' ? () => temporalHealthy(state.temporalAddress) : () => s3Healthy(creds);
+  await waitUntil(name, service.log, pid, probe, 90_000);
+  return restarted;
+}
+
 export async function down(opts: { home?: string } = {}): Promise<ServiceState[]> {
   const home = opts.home ?? stackHome();
   const state = readStackState(home);
   if (!state) return [];
-  for (const s of state.services) {
-    if (isAlive(s.pid)) {
-      try {
-        process.kill(-s.pid, 'SIGTERM'); // the process group: the service and anything it forked
-      } catch {
-        process.kill(s.pid, 'SIGTERM');
-      }
-    }
-  }
-  const deadline = Date.now() + 20_000;
-  while (state.services.some((s) => isAlive(s.pid)) && Date.now() < deadline) await sleep(100);
-  for (const s of state.services) {
-    if (isAlive(s.pid)) {
-      try {
-        process.kill(-s.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
+  const pids = state.services.map((s) => s.pid);
+  for (const pid of pids.filter(isAlive)) signalGroup(pid, 'SIGTERM');
+  await waitForExit(pids, 20_000);
+  for (const pid of pids.filter(isAlive)) signalGroup(pid, 'SIGKILL');
   writeFileSync(statePath(home), JSON.stringify({ ...state, services: [] }, null, 2));
   return state.services;
 }

@@ -10,6 +10,7 @@ import {
   defineUpdate,
   executeChild,
   isCancellation,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +18,9 @@ import type { Plan, PlanStep } from '../spec/plan.js';
 import type { StepOutputs } from '../activities/contract.js';
 import { evaluate, resolveValue, truthy, type Scalar } from '../spec/expr-eval.js';
 import { RunScope } from './scope.js';
-import { stepWorkflow, type StepWorkflowResult } from './step.js';
+import { stepWorkflow, WORKFLOW_QUEUE, type StepWorkflowResult } from './step.js';
+import { channelNames, withChannels } from './channels.js';
+import type * as control from '../activities/control.js';
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cached' | 'cancelled';
 export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -35,6 +38,8 @@ export interface StepStatus {
   /** Workflow id of the child workflow running the step (its pending activities carry the live progress). */
   childId?: string;
   reusedFrom?: string;
+  /** The latest metrics the step reported (training/eval kinds: loss, rewards/accuracies, ...). */
+  metrics?: Record<string, number>;
 }
 
 export interface RunStatus {
@@ -48,6 +53,8 @@ export interface RunStatus {
   outputs?: Record<string, Scalar>;
   error?: string;
   resumedFrom?: string;
+  /** `channel://` references pinned at run start: channel -> model URI. */
+  channels?: Record<string, string>;
 }
 
 export interface PipelineInput {
@@ -68,8 +75,16 @@ export const cancelUpdate = defineUpdate<RunState, [string?]>('cancel');
 
 const DONE_OK: StepState[] = ['succeeded', 'cached'];
 
+const { resolveChannels } = proxyActivities<typeof control>({
+  taskQueue: WORKFLOW_QUEUE,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['BadInput'] },
+});
+
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineResult> {
-  const { plan } = input;
+  const channels = channelNames(input.plan);
+  const pinned = channels.length ? await resolveChannels(channels) : undefined;
+  const plan = pinned ? withChannels(input.plan, pinned) : input.plan;
   const runId = workflowInfo().workflowId;
   const status: RunStatus = {
     runId,
@@ -79,6 +94,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     startedAt: Date.now(),
     steps: plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, state: 'pending', attempts: 0 })),
     resumedFrom: input.resumedFrom,
+    channels: pinned,
   };
   const byId = new Map(status.steps.map((s) => [s.id, s]));
   const scope = new RunScope(plan.params, plan.inputs);
@@ -116,8 +132,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         args: [{ runId, step, args }],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `${step.id}: ${st.uses}`,
+        staticDetails: stepDetails(step),
       });
       Object.assign(st, { state: result.cached ? 'cached' : 'succeeded', outputs: result.outputs, attempts: result.attempts });
+      if (result.metrics) st.metrics = result.metrics;
       scope.stepOutputs[step.id] = result.outputs;
     } catch (err) {
       if (isCancellation(err)) {
@@ -166,6 +185,16 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   status.outputs = outputs;
   status.state = 'succeeded';
   return { runId, outputs, steps: status.steps };
+}
+
+/** Markdown shown on the step's child workflow page in the Temporal UI. */
+function stepDetails(step: PlanStep): string {
+  const lines = [
+    `**${step.id}** runs \`${step.kind}@${step.version}\` on queue \`${step.queue}\``,
+    step.needs.length ? `needs: ${step.needs.join(', ')}` : 'needs: nothing',
+    `${step.shards > 1 ? `${step.shards} shards, ` : ''}cache ${step.cache ? 'on' : 'off'}, ${step.retry.maximumAttempts ? `up to ${step.retry.maximumAttempts} attempts` : 'unlimited attempts'}`,
+  ];
+  return lines.join('\n\n');
 }
 
 /** The step workflow fails with the step's own error type and message, and the attempts made, as its innermost cause. */

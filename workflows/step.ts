@@ -1,7 +1,7 @@
 // One step of a pipeline: cache lookup, the step's activity (or its shards and
 // their merge), cache record. A child workflow of the pipeline, so a 64-shard
 // step adds to this history, not to the pipeline's.
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTaskResult } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
@@ -19,6 +19,8 @@ export interface StepWorkflowResult {
   cached: boolean;
   outputs: StepOutputs;
   attempts: number;
+  /** The latest metrics the step reported (training/eval kinds). */
+  metrics?: Record<string, number>;
 }
 
 const { cacheLookup, cacheRecord } = proxyActivities<typeof control>({
@@ -29,8 +31,14 @@ const { cacheLookup, cacheRecord } = proxyActivities<typeof control>({
 
 export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Promise<StepWorkflowResult> {
   const task = { runId, stepId: step.id, kind: step.kind, version: step.version, args };
-  const lookup = step.cache ? await cacheLookup({ kind: step.kind, version: step.version, args }) : undefined;
-  if (lookup?.hit) return { cached: true, outputs: lookup.hit.outputs, attempts: 0 };
+  const uses = `${step.kind}@${step.version}`;
+  // What the Temporal UI shows for this step: current details, and a summary on each activity.
+  setCurrentDetails(`**${step.id}** (${uses}): ${step.cache ? 'looking up the step cache' : 'starting'}`);
+  const lookup = step.cache ? await cacheLookup.executeWithOptions({ summary: `cache lookup for ${step.id} (${uses})` }, [{ kind: step.kind, version: step.version, args }]) : undefined;
+  if (lookup?.hit) {
+    setCurrentDetails(`**${step.id}** (${uses}): cache hit, outputs reused from run ${lookup.hit.runId}`);
+    return { cached: true, outputs: lookup.hit.outputs, attempts: 0 };
+  }
 
   const { runStep, mergeShards } = proxyActivities<typeof steps>({
     taskQueue: step.queue,
@@ -48,19 +56,26 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
   let result: StepTaskResult;
   try {
     if (step.shards > 1) {
+      setCurrentDetails(`**${step.id}** (${uses}): running ${step.shards} shards on queue \`${step.queue}\``);
       const parts = await Promise.all(
-        Array.from({ length: step.shards }, (_, index) => runStep({ ...task, shard: { index, count: step.shards } })),
+        Array.from({ length: step.shards }, (_, index) =>
+          runStep.executeWithOptions({ summary: `${step.id} shard ${index + 1}/${step.shards} (${uses})` }, [{ ...task, shard: { index, count: step.shards } }]),
+        ),
       );
-      const merged = await mergeShards({ ...task, shards: parts.map((p) => p.outputs) });
+      setCurrentDetails(`**${step.id}** (${uses}): merging ${step.shards} shards`);
+      const merged = await mergeShards.executeWithOptions({ summary: `${step.id}: merge ${step.shards} shards (${uses})` }, [{ ...task, shards: parts.map((p) => p.outputs) }]);
       result = { outputs: merged.outputs, attempt: Math.max(...parts.map((p) => p.attempt)) };
     } else {
-      result = await runStep(task);
+      setCurrentDetails(`**${step.id}** (${uses}): running on queue \`${step.queue}\``);
+      result = await runStep.executeWithOptions({ summary: `${step.id} (${uses})` }, [task]);
     }
   } catch (err) {
+    setCurrentDetails(`**${step.id}** (${uses}): failed`);
     throw stepFailure(err);
   }
-  if (lookup) await cacheRecord({ kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id });
-  return { cached: false, outputs: result.outputs, attempts: result.attempt };
+  if (lookup) await cacheRecord.executeWithOptions({ summary: `cache record for ${step.id}` }, [{ kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id }]);
+  setCurrentDetails(`**${step.id}** (${uses}): succeeded (attempt ${result.attempt})`);
+  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}) };
 }
 
 /** Re-raises an activity's final failure with the step's own error type, message and attempt count. */

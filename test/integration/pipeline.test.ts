@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from '@temporalio/worker';
+import proto from '@temporalio/proto';
 import type { RunStatus } from '../../workflows/pipeline.js';
 import { ArtifactStore } from '../../store/artifacts.js';
 import { packageRoot } from '../../spec/package-root.js';
@@ -17,6 +18,7 @@ import { finish, innermostMessage, scheduledActivities, startPipeline, testClien
 const fixtures = join(packageRoot(), 'test', 'fixtures', 'spec');
 const historiesDir = join(packageRoot(), 'test', 'fixtures', 'histories');
 const recorded: string[] = [];
+const { History } = proto.temporal.api.history.v1;
 let worker: WorkerHandle;
 
 const stepOf = (s: RunStatus, id: string) => s.steps.find((x) => x.id === id)!;
@@ -124,14 +126,15 @@ describe('pipeline workflow', () => {
     const client = await testClient();
     mkdirSync(historiesDir, { recursive: true });
     const histories: { workflowId: string; history: unknown }[] = [];
-    for (const file of readdirSync(historiesDir).filter((f) => f.endsWith('.json'))) {
-      histories.push({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) });
+    // Binary protobuf, not proto-JSON: it round-trips whatever protobufjs copies npm installed.
+    for (const file of readdirSync(historiesDir).filter((f) => f.endsWith('.pb'))) {
+      histories.push({ workflowId: file.replace(/\.pb$/, ''), history: History.decode(readFileSync(join(historiesDir, file))) });
     }
     for (const id of recorded) {
       for (const wid of [id, ...(await childIds(id))]) {
         const history = await client.workflow.getHandle(wid).fetchHistory();
         histories.push({ workflowId: wid, history });
-        if (process.env.BPOFLOW_RECORD_HISTORIES === '1') writeFileSync(join(historiesDir, `${wid.replace(/-\d{8}T\d{6}Z-[0-9a-f]{8}/, '')}.json`), JSON.stringify(history));
+        if (process.env.BPOFLOW_RECORD_HISTORIES === '1') writeFileSync(join(historiesDir, `${wid}.pb`), History.encode(history).finish());
       }
     }
     assert.ok(recorded.length >= 4 && histories.length > recorded.length, `expected recorded and committed histories, got ${histories.length}`);

@@ -1,0 +1,30 @@
+// bpo.balance-uniform@v1 — the paper's baseline: every prompt gets the same
+// depth K, its top-K pairs by score gap (rows without scores keep input order);
+// prompts with fewer pairs keep all of theirs.
+import type { StepKind } from '../step-kind.js';
+import { depthSummary, groupByPrompt, int, readPairRows, writeRows, type PairRow } from './bpo-common.js';
+
+/** Indices kept, in input order. Pure. */
+export function uniformDepth(rows: Pick<PairRow, 'prompt' | 'gap'>[], depth: number): number[] {
+  const keep: number[] = [];
+  for (const idx of groupByPrompt(rows).values()) {
+    const ranked = [...idx].sort((a, b) => (rows[b]!.gap ?? 0) - (rows[a]!.gap ?? 0) || a - b);
+    keep.push(...ranked.slice(0, depth));
+  }
+  return keep.sort((a, b) => a - b);
+}
+
+export const bpoBalanceUniform: StepKind = {
+  kind: 'bpo.balance-uniform',
+  version: 'v1',
+  async run(ctx, args) {
+    const uri = String(args.data);
+    const depth = int(args.depth, 2, 'depth', 1);
+    const rows = await readPairRows(ctx, uri);
+    const keep = uniformDepth(rows, depth);
+    const ref = await writeRows(ctx, 'pairs.jsonl', keep.map((i) => rows[i]!.raw), [uri], { depth });
+    const depths = [...groupByPrompt(keep.map((i) => rows[i]!)).values()].map((g) => g.length);
+    const s = depthSummary(depths);
+    return { data: ref.uri, pairs: s.pairs, prompts: s.prompts, poolPairs: rows.length, depthHistogram: JSON.stringify(s.histogram) };
+  },
+};

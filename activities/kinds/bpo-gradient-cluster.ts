@@ -1,0 +1,234 @@
+// bpo.gradient-cluster@v1 — the BPO core (our reconstruction, docs/bpo.md):
+//   features: per-pair gradient of the DPO loss over a parameter subset (default
+//   last block + ln_f), optionally Adam-preconditioned with moments from a short
+//   warm-up (LESS), seeded Rademacher projection to d dims, L2-normalized;
+//   k-means++ (seeded); informativeness = cosine to own centroid; usefulness =
+//   cosine with the normalized mean gradient of a validation set (or the pool);
+//   prompt score = aggregate of pair scores; depth ∝ exp(score / temperature)
+//   within [minDepth, maxDepth] under a total pair budget; within a prompt the
+//   best-scoring pairs are kept.
+// The feature pass is shardable over `data`: shards write features, the merge
+// clusters and allocates. Unsharded, one run does both.
+import { computeRefLogps, perSampleGradFeatures, Rng, selectBackend, type Gpt2Model, type PreferencePair } from '../../ml/index.js';
+import {
+  adamPrecondition,
+  AllocationError,
+  depthSelection,
+  informativeness,
+  kmeans,
+  normalize,
+  optimizationDirection,
+  pairScores,
+  pca2,
+  promptScores,
+  rademacherProject,
+  scoreWeight,
+  usefulness,
+  warmupMoments,
+  type AdamMoments,
+  type PromptAggregate,
+} from '../../ml/bpo/index.js';
+import { BadInput, shardRange, type StepContext, type StepKind } from '../step-kind.js';
+import { breathe, producerOf } from './common.js';
+import { depthSummary, int, readPairRows, real, writeRows, type PairRow } from './bpo-common.js';
+import { budgetOf } from './bpo-balance-length.js';
+import { loadModelArtifact } from './model-io.js';
+
+export interface FeatureConfig {
+  params: string[];
+  beta: number;
+  projectionDim: number;
+  seed: number;
+  adam: { enabled: boolean; warmupPairs: number; batchSize: number };
+  chunk: number;
+  maxLength?: number;
+}
+
+export function featureConfig(args: Record<string, unknown>): FeatureConfig {
+  const adam = (args.adam ?? {}) as Record<string, unknown>;
+  const params = args.params === undefined ? ['last-block', 'transformer.ln_f.'] : args.params;
+  if (!Array.isArray(params) || params.length === 0 || !params.every((p) => typeof p === 'string')) throw new BadInput('params must be a non-empty list of parameter-name prefixes (or "last-block")');
+  return {
+    params: params as string[],
+    beta: real(args.beta, 0.1, 'beta'),
+    projectionDim: int(args.projectionDim, 256, 'projectionDim', 1),
+    seed: int(args.seed, 0, 'seed'),
+    adam: { enabled: adam.enabled !== false, warmupPairs: int(adam.warmupPairs, 32, 'adam.warmupPairs', 1), batchSize: int(adam.batchSize, 8, 'adam.batchSize', 1) },
+    chunk: int(args.chunk, 16, 'chunk', 1),
+    maxLength: args.maxLength === undefined ? undefined : int(args.maxLength, 0, 'maxLength', 8),
+  };
+}
+
+/** `last-block` → `transformer.h.<n_layer-1>.`; other entries are name prefixes. */
+export function paramPredicate(model: Gpt2Model, prefixes: string[]): (name: string) => boolean {
+  const ps = prefixes.map((p) => (p === 'last-block' ? `transformer.h.${model.config.n_layer - 1}.` : p));
+  return (n) => ps.some((p) => n.startsWith(p));
+}
+
+const toPairs = (rows: PairRow[]): PreferencePair[] => rows.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }));
+
+function rawGrads(policy: Gpt2Model, ref: Gpt2Model, pairs: PreferencePair[], cfg: FeatureConfig): Float32Array[] {
+  const refLogps = computeRefLogps(ref, pairs, { maxLength: cfg.maxLength });
+  return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
+}
+
+/** Projected, normalized features for `rows`; moments (if any) apply before projection. */
+async function featurize(ctx: StepContext, policy: Gpt2Model, ref: Gpt2Model, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let s = 0; s < rows.length; s += cfg.chunk) {
+    let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
+    if (moments) g = g.map((x) => adamPrecondition(x, moments));
+    out.push(...rademacherProject(g, cfg.projectionDim, cfg.seed).map((v) => normalize(v)));
+    report(out.length);
+    await breathe(ctx);
+  }
+  return out;
+}
+
+/** Warm-up moments from a seeded sample of the pool (the same in every shard). */
+function warmup(policy: Gpt2Model, ref: Gpt2Model, rows: PairRow[], cfg: FeatureConfig): AdamMoments | undefined {
+  if (!cfg.adam.enabled) return undefined;
+  const rng = Rng.derive(cfg.seed, 0xada);
+  const idx = rows.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  const pick = idx.slice(0, Math.min(cfg.adam.warmupPairs, rows.length)).map((i) => rows[i]!);
+  return warmupMoments(rawGrads(policy, ref, toPairs(pick), cfg), cfg.adam.batchSize);
+}
+
+async function loadModels(ctx: StepContext, args: Record<string, unknown>): Promise<{ policy: Gpt2Model; ref: Gpt2Model; uris: string[]; dispose: () => void }> {
+  await selectBackend();
+  const { model: policy, uri } = await loadModelArtifact(ctx.store, String(args.model));
+  if (args.ref === undefined || args.ref === args.model) return { policy, ref: policy, uris: [uri], dispose: () => policy.dispose() };
+  const { model: ref, uri: refUri } = await loadModelArtifact(ctx.store, String(args.ref));
+  return { policy, ref, uris: [uri, refUri], dispose: () => (policy.dispose(), ref.dispose()) };
+}
+
+const encodeFeatures = (f: Float32Array[], dim: number) => {
+  const flat = new Float32Array(f.length * dim);
+  f.forEach((v, i) => flat.set(v, i * dim));
+  return Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength).toString('base64');
+};
+const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] => {
+  const buf = Buffer.from(b64, 'base64');
+  const flat = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  if (flat.length !== rows * dim) throw new Error(`feature artifact holds ${flat.length} floats, expected ${rows}×${dim}`);
+  return Array.from({ length: rows }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+};
+
+/** Clustering, scoring, allocation and outputs, given every pool feature. */
+async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: Gpt2Model; ref: Gpt2Model } | undefined, inputs: string[]) {
+  const k = int(args.k, 8, 'k', 1);
+  const w = (args.weights ?? {}) as Record<string, unknown>;
+  const weights = { informativeness: real(w.informativeness, 1, 'weights.informativeness'), usefulness: real(w.usefulness, 1, 'weights.usefulness'), useUsefulness: args.usefulness !== false };
+  const aggregate = (args.aggregate ?? 'mean') as PromptAggregate;
+  if (!['mean', 'max', 'sum'].includes(aggregate)) throw new BadInput(`aggregate must be mean, max or sum, got ${JSON.stringify(aggregate)}`);
+  const temperature = real(args.temperature, 0.1, 'temperature');
+  const budget = budgetOf(args, rows.length);
+  const minDepth = int(args.minDepth, 1, 'minDepth');
+  const maxDepth = int(args.maxDepth, 8, 'maxDepth', 1);
+
+  const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: int(args.maxIter, 50, 'maxIter', 1) });
+  const inf = informativeness(features, clusters.assign, clusters.centroids);
+  let use: number[] | undefined;
+  let direction = 'pool';
+  if (weights.useUsefulness) {
+    let target = features;
+    if (typeof args.validation === 'string') {
+      direction = 'validation';
+      let own: { policy: Gpt2Model; ref: Gpt2Model; uris: string[]; dispose: () => void } | undefined;
+      const m = models ?? (own = await loadModels(ctx, args));
+      try {
+        const val = await readPairRows(ctx, args.validation);
+        target = await featurize(ctx, m.policy, m.ref, val, cfg, warmup(m.policy, m.ref, rows, cfg), () => undefined);
+        inputs.push(args.validation);
+      } finally {
+        own?.dispose();
+      }
+    }
+    use = usefulness(features, optimizationDirection(target));
+  }
+  const scores = pairScores(inf, use, weights);
+  const byPrompt = promptScores(rows.map((r) => r.prompt), scores, aggregate);
+  const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
+  let sel;
+  try {
+    sel = depthSelection(rows.map((r) => r.prompt), scores, promptWeight, { budget, minDepth, maxDepth });
+  } catch (e) {
+    if (e instanceof AllocationError) throw new BadInput(e.message);
+    throw e;
+  }
+  const data = await writeRows(ctx, 'pairs.jsonl', sel.keep.map((i) => rows[i]!.raw), inputs, { budget });
+  const xy = pca2(features);
+  const kept = new Set(sel.keep);
+  const meta = { kind: 'report' as const, producer: producerOf(ctx), inputs };
+  const clustersRef = await ctx.store.putJson(
+    ctx.outputUri('clusters.json'),
+    {
+      k: clusters.k,
+      dim: cfg.projectionDim,
+      points: xy.map((p, i) => ({ x: p.x, y: p.y, cluster: clusters.assign[i]!, prompt: rows[i]!.prompt, informativeness: inf[i]!, usefulness: use?.[i] ?? null, score: scores[i]!, kept: kept.has(i) })),
+    },
+    meta,
+  );
+  const allocRef = await ctx.store.putJson(
+    ctx.outputUri('allocation.json'),
+    { budget, minDepth, maxDepth, temperature, aggregate, direction, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
+    meta,
+  );
+  const s = depthSummary(sel.prompts.map((p) => p.depth));
+  return {
+    data: data.uri,
+    clusters: clustersRef.uri,
+    allocation: allocRef.uri,
+    pairs: s.pairs,
+    prompts: s.prompts,
+    poolPairs: rows.length,
+    budget,
+    k: clusters.k,
+    depthHistogram: JSON.stringify(s.histogram),
+  };
+}
+
+export const bpoGradientCluster: StepKind = {
+  kind: 'bpo.gradient-cluster',
+  version: 'v1',
+  async run(ctx, args) {
+    const uri = String(args.data);
+    const cfg = featureConfig(args);
+    const rows = await readPairRows(ctx, uri);
+    const [start, end] = shardRange(rows.length, ctx.shard);
+    const models = await loadModels(ctx, args);
+    try {
+      const moments = warmup(models.policy, models.ref, rows, cfg);
+      const mine = rows.slice(start, end);
+      const features = await featurize(ctx, models.policy, models.ref, mine, cfg, moments, (done) => ctx.progress({ done, total: mine.length, unit: 'samples' }));
+      if (ctx.shard) {
+        const ref = await ctx.store.putJson(
+          ctx.outputUri('features.json'),
+          { start, end, dim: cfg.projectionDim, data: encodeFeatures(features, cfg.projectionDim) },
+          { kind: 'other', producer: producerOf(ctx), inputs: [uri, ...models.uris] },
+        );
+        return { features: ref.uri, samples: features.length };
+      }
+      return await finalize(ctx, args, rows, features, cfg, models, [uri, ...models.uris]);
+    } finally {
+      models.dispose();
+    }
+  },
+  async merge(ctx, args, shards) {
+    const uri = String(args.data);
+    const cfg = featureConfig(args);
+    const rows = await readPairRows(ctx, uri);
+    const features: Float32Array[] = [];
+    for (const s of shards) {
+      const f = await ctx.store.readJson<{ start: number; end: number; dim: number; data: string }>(String(s.features));
+      if (f.start !== features.length) throw new Error(`shard features out of order: expected start ${features.length}, got ${f.start}`);
+      features.push(...decodeFeatures(f.data, f.end - f.start, f.dim));
+    }
+    if (features.length !== rows.length) throw new Error(`merged ${features.length} features for ${rows.length} pairs`);
+    return finalize(ctx, args, rows, features, cfg, undefined, [uri, String(args.model), ...shards.map((s) => String(s.features))]);
+  },
+};

@@ -1,0 +1,153 @@
+// bpo.train@v1: DPO (sigmoid / IPO / hinge / robust) from a policy model on a
+// preference-pair dataset. The reference is the initial policy; its log-probs
+// are computed once and stored (`ref-logps.json`), and a retry reuses them.
+// Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
+// so the final model is byte-identical to an uninterrupted run's.
+import { computeRefLogps, encodeExample, getTokenizer, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
+import type { StepKind } from '../step-kind.js';
+import { BadInput } from '../step-kind.js';
+import { loadDataset, num, optNum, producerOf, toPairs } from './common.js';
+import { loadModelArtifact, saveModelArtifact } from './model-io.js';
+import { checkFinished, findResume, tokensForSteps, trainingDriver } from './training.js';
+import type { DatasetFormat } from '../../store/datasets.js';
+
+export interface BpoTrainArgs {
+  data: string;
+  format: DatasetFormat | 'auto';
+  model: string;
+  loss: DpoLossType;
+  beta: number;
+  labelSmoothing: number;
+  learningRate: number;
+  warmupSteps: number;
+  schedule: ScheduleType;
+  epochs: number;
+  maxSteps?: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  maxGradNorm: number;
+  weightDecay: number;
+  maxLength?: number;
+  seed: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  pauseMs: number;
+}
+
+export function bpoArgs(a: Record<string, unknown>): BpoTrainArgs {
+  return {
+    data: String(a.data),
+    format: (a.format ?? 'auto') as BpoTrainArgs['format'],
+    model: String(a.model),
+    loss: (a.loss ?? 'sigmoid') as DpoLossType,
+    beta: num(a.beta, 0.1),
+    labelSmoothing: num(a.labelSmoothing, 0),
+    learningRate: num(a.learningRate, 1e-4),
+    warmupSteps: num(a.warmupSteps, 0),
+    schedule: (a.schedule ?? 'linear') as ScheduleType,
+    epochs: num(a.epochs, 1),
+    maxSteps: optNum(a.maxSteps),
+    batchSize: num(a.batchSize, 4),
+    gradAccumSteps: num(a.gradAccumSteps, 1),
+    maxGradNorm: num(a.maxGradNorm, 1),
+    weightDecay: num(a.weightDecay, 0),
+    maxLength: optNum(a.maxLength),
+    seed: num(a.seed, 0),
+    checkpointEvery: num(a.checkpointEvery, 10),
+    keepCheckpoints: num(a.keepCheckpoints, 2),
+    pauseMs: num(a.pauseMs, 0),
+  };
+}
+
+export const bpoTrain: StepKind = {
+  kind: 'bpo.train',
+  version: 'v1',
+  async run(ctx, rawArgs) {
+    const args = bpoArgs(rawArgs);
+    if (args.loss === 'hinge' && args.labelSmoothing !== 0) throw new BadInput('labelSmoothing applies to the sigmoid loss only');
+    const { records } = await loadDataset(ctx, args.data, args.format);
+    const pairs = toPairs(records, args.data);
+    const { model: policy, uri: modelUri } = await loadModelArtifact(ctx.store, args.model);
+    try {
+      const tok = getTokenizer(policy.tokenizerName);
+      const maxLength = Math.min(args.maxLength ?? policy.config.n_positions, policy.config.n_positions);
+      const inputs = [args.data, modelUri];
+
+      // Reference log-probs: once per step (the policy is still the initial model here).
+      const refUri = ctx.outputUri('ref-logps.json');
+      let refLogps: RefLogps;
+      if (await ctx.store.exists(refUri)) {
+        refLogps = await ctx.store.readJson<RefLogps>(refUri);
+        ctx.log.info('reusing reference log-probs', { uri: refUri });
+      } else {
+        ctx.progress({ message: 'computing reference log-probs', done: 0, total: pairs.length, unit: 'pairs' });
+        refLogps = computeRefLogps(policy, pairs, { tokenizer: tok, maxLength, batchSize: 8 });
+        await ctx.store.putJson(refUri, refLogps, { kind: 'other', producer: producerOf(ctx), inputs, attributes: { pairs: pairs.length, maxLength } });
+      }
+
+      const perStep = args.batchSize * args.gradAccumSteps;
+      const totalSteps = args.maxSteps ?? Math.ceil((args.epochs * pairs.length) / perStep);
+      const lengths = pairs.map((p) => encodeExample(tok, p.prompt, p.chosen, maxLength).ids.length + encodeExample(tok, p.prompt, p.rejected, maxLength).ids.length);
+      const tokensPerStep = tokensForSteps(lengths, args.seed, totalSteps, perStep);
+
+      const resume = await findResume(ctx);
+      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt });
+      const driver = trainingDriver(ctx, {
+        totalSteps,
+        tokensPerStep,
+        checkpointEvery: args.checkpointEvery,
+        keepCheckpoints: args.keepCheckpoints,
+        resume,
+        pauseMs: args.pauseMs,
+        inputs,
+      });
+      ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps', message: resume ? `resumed at step ${resume.step}` : 'training' });
+      const result = await trainDpo({
+        policy,
+        pairs,
+        refLogps,
+        tokenizer: tok,
+        state: resume?.state,
+        config: {
+          seed: args.seed,
+          learningRate: args.learningRate,
+          weightDecay: args.weightDecay,
+          warmupSteps: args.warmupSteps,
+          lrSchedule: args.schedule,
+          maxSteps: totalSteps,
+          batchSize: args.batchSize,
+          gradAccumSteps: args.gradAccumSteps,
+          maxGradNorm: args.maxGradNorm,
+          maxLength,
+          beta: args.beta,
+          lossType: args.loss,
+          labelSmoothing: args.labelSmoothing,
+        },
+        ...driver.hooks,
+      });
+      try {
+        checkFinished(ctx, result);
+      } finally {
+        result.dispose();
+      }
+      const metricsUri = await driver.metrics.close();
+      const tokens = driver.cumulativeTokens.at(-1) ?? 0;
+      const resumedFrom = resume?.step ?? 0;
+      const ref = await saveModelArtifact(ctx, 'model', policy, {
+        inputs: [...inputs, refUri],
+        attributes: { training: { kind: 'dpo', steps: result.step, tokens, loss: args.loss, beta: args.beta, resumedFrom, attempt: ctx.attempt } },
+      });
+      return {
+        model: ref.uri,
+        metrics: metricsUri,
+        refLogps: refUri,
+        steps: result.step,
+        tokens,
+        loss: result.lastMetrics?.loss ?? null,
+        resumedFrom,
+      };
+    } finally {
+      policy.dispose();
+    }
+  },
+};

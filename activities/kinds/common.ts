@@ -1,0 +1,107 @@
+// Helpers shared by the data, training and eval kinds: the chat template that
+// turns conversational records into model text, dataset loading, producers.
+import { createHash } from 'node:crypto';
+import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
+import { readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
+import type { Producer } from '../../store/artifacts.js';
+import { BadInput, type StepContext } from '../step-kind.js';
+
+/**
+ * The chat template (also used by `bpoflow serve`): one line per message,
+ * `System: …` / `User: …` / `Assistant: …` / `Tool: …`, each ending in "\n",
+ * and a generation prompt ends with `Assistant: ` (with the space). A plain-text
+ * prompt is used as it is.
+ */
+export function renderChat(messages: ChatMessage[], addGenerationPrompt = true): string {
+  const role = (r: string) => r.charAt(0).toUpperCase() + r.slice(1);
+  return messages.map((m) => `${role(m.role)}: ${m.content}\n`).join('') + (addGenerationPrompt ? 'Assistant: ' : '');
+}
+
+export const promptText = (t: Text): string => (typeof t === 'string' ? t : renderChat(t));
+/** A completion as model text: a string, or the contents of its (assistant) messages joined by newlines. */
+export const completionText = (t: Text): string => (typeof t === 'string' ? t : t.map((m) => m.content).join('\n'));
+
+/** The prompt a record belongs to (used to split by prompt and to dedupe prompts). */
+export function recordPrompt(r: DatasetRecord): string {
+  if (r.kind === 'chat') {
+    const lastAssistant = r.messages.map((m) => m.role).lastIndexOf('assistant');
+    return renderChat(r.messages.slice(0, lastAssistant));
+  }
+  return promptText(r.prompt);
+}
+
+export interface LoadedDataset {
+  records: DatasetRecord[];
+  report: DatasetReport;
+}
+
+/** Reads a whole dataset (training sets here are small enough to hold). Reports progress in rows. */
+export async function loadDataset(ctx: StepContext, uri: string, format: DatasetFormat | 'auto' = 'auto', onError: RowPolicy = 'fail'): Promise<LoadedDataset> {
+  const stream = await readJsonl(ctx.store, uri, { format, onError, source: uri });
+  const records: DatasetRecord[] = [];
+  for await (const r of stream) {
+    records.push(r);
+    if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+  }
+  return { records, report: stream.report };
+}
+
+export interface PairText {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** Preference pairs as model text. Multi-response rows give (best, worst) by score; chat rows are not pairs. */
+export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
+  const out: PairText[] = [];
+  for (const r of records) {
+    if (r.kind === 'pair') out.push({ prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected) });
+    else if (r.kind === 'multi') {
+      const scored = r.responses.filter((x) => typeof x.score === 'number');
+      if (scored.length < 2) throw new BadInput(`${uri}: row ${r.row}: multi-response rows need scores on at least two responses to form a pair`);
+      const sorted = [...scored].sort((a, b) => b.score! - a.score!);
+      if (sorted[0]!.score === sorted.at(-1)!.score) continue; // no preference
+      out.push({ prompt: promptText(r.prompt), chosen: completionText(sorted[0]!.text), rejected: completionText(sorted.at(-1)!.text) });
+    } else throw new BadInput(`${uri}: row ${r.row}: a chat (SFT) row is not a preference pair`);
+  }
+  if (out.length === 0) throw new BadInput(`${uri}: no preference pairs`);
+  return out;
+}
+
+/** SFT examples: pairs → prompt + chosen; chat → context + last assistant turn; multi → the best-scored (else first) response. */
+export function toSftExamples(records: DatasetRecord[], uri: string): { prompt: string; response: string }[] {
+  const out = records.map((r) => {
+    if (r.kind === 'pair') return { prompt: promptText(r.prompt), response: completionText(r.chosen) };
+    if (r.kind === 'multi') {
+      let best = r.responses[0]!;
+      for (const x of r.responses) if ((x.score ?? -Infinity) > (best.score ?? -Infinity)) best = x;
+      return { prompt: promptText(r.prompt), response: completionText(best.text) };
+    }
+    const last = r.messages.map((m) => m.role).lastIndexOf('assistant');
+    return { prompt: renderChat(r.messages.slice(0, last)), response: r.messages[last]!.content };
+  });
+  if (out.length === 0) throw new BadInput(`${uri}: no examples`);
+  return out;
+}
+
+export const producerOf = (ctx: StepContext): Producer => ({ runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt });
+
+/** Uniform in [0, 1) from sha256(seed \0 text): stable across runs, machines and row order. */
+export function hashUnit(text: string, seed: number): number {
+  const h = createHash('sha256').update(`${seed}\0${text}`).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+/** Lets timers (heartbeats) and other activities run between CPU-bound steps; honours cancellation. */
+export async function breathe(ctx: StepContext, pauseMs = 0): Promise<void> {
+  if (pauseMs > 0) await sleep(pauseMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+  else await yieldNow();
+}
+
+export function assertNotCancelled(ctx: StepContext): void {
+  if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('step cancelled');
+}
+
+export const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+export const optNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

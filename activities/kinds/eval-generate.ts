@@ -1,0 +1,139 @@
+// eval.generate@v1: sample the policy and the reference on held-out prompts
+// (seeded), score every sample with a reward (a registered verifier by name, or
+// a reward spec), and report: mean reward, exact accuracy (reward == 1), win
+// rate of the policy's samples against the reference's (ties count ½), and a
+// KL estimate: Σ over the policy's sampled tokens of log π − log π_ref, divided
+// by the number of tokens (tokens scored include the EOS the sampler emitted;
+// a sample cut by maxNewTokens or a stop string is scored as if it ended there).
+// KL is only an estimate of KL(π‖π_ref) at temperature 1 and top-p 1.
+import { generateTokens, getTokenizer, logProbs, type Gpt2Model } from '../../ml/index.js';
+import type { DatasetFormat } from '../../store/datasets.js';
+import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
+import { BadInput, type StepContext, type StepKind } from '../step-kind.js';
+import { assertNotCancelled, breathe, completionText, loadDataset, num, producerOf, recordPrompt } from './common.js';
+import { loadModelArtifact } from './model-io.js';
+
+interface Prompt {
+  prompt: string;
+  reference?: string;
+}
+
+interface SampleOpts {
+  samples: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  stop: string[];
+  seed: number;
+  batch: number;
+}
+
+/** Samples `samples` responses per prompt, in fixed chunks so the result doesn't depend on anything but the seed. */
+async function sampleAll(ctx: StepContext, model: Gpt2Model, prompts: Prompt[], o: SampleOpts, label: string): Promise<string[][]> {
+  const tok = getTokenizer(model.tokenizerName);
+  const flat = prompts.flatMap((p) => Array.from({ length: o.samples }, () => p.prompt));
+  const texts: string[] = [];
+  for (let i = 0, chunk = 0; i < flat.length; i += o.batch, chunk++) {
+    assertNotCancelled(ctx);
+    const r = generateTokens(model, tok, flat.slice(i, i + o.batch), {
+      maxNewTokens: o.maxNewTokens,
+      temperature: o.temperature,
+      topP: o.topP,
+      topK: o.topK,
+      stop: o.stop,
+      seed: o.seed * 1_000_003 + chunk,
+    });
+    texts.push(...r.texts);
+    ctx.progress({ message: `sampling ${label}`, done: Math.min(flat.length, i + o.batch), total: flat.length, unit: 'samples' });
+    await breathe(ctx);
+  }
+  return prompts.map((_, i) => texts.slice(i * o.samples, (i + 1) * o.samples));
+}
+
+export const evalGenerate: StepKind = {
+  kind: 'eval.generate',
+  version: 'v1',
+  async run(ctx, a) {
+    const data = String(a.data);
+    const spec: RewardSpec = typeof a.reward === 'string' ? parseRewardSpec({ type: 'verifier', name: a.reward }) : parseRewardSpec(a.reward);
+    const o: SampleOpts = {
+      samples: num(a.samples, 1),
+      maxNewTokens: num(a.maxNewTokens, 16),
+      temperature: num(a.temperature, 1),
+      topP: num(a.topP, 1),
+      topK: num(a.topK, 0),
+      stop: Array.isArray(a.stop) ? (a.stop as string[]) : ['\n'],
+      seed: num(a.seed, 0),
+      batch: num(a.batchSize, 16),
+    };
+    const useReference = a.referenceAnswers === true;
+    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
+    // Unique prompts in order of first appearance; the first chosen/best response is the reference answer.
+    const seen = new Map<string, Prompt>();
+    for (const r of records) {
+      const p = recordPrompt(r);
+      if (seen.has(p)) continue;
+      const ref =
+        r.kind === 'pair' ? completionText(r.chosen) : r.kind === 'multi' ? completionText([...r.responses].sort((x, y) => (y.score ?? 0) - (x.score ?? 0))[0]!.text) : r.messages.filter((m) => m.role === 'assistant').at(-1)?.content;
+      seen.set(p, { prompt: p, ...(useReference && ref !== undefined ? { reference: ref } : {}) });
+    }
+    const prompts = [...seen.values()].slice(0, num(a.maxPrompts, 64));
+    if (prompts.length === 0) throw new BadInput(`${data}: no prompts`);
+
+    const policy = await loadModelArtifact(ctx.store, String(a.model));
+    const reference = await loadModelArtifact(ctx.store, String(a.reference));
+    try {
+      const polSamples = await sampleAll(ctx, policy.model, prompts, o, 'policy');
+      const refSamples = await sampleAll(ctx, reference.model, prompts, o, 'reference');
+      const items = (samples: string[][]): ScoreItem[] => prompts.map((p, i) => ({ prompt: p.prompt, responses: samples[i]!, ...(p.reference !== undefined ? { reference: p.reference } : {}) }));
+      ctx.progress({ message: 'scoring', done: 0, total: prompts.length * 2, unit: 'prompts' });
+      const polScores = await scoreResponses(spec, items(polSamples), { store: ctx.store, signal: ctx.signal });
+      const refScores = await scoreResponses(spec, items(refSamples), { store: ctx.store, signal: ctx.signal });
+
+      // KL estimate on the policy's own samples.
+      const seqs = prompts.flatMap((p, i) => polSamples[i]!.map((s) => ({ prompt: p.prompt, response: s })));
+      const lp = logProbs(policy.model, seqs);
+      const lr = logProbs(reference.model, seqs);
+      let klSum = 0;
+      let klTokens = 0;
+      for (let j = 0; j < seqs.length; j++) {
+        klSum += lp.sum[j]! - lr.sum[j]!;
+        klTokens += lp.tokens[j]!;
+      }
+
+      let n = 0, reward = 0, exact = 0, wins = 0, refReward = 0;
+      for (let i = 0; i < prompts.length; i++) {
+        for (let s = 0; s < o.samples; s++) {
+          const p = polScores[i]![s]!;
+          const r = refScores[i]![s]!;
+          n++;
+          reward += p;
+          refReward += r;
+          exact += p === 1 ? 1 : 0;
+          wins += p > r ? 1 : p === r ? 0.5 : 0;
+        }
+      }
+      const report = {
+        prompts: prompts.length,
+        samples: n,
+        reward: spec.type === 'verifier' ? { type: 'verifier', name: spec.name } : { type: spec.type },
+        sampling: o,
+        meanReward: reward / n,
+        referenceMeanReward: refReward / n,
+        accuracy: exact / n,
+        winRate: wins / n,
+        kl: klSum / Math.max(1, klTokens),
+        klTokens,
+        model: policy.uri,
+        reference: reference.uri,
+        examples: prompts.slice(0, 20).map((p, i) => ({ prompt: p.prompt, policy: polSamples[i], reference: refSamples[i], policyReward: polScores[i], referenceReward: refScores[i] })),
+      };
+      const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs: [data, policy.uri, reference.uri] });
+      return { eval: ref.uri, meanReward: report.meanReward, accuracy: report.accuracy, winRate: report.winRate, kl: report.kl, referenceMeanReward: report.referenceMeanReward };
+    } finally {
+      policy.model.dispose();
+      reference.model.dispose();
+    }
+  },
+};

@@ -1,0 +1,53 @@
+// Models as bundle artifacts (config.json + model.safetensors, i.e. a Hugging
+// Face GPT-2 directory), named by s3:// URI or by channel (`channel://<name>`,
+// resolved to the channel's latest promotion).
+import { deserializeModel, getTokenizer, Gpt2Model, makeConfig, serializeModel, type TokenizerName } from '../../ml/index.js';
+import type { ArtifactRef, ArtifactStore } from '../../store/artifacts.js';
+import { Channels } from '../../store/channels.js';
+import { BadInput, type StepContext } from '../step-kind.js';
+import { producerOf } from './common.js';
+
+export const CHANNEL_PREFIX = 'channel://';
+
+/** `channel://<name>` → the channel's current model URI; an s3:// URI is returned as is. */
+export async function resolveModelUri(store: ArtifactStore, ref: string): Promise<string> {
+  if (ref.startsWith(CHANNEL_PREFIX)) {
+    const name = ref.slice(CHANNEL_PREFIX.length);
+    const ptr = await new Channels(store).latest(name);
+    if (!ptr) throw new BadInput(`channel "${name}" has no promoted model`);
+    return ptr.modelUri;
+  }
+  if (!ref.startsWith('s3://')) throw new BadInput(`model must be an s3:// URI or channel://<name>, got "${ref}"`);
+  return ref;
+}
+
+export async function loadModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: Gpt2Model; uri: string }> {
+  const uri = await resolveModelUri(store, ref);
+  const files = await store.readBundle(uri);
+  return { model: deserializeModel(files), uri };
+}
+
+export interface ModelInit {
+  size?: string;
+  tokenizer?: TokenizerName;
+  seed?: number;
+}
+
+export function initModel(init: ModelInit): Gpt2Model {
+  const tok = getTokenizer(init.tokenizer ?? 'byte');
+  return Gpt2Model.init(makeConfig(init.size ?? 'micro', tok.vocabSize), init.seed ?? 0, tok.name);
+}
+
+export async function saveModelArtifact(
+  ctx: StepContext,
+  name: string,
+  model: Gpt2Model,
+  opts: { inputs?: string[]; attributes?: Record<string, unknown> } = {},
+): Promise<ArtifactRef> {
+  return ctx.store.putBundle(ctx.outputUri(name), serializeModel(model).files, {
+    kind: 'model',
+    producer: producerOf(ctx),
+    inputs: opts.inputs ?? [],
+    attributes: { parameters: model.parameterCount(), tokenizer: model.tokenizerName, ...(opts.attributes ?? {}) },
+  });
+}

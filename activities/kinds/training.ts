@@ -1,0 +1,142 @@
+// What model.sft and bpo.train share: checkpoint/resume against the store,
+// heartbeats, metrics rows, and the deterministic count of tokens processed.
+//
+// A checkpoint is a bundle at runs/<run>/<step>/checkpoints/<step> holding
+// `state.safetensors` (weights + AdamW moments + data cursor + RNG, see
+// ml/train/state.ts) and `metrics.jsonl` (the metrics rows up to that step).
+// A retry resumes from the newest valid checkpoint of this run/step (or the one
+// its previous attempt heartbeated), so at most `checkpointEvery` steps are
+// redone, and the final weights equal an uninterrupted run's bit for bit.
+import { Rng, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
+import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
+import type { StepContext } from '../step-kind.js';
+import { assertNotCancelled, breathe, producerOf } from './common.js';
+
+export const STATE_FILE = 'state.safetensors';
+export const ROWS_FILE = 'metrics.jsonl';
+
+export interface Resume {
+  state: Uint8Array;
+  step: number;
+  uri: string;
+  rows: MetricsRow[];
+}
+
+/** The newest valid checkpoint of this run/step, or the one the previous attempt heartbeated if that is newer. */
+export async function findResume(ctx: StepContext): Promise<Resume | null> {
+  const ckpts = new Checkpoints(ctx.store);
+  let best: LoadedCheckpoint | null = await ckpts.latestCheckpoint(ctx.runId, ctx.stepId);
+  for (const s of best?.skipped ?? []) ctx.log.warn('skipping invalid checkpoint', s);
+  const hinted = ctx.previousProgress?.checkpoint;
+  if (hinted && hinted !== best?.uri) {
+    try {
+      const c = await ckpts.load(hinted);
+      if (!best || c.step > best.step) best = c;
+    } catch (e) {
+      ctx.log.warn('heartbeated checkpoint is unusable', { uri: hinted, error: String(e) });
+    }
+  }
+  if (!best) return null;
+  const state = best.files[STATE_FILE];
+  if (!state) return null;
+  const rowsBytes = best.files[ROWS_FILE];
+  const rows = rowsBytes ? parseMetrics(new TextDecoder().decode(rowsBytes)) : [];
+  return { state, step: best.step, uri: best.uri, rows };
+}
+
+/**
+ * Tokens (prompt + response + EOS, unpadded) the loop feeds through the model in
+ * `steps` updates, replaying its data order: epoch e visits a permutation derived
+ * from (seed, 0x5eed, e). `lengths[i]` is example i's token count.
+ */
+export function tokensForSteps(lengths: number[], seed: number, steps: number, examplesPerStep: number): number[] {
+  const N = lengths.length;
+  const perStep: number[] = [];
+  let epoch = 0;
+  let cursor = 0;
+  let order = Rng.derive(seed, 0x5eed, 0).permutation(N);
+  for (let s = 0; s < steps; s++) {
+    let t = 0;
+    for (let k = 0; k < examplesPerStep; k++) {
+      if (cursor >= N) {
+        epoch++;
+        cursor = 0;
+        order = Rng.derive(seed, 0x5eed, epoch).permutation(N);
+      }
+      t += lengths[order[cursor++]!]!;
+    }
+    perStep.push(t);
+  }
+  return perStep;
+}
+
+export interface TrainingDriver {
+  hooks: LoopHooks;
+  metrics: MetricsWriter;
+  /** Checkpoints written by this attempt. */
+  checkpoints: string[];
+  /** Cumulative tokens after each step (index = step - 1). */
+  cumulativeTokens: number[];
+}
+
+/** Heartbeats + metrics rows + checkpoints for one training step. */
+export function trainingDriver(
+  ctx: StepContext,
+  opts: {
+    totalSteps: number;
+    tokensPerStep: number[];
+    checkpointEvery: number;
+    keepCheckpoints: number;
+    resume: Resume | null;
+    pauseMs: number;
+    inputs: string[];
+  },
+): TrainingDriver {
+  const ckpts = new Checkpoints(ctx.store, { retention: { keepLast: opts.keepCheckpoints } });
+  const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000 });
+  const rows: MetricsRow[] = [];
+  const cumulativeTokens: number[] = [];
+  let acc = 0;
+  for (const t of opts.tokensPerStep) cumulativeTokens.push((acc += t));
+  // Replay the rows the checkpoint carried, so metrics.jsonl covers the whole run.
+  for (const r of opts.resume?.rows ?? []) {
+    const { step, ts: _ts, ...values } = r;
+    rows.push(r);
+    metrics.log(step, values);
+  }
+  const checkpoints: string[] = [];
+  const hooks: LoopHooks = {
+    onStep: async (m: StepMetrics) => {
+      const step = m.step!;
+      const values: Record<string, number> = { ...m, tokens: cumulativeTokens[step - 1] ?? acc };
+      delete values.step;
+      rows.push({ step, ts: Date.now(), ...values });
+      metrics.log(step, values);
+      ctx.log.debug('train step', { trainStep: step, loss: values.loss });
+      await breathe(ctx, opts.pauseMs);
+    },
+    shouldCheckpoint: (step) => opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && step < opts.totalSteps,
+    onCheckpoint: async (state, step) => {
+      const last = rows.at(-1);
+      const body = rows.filter((r) => r.step <= step).map((r) => JSON.stringify(r) + '\n').join('');
+      const ref = await ckpts.save(
+        ctx.runId,
+        ctx.stepId,
+        { files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body) }, meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} } },
+        { producer: producerOf(ctx), inputs: opts.inputs },
+      );
+      checkpoints.push(ref.uri);
+      ctx.progress({ checkpoint: ref.uri, message: `checkpoint at step ${step}` });
+      ctx.log.info('checkpoint saved', { trainStep: step, uri: ref.uri, pruned: ref.pruned.length });
+    },
+    shouldStop: () => ctx.signal.aborted,
+  };
+  return { hooks, metrics, checkpoints, cumulativeTokens };
+}
+
+/** After the loop: a cancelled loop stops early; surface that as the cancellation. */
+export function checkFinished(ctx: StepContext, result: TrainResult): void {
+  assertNotCancelled(ctx);
+  if (!result.done) throw new Error(`training stopped at step ${result.step} of ${result.totalSteps}`);
+}

@@ -1,0 +1,122 @@
+// Rewards for bpo.augment (and eval.generate): a programmatic verifier named
+// from a registry, a learned reward model (a bpoflow model artifact), or an
+// OpenAI-compatible judge. `scoreResponses` scores many responses per prompt.
+import { logProbs, selectBackend } from '../../ml/index.js';
+import type { ArtifactStore } from '../../store/artifacts.js';
+import { loadModelArtifact } from '../kinds/model-io.js';
+import { BadInput } from '../step-kind.js';
+import { judgeScore, type JudgeSpec } from './judge.js';
+import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
+
+export { VERIFIERS, getVerifier, verifierNames, positionalCredit, answerOf, additionTarget, reverseTarget, sortTarget } from './verifiers.js';
+export { parseJudgeScore, judgeMessages, DEFAULT_RUBRIC } from './judge.js';
+
+export type RewardSpec =
+  | { type: 'verifier'; name: string }
+  /**
+   * A learned reward from a bpoflow model: the mean per-token log-prob of the
+   * response under `model` (ours: a likelihood reward, e.g. an SFT model of good
+   * answers); with `ref`, the DPO implicit reward β·(log π(y|x) − log π_ref(y|x)).
+   */
+  | { type: 'model'; model: string; ref?: string; beta?: number }
+  | ({ type: 'judge'; concurrency?: number } & JudgeSpec);
+
+export function parseRewardSpec(v: unknown): RewardSpec {
+  const o = (v ?? {}) as Record<string, unknown>;
+  switch (o.type) {
+    case 'verifier':
+      if (typeof o.name !== 'string' || !VERIFIERS[o.name]) throw new BadInput(`reward.name must be one of ${verifierNames().join(', ')}, got ${JSON.stringify(o.name)}`);
+      return { type: 'verifier', name: o.name };
+    case 'model':
+      if (typeof o.model !== 'string') throw new BadInput('reward.model must be a model URI');
+      return { type: 'model', model: o.model, ref: typeof o.ref === 'string' ? o.ref : undefined, beta: typeof o.beta === 'number' ? o.beta : undefined };
+    case 'judge':
+      if (typeof o.url !== 'string' || typeof o.model !== 'string') throw new BadInput('reward judge needs url and model');
+      return {
+        type: 'judge',
+        url: o.url,
+        model: o.model,
+        rubric: typeof o.rubric === 'string' ? o.rubric : undefined,
+        apiKeyEnv: typeof o.apiKeyEnv === 'string' ? o.apiKeyEnv : undefined,
+        maxScore: typeof o.maxScore === 'number' ? o.maxScore : undefined,
+        concurrency: typeof o.concurrency === 'number' ? o.concurrency : undefined,
+      };
+    default:
+      throw new BadInput(`reward.type must be verifier, model or judge, got ${JSON.stringify(o.type)}`);
+  }
+}
+
+export interface ScoreItem {
+  prompt: string;
+  responses: string[];
+  /** Reference answer, for verifiers that use one. */
+  reference?: string;
+}
+
+export interface ScoreOptions {
+  store?: ArtifactStore;
+  signal?: AbortSignal;
+  /** Called with the number of items scored so far. */
+  onProgress?: (done: number) => void;
+  /** Filled in: judge replies without a number (scored 0). */
+  stats?: { unparsed: number };
+}
+
+/** Scores every response of every item; the result has the items' shape. */
+export async function scoreResponses(spec: RewardSpec, items: ScoreItem[], opts: ScoreOptions = {}): Promise<number[][]> {
+  if (spec.type === 'verifier') {
+    const v = getVerifier(spec.name);
+    return items.map((it, i) => {
+      const s = it.responses.map((r) => {
+        try {
+          return v(it.prompt, r, it.reference);
+        } catch (e) {
+          throw new BadInput((e as Error).message);
+        }
+      });
+      opts.onProgress?.(i + 1);
+      return s;
+    });
+  }
+  if (spec.type === 'model') {
+    if (!opts.store) throw new Error('a model reward needs the artifact store');
+    await selectBackend();
+    const { model } = await loadModelArtifact(opts.store, spec.model);
+    const ref = spec.ref ? (await loadModelArtifact(opts.store, spec.ref)).model : undefined;
+    try {
+      const out: number[][] = [];
+      for (const it of items) {
+        const seqs = it.responses.map((r) => ({ prompt: it.prompt, response: r }));
+        const lp = logProbs(model, seqs);
+        if (ref) {
+          const lr = logProbs(ref, seqs);
+          out.push(lp.sum.map((v, j) => (spec.beta ?? 0.1) * (v - lr.sum[j]!)));
+        } else out.push(lp.sum.map((v, j) => v / Math.max(1, lp.tokens[j]!)));
+        opts.onProgress?.(out.length);
+        if (opts.signal?.aborted) throw opts.signal.reason;
+      }
+      return out;
+    } finally {
+      model.dispose();
+      ref?.dispose();
+    }
+  }
+  const conc = Math.max(1, spec.concurrency ?? 4);
+  const jobs = items.flatMap((it, i) => it.responses.map((r, j) => ({ i, j, prompt: it.prompt, response: r })));
+  const out = items.map((it) => new Array<number>(it.responses.length).fill(0));
+  const left = items.map((it) => it.responses.length);
+  let done = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      const s = await judgeScore(spec, job.prompt, job.response, opts.signal);
+      if (s === undefined) {
+        if (opts.stats) opts.stats.unparsed++;
+      } else out[job.i]![job.j] = s;
+      if (--left[job.i]! === 0) opts.onProgress?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, jobs.length) }, worker));
+  return out;
+}

@@ -1,0 +1,197 @@
+// The report's plots: Vega-Lite specs built from ReportData, rendered offline
+// in Node to SVG (vega's headless view) and to PNG (resvg). No browser, no network.
+import type { TopLevelSpec } from 'vega-lite';
+import type { ReportData } from './data.js';
+
+export type Section = 'steps' | 'training' | 'balance' | 'clusters' | 'allocation';
+
+export interface Chart {
+  /** Stable id: the PNG's file name and the HTML figure's data-plot. */
+  id: string;
+  section: Section;
+  title: string;
+  spec: TopLevelSpec;
+}
+
+export interface RenderedChart extends Chart {
+  svg: string;
+  png: Uint8Array;
+}
+
+const WIDTH = 560;
+const HEIGHT = 260;
+const CONFIG = { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14 } };
+
+const base = (title: string, extra: Record<string, unknown> = {}) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title,
+  width: WIDTH,
+  height: HEIGHT,
+  background: 'white',
+  config: CONFIG,
+  ...extra,
+});
+
+const short = (s: string, n = 48) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+
+/** The training curves worth a plot: [id, title, metrics]. */
+const CURVES: [string, string, string[]][] = [
+  ['loss', 'Loss', ['loss', 'eval/loss']],
+  ['reward-margins', 'Reward margins (chosen − rejected)', ['rewards/margins', 'eval/rewards/margins']],
+  ['reward-accuracies', 'Reward accuracies', ['rewards/accuracies', 'eval/rewards/accuracies']],
+  ['rewards', 'Rewards of chosen and rejected responses', ['rewards/chosen', 'rewards/rejected']],
+];
+
+export function buildCharts(data: ReportData): Chart[] {
+  const charts: Chart[] = [];
+
+  const timed = data.steps.filter((s) => s.startedAt !== undefined);
+  if (timed.length) {
+    const values = timed.map((s) => ({
+      step: s.id,
+      state: s.state,
+      start: (s.startedAt! - data.startedAt) / 1000,
+      end: Math.max(((s.endedAt ?? Date.now()) - data.startedAt) / 1000, (s.startedAt! - data.startedAt) / 1000 + 0.05),
+    }));
+    charts.push({
+      id: 'timeline',
+      section: 'steps',
+      title: 'Step timeline',
+      spec: base('Step timeline (seconds since the run started)', {
+        height: Math.max(60, 24 * timed.length),
+        data: { values },
+        mark: { type: 'bar', cornerRadius: 2 },
+        encoding: {
+          y: { field: 'step', type: 'nominal', sort: null, title: null },
+          x: { field: 'start', type: 'quantitative', title: 'seconds' },
+          x2: { field: 'end' },
+          color: { field: 'state', type: 'nominal', scale: { domain: ['succeeded', 'cached', 'running', 'failed', 'cancelled', 'skipped'], range: ['#4c9a2a', '#7aa6c2', '#f0a202', '#c0392b', '#888', '#bbb'] } },
+        },
+      }) as TopLevelSpec,
+    });
+  }
+
+  const trainers = new Set(data.curves.map((c) => c.stepId));
+  for (const [id, title, metrics] of CURVES) {
+    const points = data.curves.filter((c) => metrics.includes(c.metric));
+    if (!points.length) continue;
+    const multi = new Set(points.map((p) => p.metric)).size > 1 || trainers.size > 1;
+    const values = points.map((p) => ({ ...p, series: multi ? `${p.stepId} ${p.metric}` : p.stepId }));
+    charts.push({
+      id,
+      section: 'training',
+      title,
+      spec: base(title, {
+        data: { values },
+        mark: { type: 'line', point: values.length <= 60, interpolate: 'monotone' },
+        encoding: {
+          x: { field: 'step', type: 'quantitative', title: 'training step' },
+          y: { field: 'value', type: 'quantitative', title: metrics.length === 2 && id === 'rewards' ? 'reward' : metrics[0], scale: { zero: false } },
+          color: { field: 'series', type: 'nominal', title: null },
+        },
+      }) as TopLevelSpec,
+    });
+  }
+
+  if (data.stats.length) {
+    const depth = data.stats.flatMap((s) => Object.entries(s.depthHistogram).map(([d, n]) => ({ stats: s.stepId, depth: Number(d), prompts: n })));
+    charts.push({
+      id: 'depth-histogram',
+      section: 'balance',
+      title: 'Depth: prompts by number of pairs',
+      spec: base('Depth histogram (prompts with N pairs)', {
+        data: { values: depth },
+        mark: 'bar',
+        encoding: {
+          x: { field: 'depth', type: 'ordinal', title: 'pairs per prompt' },
+          xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
+          y: { field: 'prompts', type: 'quantitative', title: 'prompts' },
+          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId) },
+        },
+      }) as TopLevelSpec,
+    });
+    const breadth = data.stats.flatMap((s) => [
+      { stats: s.stepId, measure: 'breadth (unique prompts)', value: s.breadth },
+      { stats: s.stepId, measure: 'pairs', value: s.pairs },
+    ]);
+    charts.push({
+      id: 'breadth',
+      section: 'balance',
+      title: 'Breadth and size',
+      spec: base('Breadth (unique prompts) and pairs', {
+        data: { values: breadth },
+        mark: 'bar',
+        encoding: {
+          x: { field: 'measure', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+          xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
+          y: { field: 'value', type: 'quantitative', title: 'count' },
+          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId) },
+        },
+      }) as TopLevelSpec,
+    });
+  }
+
+  for (const c of data.clusters) {
+    charts.push({
+      id: `clusters-${c.stepId}`,
+      section: 'clusters',
+      title: `Gradient clusters (${c.stepId})`,
+      spec: base(`Gradient features, 2-D projection, by cluster (${c.stepId})`, {
+        height: 360,
+        data: { values: c.points.map((p) => ({ x: p.x, y: p.y, cluster: String(p.cluster), prompt: short(p.prompt ?? '') })) },
+        mark: { type: 'point', filled: true, size: 60, opacity: 0.8 },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', scale: { zero: false } },
+          y: { field: 'y', type: 'quantitative', scale: { zero: false } },
+          color: { field: 'cluster', type: 'nominal', title: 'cluster' },
+          tooltip: [{ field: 'prompt' }, { field: 'cluster' }],
+        },
+      }) as TopLevelSpec,
+    });
+  }
+
+  for (const a of data.allocation) {
+    const perPrompt = a.prompts.length <= 40;
+    charts.push({
+      id: `allocation-${a.stepId}`,
+      section: 'allocation',
+      title: `Depth allocation (${a.stepId})`,
+      spec: perPrompt
+        ? (base(`Depth allocated per prompt (${a.stepId})`, {
+            height: Math.max(80, 16 * a.prompts.length),
+            data: { values: a.prompts.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, score: p.score ?? null })) },
+            mark: 'bar',
+            encoding: {
+              y: { field: 'prompt', type: 'nominal', sort: '-x', title: null },
+              x: { field: 'depth', type: 'quantitative', title: 'pairs allocated' },
+              color: { field: 'score', type: 'quantitative', title: 'score', scale: { scheme: 'viridis' } },
+            },
+          }) as TopLevelSpec)
+        : (base(`Depth allocated per prompt (${a.stepId}): prompts by depth`, {
+            data: { values: a.prompts.map((p) => ({ depth: p.depth })) },
+            mark: 'bar',
+            encoding: {
+              x: { field: 'depth', type: 'ordinal', title: 'pairs allocated' },
+              y: { aggregate: 'count', type: 'quantitative', title: 'prompts' },
+            },
+          }) as TopLevelSpec),
+    });
+  }
+  return charts;
+}
+
+/** Renders one chart to SVG and PNG (2× for crisp text). */
+export async function renderChart(chart: Chart): Promise<RenderedChart> {
+  const vega = await import('vega');
+  const vl = await import('vega-lite');
+  const { Resvg } = await import('@resvg/resvg-js');
+  const compiled = vl.compile(chart.spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    const svg = await view.toSVG();
+    const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
+    return { ...chart, svg, png };
+  } finally {
+    view.finalize();
+  }
+}
