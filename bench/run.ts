@@ -11,6 +11,7 @@ import { ArtifactStore } from '../store/artifacts.js';
 import { benchEngine } from './engine.js';
 import { benchStore } from './store.js';
 import { benchMl } from './ml.js';
+import { benchWorkers } from './workers.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -27,7 +28,7 @@ function save(name: string, result: unknown): void {
 
 if (want('ml')) save('ml', await benchMl({ quick, log: (l) => console.log(`[bench:ml] ${l}`) }));
 
-if (want('engine') || want('store')) {
+if (want('engine') || want('store') || want('workers')) {
   const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')));
   Object.assign(process.env, stack.env, { BPOFLOW_TEST_KINDS: '1' });
   try {
@@ -40,8 +41,13 @@ if (want('engine') || want('store')) {
         await worker.stop();
       }
     }
+    if (want('workers')) save('workers', await benchWorkers());
   } finally {
     await stack.stop();
   }
+}
+if (want('bpo')) {
+  const { benchBpo } = await import('./bpo.js');
+  save('bpo', await benchBpo({ quick, log: (l) => console.log(`[bench:bpo] ${l}`) }));
 }
 process.exit(0);

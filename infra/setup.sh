@@ -23,6 +23,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 exports=$(bash infra/tools.sh)
+# The report's browser test drives Debian's chromium (installed when missing and root).
+bash infra/ensure-chromium.sh >&2
 
 say "compiling (tsc) ..."
 t=$SECONDS

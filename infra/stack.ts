@@ -352,7 +352,8 @@ export async function down(opts: { home?: string } = {}): Promise<ServiceState[]
   if (!state) return [];
   const pids = state.services.map((s) => s.pid);
   for (const pid of pids.filter(isAlive)) signalGroup(pid, 'SIGTERM');
-  await waitForExit(pids, 20_000);
+  // SeaweedFS drains its gRPC servers for ~12 s on SIGTERM, longer on a loaded machine.
+  await waitForExit(pids, 45_000);
   for (const pid of pids.filter(isAlive)) signalGroup(pid, 'SIGKILL');
   writeFileSync(statePath(home), JSON.stringify({ ...state, services: [] }, null, 2));
   return state.services;

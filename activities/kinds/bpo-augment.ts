@@ -17,9 +17,10 @@ export interface Scored {
 
 /** Pairs from scored responses. Ties never pair; identical texts never pair. Pure. */
 export function buildPairs(responses: Scored[], rule: PairRule, minGap = 0, maxPairs = 0): { chosen: Scored; rejected: Scored }[] {
-  // One entry per distinct text (same text, same score for a deterministic reward; keep the first).
+  // One entry per distinct non-blank text (same text, same score for a deterministic reward; keep the
+  // first). Blank responses cannot be written as a pair (TRL rows need non-empty completions).
   const seen = new Set<string>();
-  const uniq = responses.filter((r) => (seen.has(r.text) ? false : (seen.add(r.text), true)));
+  const uniq = responses.filter((r) => (r.text.trim() === '' || seen.has(r.text) ? false : (seen.add(r.text), true)));
   const order = uniq.map((r, i) => ({ r, i })).sort((a, b) => b.r.score - a.r.score || a.i - b.i).map((x) => x.r);
   const ok = (c: Scored, r: Scored) => c.score - r.score > 0 && c.score - r.score >= minGap;
   let pairs: { chosen: Scored; rejected: Scored }[] = [];
@@ -58,6 +59,7 @@ export const bpoAugment: StepKind = {
     const multi: unknown[] = [];
     const pairs: unknown[] = [];
     let responses = 0;
+    let blank = 0;
     try {
       for (let i = start; i < end; i++) {
         const prompt = prompts[i]!;
@@ -65,7 +67,10 @@ export const bpoAugment: StepKind = {
         const [scores] = await scoreResponses(reward, [{ prompt, responses: texts, reference: references[i] }], { store: ctx.store, signal: ctx.signal });
         const scored = texts.map((t, j) => ({ text: t, score: scores![j]! }));
         responses += scored.length;
-        multi.push({ prompt, responses: scored, ...(references[i] !== undefined ? { reference: references[i] } : {}) });
+        const kept = scored.filter((x) => x.text.trim() !== '');
+        blank += scored.length - kept.length;
+        // A valid multi-response row needs two non-blank responses; blank samples are counted, not written.
+        if (kept.length >= 2) multi.push({ prompt, responses: kept, ...(references[i] !== undefined ? { reference: references[i] } : {}) });
         for (const p of buildPairs(scored, rule, minGap, maxPairs)) {
           pairs.push({ prompt, chosen: p.chosen.text, rejected: p.rejected.text, score_chosen: p.chosen.score, score_rejected: p.rejected.score });
         }
@@ -79,7 +84,7 @@ export const bpoAugment: StepKind = {
     const pairRef = await writeRows(ctx, 'pairs.jsonl', pairs, inputs);
     const multiRef = await writeRows(ctx, 'responses.jsonl', multi, inputs);
     const withPairs = new Set(pairs.map((p) => (p as { prompt: string }).prompt)).size;
-    return { data: pairRef.uri, responses: multiRef.uri, prompts: end - start, promptsWithPairs: withPairs, pairs: pairs.length, samples: responses, tokens: sampler.tokens };
+    return { data: pairRef.uri, responses: multiRef.uri, prompts: end - start, promptsWithPairs: withPairs, pairs: pairs.length, samples: responses, blank, tokens: sampler.tokens };
   },
   async merge(ctx, args, shards) {
     const concat = async (key: 'data' | 'responses', name: string) => {
@@ -94,6 +99,6 @@ export const bpoAugment: StepKind = {
     const sum = (k: string) => shards.reduce((a, s) => a + Number(s[k] ?? 0), 0);
     const data = await concat('data', 'pairs.jsonl');
     const responses = await concat('responses', 'responses.jsonl');
-    return { data: data.uri, responses: responses.uri, prompts: sum('prompts'), promptsWithPairs: sum('promptsWithPairs'), pairs: sum('pairs'), samples: sum('samples'), tokens: sum('tokens') };
+    return { data: data.uri, responses: responses.uri, prompts: sum('prompts'), promptsWithPairs: sum('promptsWithPairs'), pairs: sum('pairs'), samples: sum('samples'), blank: sum('blank'), tokens: sum('tokens') };
   },
 };

@@ -3,10 +3,10 @@
 // are computed once and stored (`ref-logps.json`), and a retry reuses them.
 // Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
 // so the final model is byte-identical to an uninterrupted run's.
-import { computeRefLogps, encodeExample, getTokenizer, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
+import { encodeExample, getTokenizer, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
-import { loadDataset, num, optNum, producerOf, toPairs } from './common.js';
+import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
 import { loadModelArtifact, saveModelArtifact } from './model-io.js';
 import { checkFinished, findResume, tokensForSteps, trainingDriver } from './training.js';
 import type { DatasetFormat } from '../../store/datasets.js';
@@ -81,7 +81,10 @@ export const bpoTrain: StepKind = {
         ctx.log.info('reusing reference log-probs', { uri: refUri });
       } else {
         ctx.progress({ message: 'computing reference log-probs', done: 0, total: pairs.length, unit: 'pairs' });
-        refLogps = computeRefLogps(policy, pairs, { tokenizer: tok, maxLength, batchSize: 8 });
+        // = computeRefLogps(policy, pairs, {maxLength, batchSize: 8}), in chunks that keep heartbeats going.
+        const c = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), { batchSize: 8, maxLength, label: 'reference log-probs (chosen)' });
+        const r = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), { batchSize: 8, maxLength, label: 'reference log-probs (rejected)' });
+        refLogps = { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
         await ctx.store.putJson(refUri, refLogps, { kind: 'other', producer: producerOf(ctx), inputs, attributes: { pairs: pairs.length, maxLength } });
       }
 

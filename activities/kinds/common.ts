@@ -5,6 +5,7 @@ import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promi
 import { readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
+import { logProbs, type Gpt2Model, type SequenceLogps } from '../../ml/index.js';
 
 /**
  * The chat template (also used by `bpoflow serve`): one line per message,
@@ -105,3 +106,28 @@ export function assertNotCancelled(ctx: StepContext): void {
 
 export const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 export const optNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * logProbs over many sequences in chunks (a multiple of the batch size, so the
+ * batches and hence the numbers are the same as one call), yielding between
+ * chunks so heartbeats keep flowing on large datasets.
+ */
+export async function chunkedLogProbs(
+  ctx: StepContext,
+  model: Gpt2Model,
+  items: { prompt: string; response: string }[],
+  opts: { batchSize?: number; maxLength?: number; label?: string } = {},
+): Promise<SequenceLogps> {
+  const bs = opts.batchSize ?? 8;
+  const chunk = bs * 8;
+  const out: SequenceLogps = { sum: [], tokens: [] };
+  for (let i = 0; i < items.length; i += chunk) {
+    assertNotCancelled(ctx);
+    const r = logProbs(model, items.slice(i, i + chunk), { batchSize: bs, ...(opts.maxLength ? { maxLength: opts.maxLength } : {}) });
+    out.sum.push(...r.sum);
+    out.tokens.push(...r.tokens);
+    ctx.progress({ done: Math.min(items.length, i + chunk), total: items.length, unit: 'sequences', ...(opts.label ? { message: opts.label } : {}) });
+    await breathe(ctx);
+  }
+  return out;
+}

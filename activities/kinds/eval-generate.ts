@@ -6,11 +6,11 @@
 // by the number of tokens (tokens scored include the EOS the sampler emitted;
 // a sample cut by maxNewTokens or a stop string is scored as if it ended there).
 // KL is only an estimate of KL(π‖π_ref) at temperature 1 and top-p 1.
-import { generateTokens, getTokenizer, logProbs, type Gpt2Model } from '../../ml/index.js';
+import { generateTokens, getTokenizer, type Gpt2Model } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
 import { BadInput, type StepContext, type StepKind } from '../step-kind.js';
-import { assertNotCancelled, breathe, completionText, loadDataset, num, producerOf, recordPrompt } from './common.js';
+import { assertNotCancelled, breathe, chunkedLogProbs, completionText, loadDataset, num, producerOf, recordPrompt } from './common.js';
 import { loadModelArtifact } from './model-io.js';
 
 interface Prompt {
@@ -93,8 +93,8 @@ export const evalGenerate: StepKind = {
 
       // KL estimate on the policy's own samples.
       const seqs = prompts.flatMap((p, i) => polSamples[i]!.map((s) => ({ prompt: p.prompt, response: s })));
-      const lp = logProbs(policy.model, seqs);
-      const lr = logProbs(reference.model, seqs);
+      const lp = await chunkedLogProbs(ctx, policy.model, seqs, { label: 'KL: policy log-probs' });
+      const lr = await chunkedLogProbs(ctx, reference.model, seqs, { label: 'KL: reference log-probs' });
       let klSum = 0;
       let klTokens = 0;
       for (let j = 0; j < seqs.length; j++) {

@@ -3,10 +3,10 @@
 // beta·(log π(y|x) − log π_ref(y|x)); a pair counts as correct when the chosen
 // response's reward exceeds the rejected one's. Also reports the policy's raw
 // log-prob accuracy (log π(chosen) > log π(rejected)), which needs no reference.
-import { getTokenizer, logProbs, type Gpt2Model } from '../../ml/index.js';
+import type { Gpt2Model } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
-import type { StepKind } from '../step-kind.js';
-import { loadDataset, num, optNum, producerOf, toPairs, type PairText } from './common.js';
+import type { StepContext, StepKind } from '../step-kind.js';
+import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from './common.js';
 import { loadModelArtifact } from './model-io.js';
 
 export interface PreferenceEval {
@@ -23,12 +23,11 @@ export interface PreferenceEval {
   reference: string;
 }
 
-function pairLogps(model: Gpt2Model, pairs: PairText[], maxLength: number | undefined, batchSize: number) {
-  const tok = getTokenizer(model.tokenizerName);
-  const o = { tokenizer: tok, batchSize, ...(maxLength ? { maxLength } : {}) };
+async function pairLogps(ctx: StepContext, model: Gpt2Model, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
+  const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
   return {
-    chosen: logProbs(model, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), o).sum,
-    rejected: logProbs(model, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), o).sum,
+    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
+    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
   };
 }
 
@@ -42,23 +41,20 @@ export const evalPreference: StepKind = {
     const maxLength = optNum(a.maxLength);
     const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
     const pairs = toPairs(records, data);
-    ctx.progress({ done: 0, total: 2, unit: 'models', message: 'policy log-probs' });
     const policy = await loadModelArtifact(ctx.store, String(a.model));
     let pol;
     try {
-      pol = pairLogps(policy.model, pairs, maxLength, batchSize);
+      pol = await pairLogps(ctx, policy.model, pairs, maxLength, batchSize, 'policy log-probs');
     } finally {
       policy.model.dispose();
     }
-    ctx.progress({ done: 1, total: 2, unit: 'models', message: 'reference log-probs' });
     const reference = await loadModelArtifact(ctx.store, String(a.reference));
     let ref;
     try {
-      ref = pairLogps(reference.model, pairs, maxLength, batchSize);
+      ref = await pairLogps(ctx, reference.model, pairs, maxLength, batchSize, 'reference log-probs');
     } finally {
       reference.model.dispose();
     }
-    ctx.progress({ done: 2, total: 2, unit: 'models' });
     const n = pairs.length;
     let acc = 0, margin = 0, polAcc = 0, rc = 0, rr = 0, lc = 0, lr = 0;
     for (let i = 0; i < n; i++) {

@@ -3,7 +3,6 @@
 // interval redone) and ends with a model byte-identical to an uninterrupted run.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunStatus } from '../../workflows/pipeline.js';
@@ -15,7 +14,8 @@ import { describeRun } from '../../cli/run-view.js';
 import { startWorker, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline, testClient } from '../helpers/runs.js';
 
-const pipeline = join(packageRoot(), 'test', 'fixtures', 'bpo', 'pipeline.yaml');
+const pipeline = join(packageRoot(), 'test', 'fixtures', 'bpo', 'resume.yaml');
+const QUEUES = ['--queues', 'bpo-resume-test'];
 const workers: WorkerHandle[] = [];
 after(async () => {
   for (const w of workers) await w.stop();
@@ -45,11 +45,11 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
   const EVERY = 5;
   const PAUSE = 400;
   const STEPS = 30;
-  const set = [`dpoSteps=${STEPS}`, `checkpointEvery=${EVERY}`, `pauseMs=${PAUSE}`, `channel=resume-${randomBytes(4).toString('hex')}`];
+  const set = [`dpoSteps=${STEPS}`, `checkpointEvery=${EVERY}`, `pauseMs=${PAUSE}`];
   const store = ArtifactStore.fromEnv();
   const debug = { BPOFLOW_LOG_LEVEL: 'debug' };
 
-  const w1 = await startWorker(undefined, debug);
+  const w1 = await startWorker(QUEUES, debug);
   workers.push(w1);
   const handle = await startPipeline(pipeline, set);
   const runId = handle.workflowId;
@@ -74,7 +74,7 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
   const doneBeforeCrash = Math.max(...logLines(w1).filter((l) => l.msg === 'train step' && l.step === 'dpo').map((l) => l.trainStep!));
   const ckptAtCrash = Math.max(...(await new Checkpoints(store).list(runId, 'dpo')).map((c) => c.step));
 
-  const w2 = await startWorker(undefined, debug);
+  const w2 = await startWorker(QUEUES, debug);
   workers.push(w2);
   const { status, error } = await finish(handle);
   assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w2.output().slice(-3000)}`);

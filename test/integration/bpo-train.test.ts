@@ -114,5 +114,12 @@ describe('bpo pipeline (micro model)', () => {
     assert.equal(lower.status.outputs?.promoted, true, 'no loss recorded yet: promotes');
     const higher = await finish(await startPipeline(join(fixtures, 'promote.yaml'), [`model=${out.sftModel}`, `channel=${channel}`, `metric=loss`, `value=0.7`, `mode=min`]));
     assert.equal(higher.status.outputs?.promoted, false, String(higher.status.outputs?.reason));
+
+    // model.sft continues from channel://<name>: the channel's latest (out.model, promoted on loss above).
+    const cont = await finish(await startPipeline(join(fixtures, 'sft-channel.yaml'), [`channel=${channel}`, `data=${out.data}`]));
+    assert.equal(cont.error, undefined);
+    assert.equal(cont.status.outputs?.steps, 3);
+    const m = await store.manifest(String(cont.status.outputs?.model));
+    assert.ok(m.inputs.some((i) => i.uri === out.model), `lineage names the channel's model: ${JSON.stringify(m.inputs)}`);
   });
 });

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunStatus } from '../../workflows/pipeline.js';
@@ -15,6 +16,8 @@ import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline, testClient } from '../helpers/runs.js';
 
 const root = packageRoot();
+// test.train@v1's catalog entry lives with these fixtures (the worker registers the kind with BPOFLOW_TEST_KINDS=1).
+process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':');
 const pipeline = join(root, 'test', 'fixtures', 'report', 'train-only.yaml');
 const socket = `bpoflow-watch-${process.pid}`;
 const UI = 'http://ui.test:8233';
@@ -43,6 +46,7 @@ after(async () => {
   } catch {
     // no server left
   }
+  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
   await worker?.stop();
 });
 
