@@ -129,6 +129,8 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
   const budget = budgetOf(args, rows.length);
   const minDepth = int(args.minDepth, 1, 'minDepth');
   const maxDepth = int(args.maxDepth, 8, 'maxDepth', 1);
+  const withinPrompt = args.withinPrompt ?? 'score';
+  if (withinPrompt !== 'score' && withinPrompt !== 'gap') throw new BadInput(`withinPrompt must be score or gap, got ${JSON.stringify(withinPrompt)}`);
 
   const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: int(args.maxIter, 50, 'maxIter', 1) });
   const inf = informativeness(features, clusters.assign, clusters.centroids);
@@ -155,7 +157,12 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
   const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
   let sel;
   try {
-    sel = depthSelection(rows.map((r) => r.prompt), scores, promptWeight, { budget, minDepth, maxDepth });
+    // Which pairs a prompt keeps: its best gradient scores (default), or its largest reward gaps (as the
+    // uniform baseline does; gradient score breaks ties). Rows without scores have gap 0.
+    sel =
+      withinPrompt === 'gap'
+        ? depthSelection(rows.map((r) => r.prompt), rows.map((r) => r.gap ?? 0), promptWeight, { budget, minDepth, maxDepth }, scores)
+        : depthSelection(rows.map((r) => r.prompt), scores, promptWeight, { budget, minDepth, maxDepth });
   } catch (e) {
     if (e instanceof AllocationError) throw new BadInput(e.message);
     throw e;
@@ -175,7 +182,7 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
   );
   const allocRef = await ctx.store.putJson(
     ctx.outputUri('allocation.json'),
-    { budget, minDepth, maxDepth, temperature, aggregate, direction, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
+    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
     meta,
   );
   const s = depthSummary(sel.prompts.map((p) => p.depth));

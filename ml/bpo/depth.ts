@@ -15,7 +15,8 @@ export interface DepthResult {
   prompts: { prompt: string; depth: number; available: number; weight: number }[];
 }
 
-export function depthSelection(promptOf: string[], pairScore: number[], promptWeight: Map<string, number>, opts: DepthOptions): DepthResult {
+/** Pairs rank by `pairScore` (descending), then `tieBreak` (descending), then input order. */
+export function depthSelection(promptOf: string[], pairScore: number[], promptWeight: Map<string, number>, opts: DepthOptions, tieBreak?: number[]): DepthResult {
   const groups = new Map<string, number[]>();
   promptOf.forEach((p, i) => {
     const g = groups.get(p);
@@ -30,7 +31,7 @@ export function depthSelection(promptOf: string[], pairScore: number[], promptWe
   const depths = allocate({ weights, lo, hi, budget: opts.budget });
   const keep: number[] = [];
   names.forEach((p, j) => {
-    const ranked = [...groups.get(p)!].sort((a, b) => pairScore[b]! - pairScore[a]! || a - b);
+    const ranked = [...groups.get(p)!].sort((a, b) => pairScore[b]! - pairScore[a]! || (tieBreak ? tieBreak[b]! - tieBreak[a]! : 0) || a - b);
     keep.push(...ranked.slice(0, depths[j]!));
   });
   keep.sort((a, b) => a - b);
