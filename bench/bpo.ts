@@ -31,6 +31,7 @@ const VARIANTS: Variant[] = [
   { name: 'ablation: BPO d=64', group: 'ablation', file: 'bpo-gradient.yaml', set: ['projectionDim=64'] },
   { name: 'ablation: BPO d=1024', group: 'ablation', file: 'bpo-gradient.yaml', set: ['projectionDim=1024'] },
   { name: 'ablation: BPO no usefulness', group: 'ablation', file: 'bpo-gradient.yaml', set: ['usefulness=false'] },
+  { name: 'ablation: BPO, pairs kept by reward gap', group: 'ablation', file: 'bpo-gradient.yaml', set: ['withinPrompt=gap'] },
 ];
 
 export interface RunResult {
@@ -103,7 +104,7 @@ export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: b
   const ordered = main.length === 3 && main[0]! < main[1]! && main[1]! < main[2]!;
   const sft = summaries[0]?.sftMeanReward;
   return [
-    `# BPO benchmark (reverse-3, micro GPT-2)`,
+    `# BPO benchmark (reverse-3 strings, micro GPT-2, wasm CPU)`,
     '',
     `Seeds ${meta.seeds.join(', ')}${meta.quick ? ' (--quick: fewer steps and prompts)' : ''}; ${meta.minutes.toFixed(1)} min in all. Regenerate: \`${meta.command}\`.`,
     '',
@@ -121,7 +122,7 @@ export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: b
 export async function benchBpo(opts: { quick: boolean; log: (l: string) => void; seeds?: number[] }): Promise<{ runs: RunResult[]; summary: Summary[]; markdown: string }> {
   const t0 = Date.now();
   const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2]);
-  const common = opts.quick ? ['sftSteps=300', 'dpoSteps=30', 'evalPrompts=24', 'samples=4'] : [];
+  const common = opts.quick ? ['dpoSteps=30', 'evalPrompts=24', 'samples=4'] : [];
   const dir = join(packageRoot(), 'pipelines', 'bench');
   const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-bpo-')));
   Object.assign(process.env, stack.env);

@@ -258,6 +258,8 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
       '--namespace', 'default',
       '--search-attribute', 'BpoflowPipeline=Keyword',
       '--search-attribute', 'BpoflowSpecHash=Keyword',
+      // WAL with normal sync: durable across process crashes, without an fsync per history write.
+      '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
       '--log-level', 'warn',
     ];
     const temporalPid = startDetached(temporalCommand, temporalLog);

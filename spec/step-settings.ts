@@ -1,6 +1,6 @@
 import type { StepKind } from './catalog.js';
 import { parseDuration } from './duration.js';
-import type { RetryPolicy } from './plan.js';
+import type { PlanStep, RetryPolicy } from './plan.js';
 import type { Finding } from './source-map.js';
 import { at, type YamlPath } from './yaml-path.js';
 
@@ -20,14 +20,8 @@ export const DEFAULT_TIMEOUT_MS = 3_600_000; // 1h
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000; // 2m
 export const DEFAULT_CACHE = true;
 
-export interface StepSettings {
-  queue: string;
-  retry: RetryPolicy;
-  timeoutMs: number;
-  heartbeatTimeoutMs: number;
-  cache: boolean;
-  shards: number;
-}
+/** The execution settings of a plan step: what `defaults` and each step may set. */
+export type StepSettings = Pick<PlanStep, 'queue' | 'retry' | 'timeoutMs' | 'heartbeatTimeoutMs' | 'cache' | 'shards'>;
 
 type Raw = Record<string, unknown>;
 const obj = (v: unknown): Raw => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : {});

@@ -7,8 +7,8 @@ import { encodeExample, getTokenizer, trainDpo, type DpoLossType, type RefLogps,
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
 import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
-import { loadModelArtifact, saveModelArtifact } from './model-io.js';
-import { checkFinished, findResume, tokensForSteps, trainingDriver } from './training.js';
+import { loadModelArtifact } from './model-io.js';
+import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 
 export interface BpoTrainArgs {
@@ -128,27 +128,11 @@ export const bpoTrain: StepKind = {
         },
         ...driver.hooks,
       });
-      try {
-        checkFinished(ctx, result);
-      } finally {
-        result.dispose();
-      }
-      const metricsUri = await driver.metrics.close();
-      const tokens = driver.cumulativeTokens.at(-1) ?? 0;
-      const resumedFrom = resume?.step ?? 0;
-      const ref = await saveModelArtifact(ctx, 'model', policy, {
+      const outputs = await finishTraining(ctx, driver, result, resume, policy, {
         inputs: [...inputs, refUri],
-        attributes: { training: { kind: 'dpo', steps: result.step, tokens, loss: args.loss, beta: args.beta, resumedFrom, attempt: ctx.attempt } },
+        training: { kind: 'dpo', loss: args.loss, beta: args.beta },
       });
-      return {
-        model: ref.uri,
-        metrics: metricsUri,
-        refLogps: refUri,
-        steps: result.step,
-        tokens,
-        loss: result.lastMetrics?.loss ?? null,
-        resumedFrom,
-      };
+      return { ...outputs, refLogps: refUri };
     } finally {
       policy.dispose();
     }

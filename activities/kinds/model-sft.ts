@@ -5,8 +5,8 @@ import { encodeExample, getTokenizer, trainSft, type Gpt2Model, type ScheduleTyp
 import type { DatasetFormat } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
 import { loadDataset, num, optNum, toSftExamples } from './common.js';
-import { initModel, loadModelArtifact, saveModelArtifact } from './model-io.js';
-import { checkFinished, findResume, tokensForSteps, trainingDriver } from './training.js';
+import { initModel, loadModelArtifact } from './model-io.js';
+import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
 
 export const modelSft: StepKind = {
   kind: 'model.sft',
@@ -65,19 +65,7 @@ export const modelSft: StepKind = {
         },
         ...driver.hooks,
       });
-      try {
-        checkFinished(ctx, result);
-      } finally {
-        result.dispose();
-      }
-      const metricsUri = await driver.metrics.close();
-      const tokens = driver.cumulativeTokens.at(-1) ?? 0;
-      const resumedFrom = resume?.step ?? 0;
-      const ref = await saveModelArtifact(ctx, 'model', model, {
-        inputs,
-        attributes: { training: { kind: 'sft', steps: result.step, tokens, resumedFrom, attempt: ctx.attempt, ...(init ? { init } : {}) } },
-      });
-      return { model: ref.uri, metrics: metricsUri, steps: result.step, tokens, loss: result.lastMetrics?.loss ?? null, resumedFrom };
+      return await finishTraining(ctx, driver, result, resume, model, { inputs, training: { kind: 'sft', ...(init ? { init } : {}) } });
     } finally {
       model.dispose();
     }

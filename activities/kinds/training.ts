@@ -7,7 +7,8 @@
 // A retry resumes from the newest valid checkpoint of this run/step (or the one
 // its previous attempt heartbeated), so at most `checkpointEvery` steps are
 // redone, and the final weights equal an uninterrupted run's bit for bit.
-import { Rng, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { Rng, type Gpt2Model, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
 import type { StepContext } from '../step-kind.js';
@@ -139,4 +140,41 @@ export function trainingDriver(
 export function checkFinished(ctx: StepContext, result: TrainResult): void {
   assertNotCancelled(ctx);
   if (!result.done) throw new Error(`training stopped at step ${result.step} of ${result.totalSteps}`);
+}
+
+export interface TrainingOutputs {
+  model: string;
+  metrics: string;
+  steps: number;
+  tokens: number;
+  loss: number | null;
+  resumedFrom: number;
+  [name: string]: string | number | null;
+}
+
+/**
+ * After the loop: fails unless it finished, closes the metrics, and saves the
+ * trained model with a record of how it was trained.
+ */
+export async function finishTraining(
+  ctx: StepContext,
+  driver: TrainingDriver,
+  result: TrainResult,
+  resume: Resume | null,
+  model: Gpt2Model,
+  opts: { inputs: string[]; training: Record<string, unknown> },
+): Promise<TrainingOutputs> {
+  try {
+    checkFinished(ctx, result);
+  } finally {
+    result.dispose();
+  }
+  const metrics = await driver.metrics.close();
+  const tokens = driver.cumulativeTokens.at(-1) ?? 0;
+  const resumedFrom = resume?.step ?? 0;
+  const ref = await saveModelArtifact(ctx, 'model', model, {
+    inputs: opts.inputs,
+    attributes: { training: { ...opts.training, steps: result.step, tokens, resumedFrom, attempt: ctx.attempt } },
+  });
+  return { model: ref.uri, metrics, steps: result.step, tokens, loss: result.lastMetrics?.loss ?? null, resumedFrom };
 }
