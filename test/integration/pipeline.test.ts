@@ -3,7 +3,8 @@
 // histories with the current workflow code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from '@temporalio/worker';
@@ -120,6 +121,27 @@ describe('pipeline workflow', () => {
     assert.ok(took < 20_000, `cancellation took ${took} ms`);
     const child = await client.workflow.getHandle(`${handle.workflowId}--a`).describe();
     assert.equal(child.status.name, 'CANCELLED');
+  });
+
+  test('history stays small: 200 steps and a 64-shard step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpoflow-wide-'));
+    writeFileSync(join(dir, 'lines.txt'), Array.from({ length: 128 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const steps = Array.from({ length: 200 }, (_, i) => `  - { id: s${i}, uses: test.noop@v1, with: { value: "${i}" } }`);
+    steps.push('  - { id: fan, uses: test.shard@v1, shards: 64, with: { data: "${{ inputs.lines }}" } }');
+    const yaml = ['apiVersion: bpoflow/v1', 'kind: Pipeline', 'metadata: { name: wide }', 'defaults: { cache: false }', 'inputs:', '  lines: { path: ./lines.txt }', 'steps:', ...steps, ''].join('\n');
+    writeFileSync(join(dir, 'wide.yaml'), yaml);
+    const handle = await startPipeline(join(dir, 'wide.yaml'));
+    const { status, error } = await finish(handle);
+    assert.equal(error, undefined);
+    assert.equal(status.steps.filter((s) => s.state === 'succeeded').length, 201);
+    const client = await testClient();
+    const events = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+    const parent = await events(handle.workflowId);
+    const shardStep = await events(`${handle.workflowId}--fan`);
+    console.log(`history events: pipeline ${parent} for 201 steps, 64-shard step ${shardStep} (Temporal's limit: 51,200)`);
+    assert.ok(parent < 201 * 12, `pipeline history grows by a handful of events per step: ${parent}`);
+    assert.ok(shardStep < 64 * 12, `shard history grows by a handful of events per shard: ${shardStep}`);
+    assert.equal(readFileSync(join(dir, 'lines.txt'), 'utf8').toUpperCase(), (await ArtifactStore.fromEnv().readBytes(String(status.steps.at(-1)!.outputs!.data))).toString());
   });
 
   test('the workflow code replays every recorded history deterministically', async () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { RunStatus } from '../../workflows/pipeline.js';
-import { ArtifactStore } from '../../store/artifacts.js';
+import { ArtifactStore, type LineageNode } from '../../store/artifacts.js';
+import { runInput } from '../../cli/resume.js';
 import { Channels } from '../../store/channels.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { bpoflow, startWorker, type WorkerHandle } from '../helpers/worker.js';
@@ -63,6 +64,17 @@ test('bootstrap, then a scheduled re-alignment on new data only, promoting on im
     const promoted = run1.status.outputs?.promoted === true;
     const latest = await new Channels(store).latest(channel);
     assert.equal(latest?.modelUri, promoted ? run1.status.outputs?.model : first!.modelUri);
+
+    // The lineage of the final model names every input: the new data file, and through the
+    // channel's model, the bootstrap pipeline's uploaded dataset.
+    const bootInput = (await runInput(client, boot.status.runId)).plan.inputs.data!;
+    const names = new Set<string>();
+    const walk = (n: LineageNode) => {
+      names.add(n.uri);
+      n.inputs.forEach(walk);
+    };
+    walk(await store.lineage(String(run1.status.outputs?.model)));
+    for (const uri of [`${incoming}batch-1.jsonl`, first!.modelUri, bootInput]) assert.ok(names.has(uri), `lineage names ${uri}`);
 
     // Second run: after a promotion nothing is new, so training is skipped; without one, the same file is still new.
     await sleep(1100);
