@@ -32,6 +32,9 @@ const VARIANTS: Variant[] = [
   { name: 'ablation: BPO d=1024', group: 'ablation', file: 'bpo-gradient.yaml', set: ['projectionDim=1024'] },
   { name: 'ablation: BPO no usefulness', group: 'ablation', file: 'bpo-gradient.yaml', set: ['usefulness=false'] },
   { name: 'ablation: BPO, pairs kept by reward gap', group: 'ablation', file: 'bpo-gradient.yaml', set: ['withinPrompt=gap'] },
+  { name: 'ablation: BPO depth temperature 1', group: 'ablation', file: 'bpo-gradient.yaml', set: ['depthTemperature=1'] },
+  { name: 'ablation: uniform, all prompts kept', group: 'ablation', file: 'bpo-uniform.yaml', set: ['selectFraction=1'] },
+  { name: 'ablation: BPO, all prompts kept', group: 'ablation', file: 'bpo-gradient.yaml', set: ['selectFraction=1'] },
 ];
 
 export interface RunResult {
@@ -108,7 +111,7 @@ export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: b
     '',
     `Seeds ${meta.seeds.join(', ')}${meta.quick ? ' (--quick: fewer steps and prompts)' : ''}; ${meta.minutes.toFixed(1)} min in all. Regenerate: \`${meta.command}\`.`,
     '',
-    `Held-out: greedy answers on the test prompts scored by the \`reverse\` verifier (mean reward = fraction of characters right; exact = reward 1); preference accuracy = eval.preference on held-out (right vs corrupted) pairs. Tokens = tokens processed by bpo.train (same steps and batch in every pipeline). Wall = run start to end (steps shared with an earlier run are cache hits); compute = seconds of the steps the run executed. The SFT starting point scores ${sft ? pm(sft) : 'n/a'} mean reward.`,
+    `Held-out: answers sampled at temperature 1 (4 per prompt) on the 48 test prompts (24 with --quick), scored by the \`reverse\` verifier (mean reward = fraction of characters in place; exact = share of samples with reward 1); preference accuracy = eval.preference on held-out (right vs corrupted) pairs. Tokens = tokens processed by bpo.train (same steps and batch in every pipeline). Wall = run start to end (steps shared with an earlier run are cache hits); compute = seconds of the steps the run executed. The SFT starting point scores ${sft ? pm(sft) : 'n/a'} mean reward.`,
     '',
     '| pipeline | seeds | held-out mean reward | exact accuracy | preference accuracy | pairs trained on | tokens processed | wall s | compute s |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -236,6 +236,7 @@ export const bpoGradientCluster: StepKind = {
       features.push(...decodeFeatures(f.data, f.end - f.start, f.dim));
     }
     if (features.length !== rows.length) throw new Error(`merged ${features.length} features for ${rows.length} pairs`);
-    return finalize(ctx, args, rows, features, cfg, undefined, [uri, String(args.model), ...shards.map((s) => String(s.features))]);
+    const model = String(args.model);
+    return finalize(ctx, args, rows, features, cfg, undefined, [uri, ...(model.startsWith('s3://') ? [model] : []), ...shards.map((s) => String(s.features))]);
   },
 };

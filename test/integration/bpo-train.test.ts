@@ -35,7 +35,8 @@ describe('bpo pipeline (micro model)', () => {
     assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`);
     out = status.outputs!;
     console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s; outputs ${JSON.stringify(out)}`);
-    for (const s of status.steps) assert.equal(s.state, 'succeeded', `${s.id} is ${s.state}`);
+    // Other test files share this stack and its step cache: a step they already ran with the same inputs is `cached`.
+    for (const s of status.steps) assert.ok(s.state === 'succeeded' || s.state === 'cached', `${s.id} is ${s.state}`);
     const store = ArtifactStore.fromEnv();
 
     // dataset.import: 86 good rows, 2 bad rows skipped; canonical TRL pairs.
