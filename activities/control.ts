@@ -3,6 +3,9 @@
 // content hashes of the artifacts those arguments name, so a changed input
 // misses even when its URI is the same.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../spec/package-root.js';
 import type { CacheLookupResult, CacheLookupTask, CacheRecordTask, StepOutputs } from './contract.js';
 import { sharedStore } from './shared-store.js';
 import type { ArtifactStore } from '../store/artifacts.js';
@@ -34,9 +37,13 @@ export async function cacheRecord(task: CacheRecordTask): Promise<void> {
   );
 }
 
+// A new bpoflow release may change what a kind computes without a new kind version,
+// so the release is part of the key: an upgrade never reuses an older release's outputs.
+const ENGINE = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
 async function cacheKey(store: ArtifactStore, task: CacheLookupTask): Promise<string> {
   const material = await withContentHashes(store, task.args);
-  return createHash('sha256').update(canonicalJson({ uses: `${task.kind}@${task.version}`, args: material })).digest('hex');
+  return createHash('sha256').update(canonicalJson({ uses: `${task.kind}@${task.version}`, engine: ENGINE, args: material })).digest('hex');
 }
 
 async function withContentHashes(store: ArtifactStore, value: unknown): Promise<unknown> {

@@ -49,8 +49,10 @@ export interface RunResult {
   tokens?: number;
   pairs?: number;
   wallS: number;
-  /** Seconds of the steps this run executed (cache hits excluded). */
-  computeS: number;
+  /** Seconds of the depth-selection step (bpo.balance-uniform / bpo.gradient-cluster / bpo.balance-length); 0 for raw. */
+  selectionS: number;
+  /** Seconds of the bpo.train step. */
+  dpoS: number;
   runId: string;
 }
 
@@ -64,7 +66,8 @@ export interface Summary {
   tokens: [number, number];
   pairs: [number, number];
   wallS: [number, number];
-  computeS: [number, number];
+  selectionS: [number, number];
+  dpoS: [number, number];
   sftMeanReward: [number, number];
 }
 
@@ -90,18 +93,22 @@ export function summarize(runs: RunResult[]): Summary[] {
       tokens: f('tokens'),
       pairs: f('pairs'),
       wallS: f('wallS'),
-      computeS: f('computeS'),
+      selectionS: f('selectionS'),
+      dpoS: f('dpoS'),
       sftMeanReward: f('sftMeanReward'),
     };
   });
 }
+
+const secs = (s: { state: string; startedAt?: number; endedAt?: number } | undefined): number =>
+  s && s.state === 'succeeded' && s.startedAt && s.endedAt ? (s.endedAt - s.startedAt) / 1000 : 0;
 
 const pm = ([m, s]: [number, number], digits = 3) => (Number.isFinite(m) ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : 'n/a');
 
 export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: boolean; command: string; minutes: number }): string {
   const rows = summaries.map(
     (s) =>
-      `| ${s.variant} | ${s.n}${s.failed ? ` (+${s.failed} failed)` : ''} | ${pm(s.meanReward)} | ${pm(s.accuracy)} | ${pm(s.preferenceAccuracy)} | ${pm(s.pairs, 0)} | ${pm(s.tokens, 0)} | ${pm(s.wallS, 0)} | ${pm(s.computeS, 0)} |`,
+      `| ${s.variant} | ${s.n}${s.failed ? ` (+${s.failed} failed)` : ''} | ${pm(s.meanReward)} | ${pm(s.accuracy)} | ${pm(s.preferenceAccuracy)} | ${pm(s.pairs, 0)} | ${pm(s.tokens, 0)} | ${pm(s.selectionS, 1)} | ${pm(s.dpoS, 1)} | ${pm(s.wallS, 0)} |`,
   );
   const main = summaries.filter((s) => /^[123] /.test(s.variant)).map((s) => s.meanReward[0]);
   const ordered = main.length === 3 && main[0]! < main[1]! && main[1]! < main[2]!;
@@ -111,10 +118,10 @@ export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: b
     '',
     `Seeds ${meta.seeds.join(', ')}${meta.quick ? ' (--quick: fewer steps and prompts)' : ''}; ${meta.minutes.toFixed(1)} min in all. Regenerate: \`${meta.command}\`.`,
     '',
-    `Held-out: answers sampled at temperature 1 (4 per prompt) on the 48 test prompts (24 with --quick), scored by the \`reverse\` verifier (mean reward = fraction of characters in place; exact = share of samples with reward 1); preference accuracy = eval.preference on held-out (right vs corrupted) pairs. Tokens = tokens processed by bpo.train (same steps and batch in every pipeline). Wall = run start to end (steps shared with an earlier run are cache hits); compute = seconds of the steps the run executed. The SFT starting point scores ${sft ? pm(sft) : 'n/a'} mean reward.`,
+    `Held-out: answers sampled at temperature 1 (4 per prompt) on the 48 test prompts (24 with --quick), scored by the \`reverse\` verifier (mean reward = fraction of characters in place; exact = share of samples with reward 1); preference accuracy = eval.preference on held-out (right vs corrupted) pairs. Tokens = tokens processed by bpo.train (same steps and batch in every pipeline). Depth step = seconds of the depth-selection step (uniform / gradient-cluster / length); DPO = seconds of bpo.train. Wall = run start to end: the first run of a seed (raw) includes the SFT step, later runs of the seed reuse it and the select/augment steps from the step cache. The SFT starting point scores ${sft ? pm(sft) : 'n/a'} mean reward.`,
     '',
-    '| pipeline | seeds | held-out mean reward | exact accuracy | preference accuracy | pairs trained on | tokens processed | wall s | compute s |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| pipeline | seeds | held-out mean reward | exact accuracy | preference accuracy | pairs trained on | tokens processed | depth step s | DPO s | wall s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Paper's ordering raw < uniform < BPO on held-out mean reward: **${ordered ? 'holds' : 'does not hold'}** here (${main.map((m) => m.toFixed(3)).join(' / ')}).`,
@@ -160,7 +167,8 @@ export async function benchBpo(opts: { quick: boolean; log: (l: string) => void;
             tokens: num(o.tokens),
             pairs: num(o.pairs),
             wallS: ((st.endedAt ?? Date.now()) - st.startedAt) / 1000,
-            computeS: st.steps.filter((s) => s.state === 'succeeded' && s.startedAt && s.endedAt).reduce((a, s) => a + (s.endedAt! - s.startedAt!) / 1000, 0),
+            selectionS: secs(st.steps.find((s) => s.id === 'depth') ?? st.steps.find((s) => s.id === 'uniform')),
+            dpoS: secs(st.steps.find((s) => s.id === 'train')),
             runId: st.runId,
           };
           runs.push(r);

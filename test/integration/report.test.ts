@@ -1,7 +1,7 @@
 // `bpoflow report` on real runs, checked in a real browser: Debian's chromium,
 // headless, driven by playwright-core. Every plot must render and the page
-// must log no console errors. (The clusters, allocation, eval and model come
-// from test.train@v1's stand-ins until the BPO steps exist.)
+// must log no console errors. One report is of a shrunk real BPO benchmark run;
+// another uses test.train@v1's stand-ins to cover every section cheaply.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -100,6 +100,26 @@ describe('run report', () => {
     assert.match(page.text, /model\s+s3:\/\/\S+\/runs\/\S+\/train\/model\.json/);
     assert.match(page.text, /tiny-prefs\.jsonl/);
     assert.doesNotMatch(page.text, /No training metrics|No dataset statistics|No gradient clusters|No depth allocation|No eval results|No model artifact/);
+  });
+
+  test('a real BPO benchmark run (shrunk): clusters, allocation and training curves render', { skip: noBrowser }, async () => {
+    const handle = await startPipeline(join(root, 'pipelines', 'bench', 'bpo-gradient.yaml'), [
+      'sftSteps=60', 'dpoSteps=8', 'evalPrompts=8', 'evalSamples=1',
+    ]);
+    const { status, error } = await finish(handle);
+    assert.equal(status.state, 'succeeded', String(error));
+    const { dir, html } = await report(handle.workflowId);
+    const page = await openReport(html);
+    assert.deepEqual(page.errors, [], 'no console errors');
+    const ids = page.plots.map((p) => p.id);
+    for (const id of ['loss', 'reward-margins', 'reward-accuracies', 'clusters-depth', 'allocation-depth']) {
+      assert.ok(ids.includes(id), `${id} plotted (plots: ${ids.join(', ')})`);
+      assert.ok(existsSync(join(dir, 'plots', `${id}.png`)), `${id}.png written`);
+    }
+    for (const p of page.plots) assert.ok(p.marks > 0, `${p.id} draws marks`);
+    const clusters = page.plots.find((p) => p.id === 'clusters-depth')!;
+    assert.ok(clusters.marks >= Number(status.steps.find((x) => x.id === 'depth')!.outputs!.poolPairs), 'one point per candidate pair');
+    assert.match(page.text, /gen\s+eval\.generate@v1/);
   });
 
   test('a run without training: sections say there is no data, the page still loads cleanly', { skip: noBrowser }, async () => {
