@@ -4,7 +4,9 @@ import { ArtifactStore } from '../store/artifacts.js';
 export async function printRunLogs(run: string, opts: { step?: string; format: 'text' | 'json' }): Promise<void> {
   const store = ArtifactStore.fromEnv();
   const prefix = `runs/${run}/${opts.step ? opts.step + '/' : ''}`;
-  const entries = (await store.list(prefix)).filter((e) => /\/logs\/[^/]+\.jsonl$/.test(e.key));
+  const entries = (await store.list(prefix))
+    .filter((e) => /\/logs\/[^/]+\.jsonl$/.test(e.key))
+    .sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true })); // attempt-2 before attempt-10
   if (!entries.length) {
     process.stderr.write(`no logs under s3://${store.bucket}/${prefix}\n`);
     process.exitCode = 1;

@@ -29,6 +29,8 @@ export interface StepStatus {
   id: string;
   uses: string;
   queue: string;
+  /** Whether the step may reuse a cached result (its `cache` setting). */
+  cache?: boolean;
   state: StepState;
   attempts: number;
   outputs?: StepOutputs;
@@ -92,7 +94,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     specHash: plan.specHash,
     state: 'running',
     startedAt: Date.now(),
-    steps: plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, state: 'pending', attempts: 0 })),
+    steps: plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, cache: s.cache, state: 'pending', attempts: 0 })),
     resumedFrom: input.resumedFrom,
     channels: pinned,
   };

@@ -25,6 +25,8 @@ export interface ReportStep {
   startedAt?: number;
   endedAt?: number;
   cached: boolean;
+  /** False when the step had caching turned off (`cache: false`). */
+  cacheEnabled: boolean;
   reusedFrom?: string;
   error?: string;
   metrics?: Record<string, number>;
@@ -110,6 +112,7 @@ export async function collectReportData(run: LiveRun, store: ArtifactStore, opts
     startedAt: s.startedAt,
     endedAt: s.endedAt,
     cached: s.state === 'cached',
+    cacheEnabled: s.cache !== false,
     reusedFrom: s.reusedFrom,
     error: s.error ? `${s.error.type}: ${s.error.message}` : undefined,
     metrics: s.metrics ?? s.progress?.metrics,

@@ -132,5 +132,7 @@ describe('run report', () => {
     assert.deepEqual(page.plots.map((p) => p.id).sort(), ['breadth', 'depth-histogram', 'timeline']);
     for (const p of page.plots) assert.ok(p.marks > 0, `${p.id} draws marks`);
     for (const msg of ['No training metrics', 'No gradient clusters', 'No depth allocation', 'No eval results']) assert.ok(page.text.includes(msg), msg);
+    const row = page.text.split('\n').find((l) => l.startsWith('stats\t'));
+    assert.match(row ?? '', /\toff(\t|$)/, `the stats step has cache: false, so its cache column says off: ${row}`);
   });
 });
