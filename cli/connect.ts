@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { readStackState, stackHome } from '../infra/stack.js';
 
-export const WORKFLOW_QUEUE = 'bpoflow';
+export { WORKFLOW_QUEUE } from '../workflows/queues.js';
 
 export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): ClientConnectConfig {
   const config = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });

@@ -1,7 +1,7 @@
 // A bare activity loop, the baseline the engine's per-step overhead is compared with.
 import { proxyActivities } from '@temporalio/workflow';
 import type * as control from '../activities/control.js';
-import { WORKFLOW_QUEUE } from './step.js';
+import { WORKFLOW_QUEUE } from './queues.js';
 
 const { ping } = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: '1 minute' });
 

@@ -18,7 +18,8 @@ import type { Plan, PlanStep } from '../spec/plan.js';
 import type { StepOutputs } from '../activities/contract.js';
 import { evaluate, resolveValue, truthy, type Scalar } from '../spec/expr-eval.js';
 import { RunScope } from './scope.js';
-import { stepWorkflow, WORKFLOW_QUEUE, type StepWorkflowResult } from './step.js';
+import { stepWorkflow, type StepWorkflowResult } from './step.js';
+import { WORKFLOW_QUEUE } from './queues.js';
 import { channelNames, withChannels } from './channels.js';
 import type * as control from '../activities/control.js';
 
@@ -84,22 +85,17 @@ const { resolveChannels } = proxyActivities<typeof control>({
 });
 
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineResult> {
-  const channels = channelNames(input.plan);
-  const pinned = channels.length ? await resolveChannels(channels) : undefined;
-  const plan = pinned ? withChannels(input.plan, pinned) : input.plan;
   const runId = workflowInfo().workflowId;
   const status: RunStatus = {
     runId,
-    pipeline: plan.name,
-    specHash: plan.specHash,
+    pipeline: input.plan.name,
+    specHash: input.plan.specHash,
     state: 'running',
     startedAt: Date.now(),
-    steps: plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, cache: s.cache, state: 'pending', attempts: 0 })),
+    steps: input.plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, cache: s.cache, state: 'pending', attempts: 0 })),
     resumedFrom: input.resumedFrom,
-    channels: pinned,
   };
   const byId = new Map(status.steps.map((s) => [s.id, s]));
-  const scope = new RunScope(plan.params, plan.inputs);
   const dag = new CancellationScope();
   let firstFailure: StepStatus | undefined;
   let cancelReason: string | undefined;
@@ -110,6 +106,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     dag.cancel();
     return status.state;
   });
+
+  const channels = channelNames(input.plan);
+  if (channels.length) status.channels = await resolveChannels(channels);
+  const plan = status.channels ? withChannels(input.plan, status.channels) : input.plan;
+  const scope = new RunScope(plan.params, plan.inputs);
 
   const finished = new Map<string, Promise<void>>();
   const runStep = async (step: PlanStep): Promise<void> => {

@@ -6,8 +6,7 @@ import type { PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTaskResult } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
 import type * as steps from '../activities/run-step.js';
-
-export const WORKFLOW_QUEUE = 'bpoflow';
+import { WORKFLOW_QUEUE } from './queues.js';
 
 export interface StepWorkflowInput {
   runId: string;
