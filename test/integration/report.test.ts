@@ -112,7 +112,7 @@ describe('run report', () => {
     const page = await openReport(html);
     assert.deepEqual(page.errors, [], 'no console errors');
     const ids = page.plots.map((p) => p.id);
-    for (const id of ['loss', 'reward-margins', 'reward-accuracies', 'clusters-depth', 'allocation-depth']) {
+    for (const id of ['loss', 'reward-margins', 'reward-accuracies', 'clusters-depth', 'allocation-depth', 'depth-histogram', 'breadth']) {
       assert.ok(ids.includes(id), `${id} plotted (plots: ${ids.join(', ')})`);
       assert.ok(existsSync(join(dir, 'plots', `${id}.png`)), `${id}.png written`);
     }
@@ -120,6 +120,7 @@ describe('run report', () => {
     const clusters = page.plots.find((p) => p.id === 'clusters-depth')!;
     assert.ok(clusters.marks >= Number(status.steps.find((x) => x.id === 'depth')!.outputs!.poolPairs), 'one point per candidate pair');
     assert.match(page.text, /gen\s+eval\.generate@v1/);
+    for (const id of ['stats-before', 'stats-after']) assert.match(page.text, new RegExp(`${id}\\s+dataset\\.stats@v1`));
   });
 
   test('a run without training: sections say there is no data, the page still loads cleanly', { skip: noBrowser }, async () => {
