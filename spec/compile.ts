@@ -15,6 +15,7 @@ import { resolveSettings } from './step-settings.js';
 import { hint } from './suggest.js';
 import { hasExpression } from './template.js';
 import { compileWith } from './with-args.js';
+import { foldSettingParams } from './setting-params.js';
 import { at, formatPath, type YamlPath } from './yaml-path.js';
 
 export interface CompileOptions {
@@ -58,16 +59,18 @@ interface Edge {
 export function compile(yamlText: string, opts: CompileOptions): CompileResult {
   const parsed = parseYaml(yamlText, opts.file);
   if (!parsed.map) return { problems: parsed.problems };
-  const findings: Finding[] = checkPipelineSchema(parsed.data);
   const doc = obj(parsed.data);
 
+  // Params first: step settings may use them, and must be plain values by the time the schema looks.
   const defs = paramDefs(doc.params);
   const params = resolveParams(defs, {
     paramsFile: opts.paramsFile,
     overrides: opts.overrides,
     requireAll: opts.requireParams !== false,
   });
-  findings.push(...params.findings);
+  const findings: Finding[] = [];
+  foldSettingParams(doc, new Set(defs.keys()), params.values, findings);
+  findings.push(...checkPipelineSchema(parsed.data), ...params.findings);
   const inputs = resolveInputs(doc.inputs, opts.file, opts.checkLocalFiles !== false, findings);
 
   const rawSteps = Array.isArray(doc.steps) ? doc.steps.map(obj) : [];
