@@ -78,6 +78,21 @@ describe('bpo kinds', () => {
     assert.deepEqual(await lines(g.data), await lines(g1.data));
     assert.equal((await lines(g.data)).length, budget);
 
+    // Validation-set usefulness: with the pool as the validation set, the same direction, so the same allocation.
+    const gv = out(status, 'gradient-val');
+    const allocOf = async (o: Record<string, unknown>) => store().readJson<{ direction: string; prompts: unknown[] }>(String(o.allocation));
+    const [av, a1] = [await allocOf(gv), await allocOf(g1)];
+    assert.deepEqual([av.direction, a1.direction], ['validation', 'pool']);
+    assert.deepEqual(av.prompts, a1.prompts);
+    assert.deepEqual(await lines(gv.data), await lines(g1.data));
+
+    // Learned reward: scores are mean token log-probs (negative), and each pair prefers the higher one.
+    const learned = out(status, 'augment-learned');
+    const scored = await lines(learned.responses);
+    assert.ok(scored.length > 0);
+    for (const m of scored) for (const r of m.responses as { score: number }[]) assert.ok(Number.isFinite(r.score) && r.score < 0, `log-prob score ${r.score}`);
+    for (const p of await lines(learned.data)) assert.ok(Number(p.score_chosen) > Number(p.score_rejected));
+
     const len = out(status, 'length');
     assert.equal(len.pairs, budget);
     const la = await store().readJson<{ prompts: { depth: number; score: number; available: number }[] }>(String(len.allocation));
