@@ -29,19 +29,25 @@ export async function benchEngine(client: Client, opts: { steps?: number; roundT
   });
   const bareGaps = gaps(bare as number[]);
 
-  const file = join(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')), 'chain.yaml');
-  writeFileSync(file, noopChain(steps, { name: 'bench-noop-chain' }));
-  const plan = await preparePlan(file, {}, ArtifactStore.fromEnv());
-  const started = Date.now();
-  const handle = await submit(client, plan);
-  await handle.result();
-  const wall = Date.now() - started;
-  const status = await handle.query<RunStatus>('status');
-  const ends = status.steps.map((s) => s.endedAt!);
-  const stepGaps = gaps([status.startedAt, ...ends]);
+  const chain = async (cache: boolean) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')), 'chain.yaml');
+    writeFileSync(file, noopChain(steps, { name: `bench-noop-chain-cache-${cache ? 'on' : 'off'}`, cache }));
+    const plan = await preparePlan(file, {}, ArtifactStore.fromEnv());
+    const started = Date.now();
+    const handle = await submit(client, plan);
+    await handle.result();
+    const wall = Date.now() - started;
+    const status = await handle.query<RunStatus>('status');
+    const stepGaps = gaps([status.startedAt, ...status.steps.map((s) => s.endedAt!)]);
+    return { steps, cache, wallMs: wall, medianPerStepMs: median(stepGaps), meanPerStepMs: wall / steps };
+  };
+  // Cache off first: it records nothing, so with the cache on every step is a miss (looked up, run, recorded).
+  const noopPipeline = await chain(false);
+  const noopPipelineCacheOn = await chain(true);
 
   return {
-    noopPipeline: { steps, wallMs: wall, medianPerStepMs: median(stepGaps), meanPerStepMs: wall / steps },
+    noopPipeline,
+    noopPipelineCacheOn,
     bareActivity: { roundTrips, medianRoundTripMs: median(bareGaps), meanRoundTripMs: ((bare as number[]).at(-1)! - (bare as number[])[0]!) / roundTrips },
   };
 }

@@ -41,3 +41,9 @@ export function innermostMessage(err: unknown): string {
   while (e?.cause) e = e.cause as typeof e;
   return e?.message ?? String(err);
 }
+
+/** Local activities a workflow ran (the step cache), from the markers in its history. */
+export async function localActivityMarkers(workflowId: string): Promise<number> {
+  const history = await (await testClient()).workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+}

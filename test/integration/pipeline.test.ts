@@ -14,7 +14,7 @@ import { ArtifactStore } from '../../store/artifacts.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { bundlePath } from '../../cli/bundle-workflows.js';
 import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
-import { finish, innermostMessage, scheduledActivities, startPipeline, testClient } from '../helpers/runs.js';
+import { finish, innermostMessage, localActivityMarkers, scheduledActivities, startPipeline, testClient } from '../helpers/runs.js';
 
 const fixtures = join(packageRoot(), 'test', 'fixtures', 'spec');
 const historiesDir = join(packageRoot(), 'test', 'fixtures', 'histories');
@@ -56,7 +56,9 @@ describe('pipeline workflow', () => {
     assert.equal(second.status.state, 'succeeded');
     assert.equal(stepOf(second.status, 'stats').state, 'cached');
     assert.deepEqual(second.status.outputs, first.status.outputs);
-    assert.deepEqual(await scheduledActivities(`${handle.workflowId}--stats`), ['cacheLookup']);
+    // The lookup is a local activity (a marker); no activity goes through a task queue at all.
+    assert.deepEqual(await scheduledActivities(`${handle.workflowId}--stats`), []);
+    assert.equal(await localActivityMarkers(`${handle.workflowId}--stats`), 1, 'one cache lookup, no record');
     recorded.push(handle.workflowId);
   });
 
@@ -95,7 +97,8 @@ describe('pipeline workflow', () => {
     assert.equal(text, expected);
     const activities = await scheduledActivities(`${handle.workflowId}--fan`);
     assert.deepEqual(activities.filter((a) => a === 'runStep').length, 4);
-    assert.equal(activities.at(-2), 'mergeShards');
+    assert.equal(activities.at(-1), 'mergeShards');
+    assert.equal(await localActivityMarkers(`${handle.workflowId}--fan`), 2, 'cache lookup and record');
     assert.equal(stepOf(status, 'report').state, 'succeeded', 'the `if` on the merged output held');
     recorded.push(handle.workflowId);
   });
