@@ -1,6 +1,9 @@
 // The test command's core: starts a private stack (Temporal dev server + SeaweedFS)
 // on free ports in a temporary directory, runs the unit and integration suites
 // against it with node:test, and stops the stack even when tests fail.
+// The ml unit tests run twice: on wasm with everything else, then on native
+// TensorFlow (tfjs-node, linked by infra/setup.sh); that pass is reported as
+// skipped, with the reason, where native TensorFlow doesn't load.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +15,35 @@ const root = packageRoot();
 const home = mkdtempSync(join(tmpdir(), 'bpoflow-test-'));
 const patterns = process.argv.slice(2);
 const files = patterns.length ? patterns : ['dist/test/unit/', 'dist/test/integration/'];
+// The ml unit tests among the patterns, for the native pass.
+const mlFiles = files.flatMap((f) => (/^(\.\/)?dist\/test\/unit\/?$/.test(f) ? ['dist/test/unit/ml/'] : /^(\.\/)?dist\/test\/unit\/ml(\/|$)/.test(f) ? [f] : []));
+
+function nodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--test', ...args], { cwd: root, env, stdio: 'inherit' });
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+}
+
+/** null when native TensorFlow loads here, else why not (one line). */
+function nativeUnavailable(): Promise<string | null> {
+  const probe = `const { selectBackend } = await import(${JSON.stringify(join(root, 'dist', 'ml', 'backend.js'))}); const r = await selectBackend('tensorflow'); console.log(JSON.stringify(r));`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (c) => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').at(-1) ?? '') as { name: string; reason: string };
+        resolve(r.name === 'tensorflow' ? null : r.reason.replace(/; wasm.*$/, ''));
+      } catch {
+        resolve(`the backend probe exited ${c}: ${err.trim().split('\n').at(-1) ?? ''}`);
+      }
+    });
+  });
+}
 
 let code = 1;
 let stack: PrivateStack | undefined;
@@ -21,10 +53,19 @@ try {
   console.log(`[stack] up in ${Date.now() - started} ms: Temporal ${stack.state.temporalAddress}, S3 ${stack.state.s3Endpoint}, home ${home}`);
   const env = { ...process.env, ...stack.env, BPOFLOW_TEST_KINDS: '1' };
   const concurrency = process.env.BPOFLOW_TEST_CONCURRENCY ?? '2';
-  code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, env, stdio: 'inherit' });
-    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-  });
+  // Pass 1: everything; the ml unit tests on wasm (unless BPOFLOW_ML_BACKEND says otherwise).
+  code = await nodeTest([`--test-concurrency=${concurrency}`, ...files], { ...env, BPOFLOW_ML_BACKEND: process.env.BPOFLOW_ML_BACKEND ?? 'wasm' });
+  if (mlFiles.length && !process.env.BPOFLOW_ML_BACKEND) {
+    // Pass 2: the ml unit tests again, on native TensorFlow.
+    const why = await nativeUnavailable();
+    if (why) console.log(`[test] ml unit tests on native TensorFlow: SKIPPED (${why})`);
+    else {
+      console.log(`[test] ml unit tests on native TensorFlow (${mlFiles.join(' ')}):`);
+      const native = await nodeTest([`--test-concurrency=${concurrency}`, ...mlFiles], { ...env, BPOFLOW_ML_BACKEND: 'tensorflow' });
+      console.log(`[test] ml unit tests on native TensorFlow: ${native === 0 ? 'passed' : `FAILED (exit ${native})`}`);
+      if (code === 0) code = native;
+    }
+  }
 } catch (err) {
   console.error(`[stack] ${err instanceof Error ? err.message : String(err)}`);
 } finally {
