@@ -61,14 +61,16 @@ test('DPO loss is ln 2 when the policy equals the reference', () => {
     assert.ok(Math.abs(one.metrics['logps/chosen']! - ref.chosen[i]!) < 1e-4 * Math.max(1, Math.abs(ref.chosen[i]!)), `pair ${i}: logps/chosen vs reference`);
   }
   // Accuracy counts chosen > rejected (TRL): a reference 1 nat lower on the chosen side of
-  // pairs 0 and 1, and on the rejected side of pairs 2 and 3, gives rewards of exactly ±β apart.
-  const shifted = { ...ref, chosen: ref.chosen.map((v, i) => (i < 2 ? v - 1 : v)), rejected: ref.rejected.map((v, i) => (i >= 2 ? v - 1 : v)) };
+  // pairs 0-2 and on the rejected side of pair 3 puts each pair's rewards β apart, clear of rounding.
+  const shifted = { ...ref, chosen: ref.chosen.map((v, i) => (i < 3 ? v - 1 : v)), rejected: ref.rejected.map((v, i) => (i === 3 ? v - 1 : v)) };
   const s = batch([0, 1, 2, 3], shifted);
-  assert.equal(s.metrics['rewards/accuracies'], 0.5);
-  assert.ok(Math.abs(s.metrics['rewards/chosen']! - 0.05) < tol && Math.abs(s.metrics['rewards/rejected']! - 0.05) < tol, JSON.stringify(s.metrics));
-  assert.ok(Math.abs(s.metrics['rewards/margins']!) < tol);
+  assert.equal(s.metrics['rewards/accuracies'], 0.75);
+  const near = (k: string, want: number) => assert.ok(Math.abs(s.metrics[k]! - want) < tol, `${k} ${s.metrics[k]} vs ${want}`);
+  near('rewards/chosen', 0.075);
+  near('rewards/rejected', 0.025);
+  near('rewards/margins', 0.05);
   const softplus = (z: number) => Math.log1p(Math.exp(z));
-  assert.ok(Math.abs(s.loss - (softplus(-0.1) + softplus(0.1)) / 2) < tol, `loss ${s.loss}`);
+  assert.ok(Math.abs(s.loss - (3 * softplus(-0.1) + softplus(0.1)) / 4) < tol, `loss ${s.loss}`);
   // IPO at x = 0 is (1/(2β))².
   const ipo = tf.tidy(() => dpoBatchLoss(policy, enc, ref, [0, 1], { beta: 0.1, lossType: 'ipo', labelSmoothing: 0 }, tok.padId).loss.dataSync()[0]!);
   assert.ok(Math.abs(ipo - 25) < 1e-3, `ipo ${ipo}`);
