@@ -150,7 +150,11 @@ else
   start=$SECONDS tmp="$out.tmp.$$"
   rm -rf "$tmp" "$tmp.work"
   trap 'rm -rf "$tmp" "$tmp.work"' EXIT
-  if ! build_into "$tmp" >"$log" 2>&1; then
+  # In the background, not under `if`: bash ignores set -e inside a function called as a condition.
+  rc=0
+  build_into "$tmp" >"$log" 2>&1 &
+  wait $! || rc=$?
+  if [ $rc != 0 ]; then
     [ $brief = 1 ] || tail -n 15 "$log" >&2 || true
     say "error: building @tensorflow/$pkg failed at '$(grep '^== ' "$log" | tail -n 1 | cut -c4-)' (read $log)$fallback"
     exit 4
