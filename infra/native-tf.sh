@@ -69,10 +69,19 @@ preflight() {
   [ -n "$py" ] || cannot "python3 is not on PATH (needed for pip and node-gyp)"
   "$py" -m pip --version >/dev/null 2>&1 || cannot "python3 has no pip (python3 -m pip)"
   local t
-  for t in cc c++ make unzip; do command -v $t >/dev/null || cannot "$t is not on PATH"; done
+  # node-gyp's Makefiles use $CC/$CXX (default cc, g++); nm lists the Py* symbols to stub.
+  for t in "${CC:-cc}" "${CXX:-g++}" make unzip nm ldd; do command -v "$t" >/dev/null || cannot "$t is not on PATH"; done
+  local need_gb=2 free_gb
+  [ $gpu = 0 ] || need_gb=8
+  mkdir -p "$tools"
+  free_gb=$(df -Pk "$tools" | awk 'NR==2 {print int($4 / 1048576)}')
+  [ "$free_gb" -ge $need_gb ] || cannot "only ${free_gb} GB free in $tools (the build needs about $need_gb GB)"
   nodedir=$(node -p 'require("path").dirname(require("path").dirname(process.execPath))')
   [ -f "$nodedir/include/node/node_api.h" ] || cannot "Node's headers are missing ($nodedir/include/node/node_api.h; install the nodejs dev headers)"
-  node_gyp=$(node -e 'const p=require("path"),fs=require("fs");const c=[process.env.npm_config_node_gyp,p.join(p.dirname(p.dirname(process.execPath)),"lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js")];for(const f of c)if(f&&fs.existsSync(f)){console.log(f);process.exit(0)}' || true)
+  # node-gyp as npm bundles it: beside node, or under npm's global prefix (nvm, Homebrew, ...).
+  local npm_root
+  npm_root=$(npm root -g 2>/dev/null || true)
+  node_gyp=$(NPM_ROOT="$npm_root" node -e 'const p=require("path"),fs=require("fs");const c=[process.env.npm_config_node_gyp,p.join(p.dirname(p.dirname(process.execPath)),"lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"),process.env.NPM_ROOT&&p.join(process.env.NPM_ROOT,"npm/node_modules/node-gyp/bin/node-gyp.js")];for(const f of c)if(f&&fs.existsSync(f)){console.log(f);process.exit(0)}' || true)
   [ -n "$node_gyp" ] || cannot "npm's bundled node-gyp was not found (set npm_config_node_gyp to node-gyp.js)"
 }
 

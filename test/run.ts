@@ -58,7 +58,11 @@ try {
   if (mlFiles.length && !process.env.BPOFLOW_ML_BACKEND) {
     // Pass 2: the ml unit tests again, on native TensorFlow.
     const why = await nativeUnavailable();
-    if (why) console.log(`[test] ml unit tests on native TensorFlow: SKIPPED (${why})`);
+    if (why && process.env.BPOFLOW_TEST_NATIVE === '1') {
+      // CI sets it: there the native pass is required, and a skip is a failure.
+      console.log(`[test] ml unit tests on native TensorFlow: FAILED (BPOFLOW_TEST_NATIVE=1 but ${why})`);
+      code = 1;
+    } else if (why) console.log(`[test] ml unit tests on native TensorFlow: SKIPPED (${why})`);
     else {
       console.log(`[test] ml unit tests on native TensorFlow (${mlFiles.join(' ')}):`);
       const native = await nodeTest([`--test-concurrency=${concurrency}`, ...mlFiles], { ...env, BPOFLOW_ML_BACKEND: 'tensorflow' });
