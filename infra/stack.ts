@@ -434,14 +434,22 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
       state.services.push(service);
     }
     writeState(state);
-    for (const s of started) {
-      if (s.name === 'temporal') await waitUntil('Temporal dev server', s.log, s.pid, () => temporalHealthy(state.temporalAddress), 90_000);
-      else {
-        await waitUntil('SeaweedFS S3', s.log, s.pid, () => s3Answers(creds), 90_000);
-        await ensureBucket(creds, s.log);
-        await waitUntilWritable(creds, s.log, s.pid);
-      }
-    }
+    const t0 = Date.now();
+    const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    await Promise.all(
+      started.map(async (s) => {
+        if (s.name === 'temporal') {
+          await waitUntil('Temporal dev server', s.log, s.pid, () => temporalHealthy(state.temporalAddress), 90_000);
+          log(`Temporal answers (${since()})`);
+        } else {
+          await waitUntil('SeaweedFS S3', s.log, s.pid, () => s3Answers(creds), 90_000);
+          await ensureBucket(creds, s.log);
+          log(`S3 answers (${since()})`);
+          await waitUntilWritable(creds, s.log, s.pid);
+          log(`S3 stores and reads back an object (${since()})`);
+        }
+      }),
+    );
     tightenModes(home);
     return { state, alreadyRunning: false, started: started.map((s) => s.name), kept };
   } catch (err) {
@@ -504,6 +512,8 @@ function startSeaweed(home: string, bin: string, ports: StackPorts, internal: In
     `-dir=${data}`,
     // The master's raft state lives in <master.dir>/m<master.port>: both fixed for this home.
     `-master.dir=${data}`, `-master.port=${internal.master}`, '-master.resumeState=true',
+    // One master: it resumes as leader at once instead of waiting out a 10 s election timeout.
+    '-master.peers=none',
     `-volume.port=${internal.volume}`,
     '-filer', `-filer.port=${internal.filer}`,
     '-s3', `-s3.port=${ports.s3}`, `-s3.port.grpc=${internal.s3Grpc}`, `-s3.config=${identities}`,

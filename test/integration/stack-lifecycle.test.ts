@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { down, freePort, isAlive, readStackState, up, type StackState } from '../../infra/stack.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { down, freePort, isAlive, readCredentials, readStackState, s3Client, type StackState } from '../../infra/stack.js';
 import { bpoflowBin } from '../../infra/worker-process.js';
 
 /** The CLI with only what it needs from the environment: no TEMPORAL_* or BPOFLOW_S3_* of the test stack. */
@@ -50,13 +51,13 @@ async function waitDead(pid: number): Promise<void> {
 
 describe('SeaweedFS keeps its master state across restarts', () => {
   const home = mkdtempSync(join(tmpdir(), 'bpoflow-restarts-'));
-  const env = { BPOFLOW_HOME: home };
+  const env = { BPOFLOW_HOME: home, BPOFLOW_S3_STATE_LOSS_RECOVERY_WAIT: '5s' };
   after(async () => {
     await down({ home });
     rmSync(home, { recursive: true, force: true });
   });
 
-  test('up, down, up, down, up: then a write and a read succeed, on the same internal ports, with no frozen growth', { timeout: 10 * 60_000 }, async () => {
+  test('up, down, up, down, up: then writes succeed, even one that needs new volumes, with no frozen growth', { timeout: 10 * 60_000 }, async () => {
     const first = await cli(['up', ...(await publicPorts())], { env });
     assert.equal(first.code, 0, first.stderr);
     const internal = readStackState(home)!.internalPorts;
@@ -85,13 +86,42 @@ describe('SeaweedFS keeps its master state across restarts', () => {
       assert.equal(got.code, 0, got.stderr);
       assert.equal(got.stdout, text);
     }
+    // A new bucket is a new SeaweedFS collection: its first write must grow volumes, which
+    // is exactly what a frozen master refuses (the write then hangs).
+    assert.equal(await writeToNewBucket(home, 20_000), 'hello after restarts');
     const status = await cli(['status'], { env });
     assert.equal(status.code, 0, status.stdout);
     assert.match(status.stdout, /^s3 +healthy/m);
-    const log = readFileSync(join(home, 'logs', 's3.log'), 'utf8');
-    assert.doesNotMatch(log, /volume growth (is )?frozen/);
+    assert.doesNotMatch(readFileSync(join(home, 'logs', 's3.log'), 'utf8'), /volume growth (is )?frozen/);
+  });
+
+  test('if the master state is lost anyway, volume growth resumes after the recovery wait (5 s here)', { timeout: 5 * 60_000 }, async () => {
+    const { master } = readStackState(home)!.internalPorts!;
+    assert.equal((await cli(['down'], { env })).code, 0);
+    rmSync(join(home, 's3', 'data', `m${master}`), { recursive: true, force: true });
+    const u = await cli(['up'], { env });
+    assert.equal(u.code, 0, u.stderr);
+    const log = join(home, 'logs', 's3.log');
+    for (let i = 0; i < 60 && !/volume growth frozen/.test(readFileSync(log, 'utf8')); i++) await sleep(500);
+    assert.match(readFileSync(log, 'utf8'), /volume growth frozen: a volume server reports topology id/);
+    await sleep(6_000); // past the freeze window
+    assert.equal(await writeToNewBucket(home, 30_000), 'hello after restarts');
+    assert.match(readFileSync(log, 'utf8'), /volume growth unfrozen after 5s/);
   });
 });
+
+/** Creates a bucket, writes an object into it and reads it back, each under a deadline. */
+async function writeToNewBucket(home: string, ms: number): Promise<string> {
+  const client = s3Client(readCredentials(home)!);
+  const bucket = `fresh-${Date.now()}`;
+  const deadline = <T>(what: string, p: Promise<T>) =>
+    Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`${what} in s3://${bucket} did not finish within ${ms / 1000} s`)))]);
+  await deadline('make bucket', client.makeBucket(bucket, 'us-east-1'));
+  await deadline('put', client.putObject(bucket, 'x.txt', Buffer.from('hello after restarts')));
+  const chunks: Buffer[] = [];
+  for await (const c of await deadline('get', client.getObject(bucket, 'x.txt'))) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
 
 describe('up on a half-dead stack', () => {
   const home = mkdtempSync(join(tmpdir(), 'bpoflow-halfdead-'));
