@@ -9,6 +9,7 @@ import { runWorker } from './worker.js';
 import { runServe } from './serve.js';
 import { scheduleCommands } from './schedule-commands.js';
 import { resumeCommand } from './resume-command.js';
+import { resolveStackHome, useStackHome } from '../infra/stack.js';
 
 export const USAGE_EXIT = 2;
 
@@ -17,7 +18,13 @@ function buildProgram(): Command {
     .description('Declarative preference-alignment pipelines (BPO) on Temporal and S3')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Global: accepted before or after any command. They are exported as the variables
+    // they stand for, so everything below (and any process started from here) agrees.
+    .option('--home <dir>', 'stack state dir (default: $BPOFLOW_HOME, else the nearest .bpoflow/ at or above the current directory, else ~/.local/state/bpoflow)')
+    .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS, the Temporal config profile, else the local stack)')
+    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
+    .hook('preAction', (cmd) => applyGlobalOptions(cmd.opts<GlobalOptions>()));
 
   stackCommands(program);
   runCommands(program);
@@ -56,6 +63,20 @@ function buildProgram(): Command {
       await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit });
     });
   return program;
+}
+
+interface GlobalOptions {
+  home?: string;
+  address?: string;
+  namespace?: string;
+}
+
+function applyGlobalOptions(o: GlobalOptions): void {
+  const home = resolveStackHome({ flag: o.home });
+  useStackHome(home);
+  process.env.BPOFLOW_HOME = home.home;
+  if (o.address) process.env.TEMPORAL_ADDRESS = o.address;
+  if (o.namespace) process.env.TEMPORAL_NAMESPACE = o.namespace;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -51,7 +51,7 @@ export async function resumeRun(client: Client, store: ArtifactStore, oldRunId: 
     try {
       handle = await client.workflow.start('pipelineWorkflow', {
         taskQueue: WORKFLOW_QUEUE,
-        workflowId: runIdFor(plan, new Date(), i),
+        workflowId: runIdFor(plan, new Date()),
         args: [{ plan, reuse, resumedFrom: oldRunId } satisfies PipelineInput],
         typedSearchAttributes: pipelineSearchAttributes(plan),
         memo: { resumedFrom: oldRunId },

@@ -73,7 +73,7 @@ export async function preparePlan(file: string, opts: SubmitOptions, store: Arti
 
 export async function submit(client: Client, plan: Plan): Promise<WorkflowHandle> {
   for (let i = 0; ; i++) {
-    const workflowId = runIdFor(plan, new Date(), i);
+    const workflowId = runIdFor(plan, new Date());
     try {
       return await client.workflow.start('pipelineWorkflow', {
         taskQueue: WORKFLOW_QUEUE,
