@@ -4,13 +4,14 @@ import type { LineageNode } from '../../store/artifacts.js';
 import type { ReportData } from './data.js';
 import type { RenderedChart, Section } from './charts.js';
 import { formatDuration, metricsText } from '../run-view.js';
+import { forPeople } from '../output.js';
 
 export const esc = (s: unknown): string =>
   String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const time = (ms?: number) => (ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
-/** Numbers for people: integers as they are, others to 4 decimals (report.json keeps them exact). */
-export const num = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : v.toFixed(4));
+// Numbers for people, as the CLI prints them (report.json keeps them exact).
+const num = forPeople;
 
 function figures(charts: RenderedChart[], section: Section): string {
   return charts
