@@ -1,4 +1,5 @@
 // `bpoflow artifacts ls | get | put | show | gc`.
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
 import { ArtifactStore } from '../store/artifacts.js';
@@ -30,6 +31,8 @@ export function artifactCommands(program: Command): void {
     .argument('<path>')
     .argument('[uri]', 'target (default s3://<bucket>/uploads/<name>)')
     .action(async (path: string, uri?: string) => {
+      // The local side first, so a typo reads as a missing file rather than a failed upload.
+      if (!statSync(path).isFile()) throw new Error(`${path} is a folder: artifacts put uploads one file`);
       const ref = await artifactsPut(path, uri);
       process.stdout.write(`${ref.uri} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });

@@ -20,7 +20,9 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function bash(nodes: Node[], name: string): string {
   const fn = `_${name}_complete`;
-  const entries = (pick: (n: Node) => string[]) => nodes.map((n) => `  [${quote(n.path)}]=${quote(pick(n).join(' '))}`).join('\n');
+  // Keyed by the command path from the program's name: bash arrays take no empty key.
+  const key = (n: Node) => quote(n.path ? `${name} ${n.path}` : name);
+  const entries = (pick: (n: Node) => string[]) => nodes.map((n) => `  [${key(n)}]=${quote(pick(n).join(' '))}`).join('\n');
   return `# ${name} completion for bash: eval "$(${name} completion bash)"
 declare -gA ${fn}_commands=(
 ${entries((n) => n.commands)}
@@ -29,12 +31,12 @@ declare -gA ${fn}_options=(
 ${entries((n) => n.options)}
 )
 ${fn}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word i
+  local cur="\${COMP_WORDS[COMP_CWORD]}" path=${name} word i
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
     [[ $word == -* ]] && continue
     case " \${${fn}_commands[$path]} " in
-      *" $word "*) path="\${path:+$path }$word" ;;
+      *" $word "*) path="$path $word" ;;
     esac
   done
   local words="\${${fn}_commands[$path]} \${${fn}_options[$path]}"

@@ -67,6 +67,17 @@ function buildProgram(): Command {
   return program;
 }
 
+/** The (sub)command that argv names, for its own usage text. */
+function commandOf(program: Command, argv: string[]): Command {
+  let cmd = program;
+  for (const word of argv) {
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) break;
+    cmd = next;
+  }
+  return cmd;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -77,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       if (err.code === 'bpoflow.usage') {
         process.stderr.write(`bpoflow: ${err.message}\n`);
-        program.outputHelp({ error: true });
+        commandOf(program, argv).outputHelp({ error: true });
       }
       return USAGE_EXIT;
     }

@@ -152,8 +152,9 @@ export function runCommands(program: Command): void {
       const client = await connectClient();
       const handle = await submit(client, plan);
       const link = uiLink(handle.workflowId);
-      if (opts.json && !opts.wait) process.stdout.write(JSON.stringify({ runId: handle.workflowId, ui: link }) + '\n');
-      else process.stdout.write(`run ${handle.workflowId}\n${link ? `ui  ${link}\n` : ''}`);
+      // With --json, stdout is one JSON document: the run id now, or with --wait the final status.
+      if (!opts.json) process.stdout.write(`run ${handle.workflowId}\n${link ? `ui  ${link}\n` : ''}`);
+      else if (!opts.wait) process.stdout.write(JSON.stringify({ runId: handle.workflowId, ui: link }) + '\n');
       if (!opts.wait) return;
       const final = await waitForRun(client, handle.workflowId, Boolean(opts.json));
       if (final.state !== 'succeeded') process.exitCode = 1;

@@ -56,7 +56,7 @@ describe('CLI errors', () => {
 
   test('every command and subcommand has a help line', async () => {
     const res = await bpoflow(['completion', 'bash']);
-    const paths = [...res.stdout.matchAll(/^ {2}\['([^']+)'\]=/gm)].map((m) => m[1]!);
+    const paths = [...res.stdout.matchAll(/^ {2}\['bpoflow ([^']+)'\]=/gm)].map((m) => m[1]!);
     const unique = [...new Set(paths)];
     assert.ok(unique.length > 20, `found ${unique.length} commands`);
     for (const path of unique) {
@@ -112,11 +112,12 @@ describe('--json on read commands', () => {
   let worker: WorkerHandle;
   let runId: string;
   before(async () => {
-    process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'spec', 'steps')].filter(Boolean).join(':');
     worker = await startWorker();
     const run = await bpoflow(['run', quickstart, '--wait', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    runId = (JSON.parse(run.stdout.split('\n')[0]!) as { runId: string }).runId;
+    const final = JSON.parse(run.stdout) as { runId: string; state: string };
+    assert.equal(final.state, 'succeeded', 'run --wait --json prints only the final status');
+    runId = final.runId;
   });
   after(async () => worker?.stop());
 
