@@ -20,7 +20,14 @@ export interface RenderedChart extends Chart {
 
 const WIDTH = 560;
 const HEIGHT = 260;
-const CONFIG = { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14 } };
+// labelLimit 0: vega never cuts a label short; long prompts are shortened by `short` (48 characters) instead.
+const CONFIG = {
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0 },
+  legend: { labelLimit: 0 },
+  title: { fontSize: 14 },
+};
 
 const base = (title: string | { text: string; subtitle?: string }, extra: Record<string, unknown> = {}) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -33,13 +40,13 @@ const base = (title: string | { text: string; subtitle?: string }, extra: Record
 });
 
 /** Legends below the plot with whole labels: a right-hand legend cut long series names. */
-const LEGEND = { orient: 'bottom', labelLimit: 0, direction: 'horizontal' } as const;
+const LEGEND = { orient: 'bottom', direction: 'horizontal' } as const;
 
 /** The depth histograms compare the datasets the stats steps saw, which may hold different prompts. */
 function promptSetNote(data: ReportData): string {
   const sets = data.stats.map((s) => `${s.stepId}: ${s.breadth} prompts`).join(', ');
   const breadths = new Set(data.stats.map((s) => s.breadth));
-  return breadths.size > 1 ? `different prompt sets (${sets}): a prompt the breadth cut dropped is counted only where it is present` : sets;
+  return breadths.size > 1 ? `different prompt sets: ${sets}` : sets;
 }
 
 const short = (s: string, n = 48) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
@@ -180,7 +187,9 @@ export function buildCharts(data: ReportData): Chart[] {
   for (const a of data.allocation) {
     // Depth is a budget share ∝ exp(score / T), clamped to [minDepth, maxDepth] and to the pairs a prompt
     // has: colouring by the bound that decided each depth shows why depth is not monotone in score.
-    const values = a.prompts.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, available: p.available ?? null, score: p.score ?? null, decided: decidedBy(p, a) }));
+    // Highest score first, numbered in that order (the numbers keep equal shortened prompts apart).
+    const ranked = [...a.prompts].sort((x, y) => (y.score ?? -Infinity) - (x.score ?? -Infinity));
+    const values = ranked.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, available: p.available ?? null, score: p.score ?? null, decided: decidedBy(p, a) }));
     const color = { field: 'decided', type: 'nominal', title: 'depth set by', scale: { domain: DECIDED, range: ['#4c78a8', '#e45756', '#f58518', '#9d755d'] }, legend: LEGEND };
     const perPrompt = a.prompts.length <= 40;
     charts.push({
@@ -192,8 +201,8 @@ export function buildCharts(data: ReportData): Chart[] {
             height: Math.max(80, 16 * a.prompts.length),
             data: { values },
             layer: [
-              { mark: { type: 'bar', color: '#e8e8e8' }, encoding: { y: { field: 'prompt', type: 'nominal', sort: { field: 'score', order: 'descending' }, title: null }, x: { field: 'available', type: 'quantitative', title: 'pairs (grey: candidates the prompt has)' } } },
-              { mark: 'bar', encoding: { y: { field: 'prompt', type: 'nominal', sort: { field: 'score', order: 'descending' } }, x: { field: 'depth', type: 'quantitative' }, color } },
+              { mark: { type: 'bar', color: '#e8e8e8' }, encoding: { y: { field: 'prompt', type: 'nominal', sort: null, title: 'prompts, highest score first' }, x: { field: 'available', type: 'quantitative', title: 'pairs (grey: candidates the prompt has)' } } },
+              { mark: 'bar', encoding: { y: { field: 'prompt', type: 'nominal', sort: null }, x: { field: 'depth', type: 'quantitative' }, color } },
             ],
           }) as TopLevelSpec)
         : (base(`Pairs allocated against prompt score (${a.stepId})`, {

@@ -54,12 +54,14 @@ async function openReport(html: string, screenshot?: string): Promise<PageCheck>
       const box = svg?.getBoundingClientRect();
       const marks = svg ? svg.querySelectorAll('g[class^="mark-"] path, g[class^="mark-"] rect, g[class^="mark-"] line, g[class^="mark-"] circle').length : 0;
       const clipped: string[] = [];
-      for (const t of svg ? (Array.from(svg.querySelectorAll('text')) as { getBoundingClientRect(): typeof box; textContent: string | null }[]) : []) {
+      for (const t of svg ? (Array.from(svg.querySelectorAll('text')) as { getBoundingClientRect(): typeof box; textContent: string | null; closest?(selector: string): unknown }[]) : []) {
         const r = t.getBoundingClientRect()!;
         const text = t.textContent ?? '';
         if (!text.trim()) continue;
         const outside = box && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1);
-        if (outside || text.endsWith('…')) clipped.push(text);
+        // Prompts on axes are shortened on purpose (48 characters); anything else ending in … was cut by the renderer.
+        const cut = text.endsWith('…') && !t.closest?.('.role-axis-label');
+        if (outside || cut) clipped.push(text);
       }
       return { id: f.getAttribute('data-plot') ?? '', width: box?.width ?? 0, height: box?.height ?? 0, marks, clipped };
     }),

@@ -101,16 +101,17 @@ describe('run report', () => {
         minDepth: 1,
         maxDepth: 4,
         prompts: [
-          { prompt: 'a', depth: 4, score: 0.9, available: 9 },
-          { prompt: 'b', depth: 2, score: 0.8, available: 2 },
           { prompt: 'c', depth: 3, score: 0.5, available: 9 },
+          { prompt: 'a', depth: 4, score: 0.9, available: 9 },
           { prompt: 'd', depth: 1, score: 0.1, available: 9 },
+          { prompt: 'b', depth: 2, score: 0.8, available: 2 },
         ],
       },
     ];
     const chart = buildCharts(data).find((c) => c.id === 'allocation-depth')!;
     const values = (chart.spec as { data: { values: { decided: string }[] } }).data.values;
     assert.deepEqual(values.map((v) => v.decided), ['max depth', 'all its pairs', 'budget share', 'min depth']);
+    assert.deepEqual((chart.spec as { data: { values: { prompt: string }[] } }).data.values.map((v) => v.prompt), ['1. a', '2. b', '3. c', '4. d'], 'highest score first');
   });
 
   test('prompts show their last human turn', () => {
