@@ -1,6 +1,6 @@
 // The `bpoflow` command line. Each command lives in its own module; this file
 // only declares them. Bad usage prints the usage and exits 2.
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { stackCommands } from './stack-commands.js';
 import { runCommands } from './run-commands.js';
 import { artifactCommands } from './artifact-commands.js';
@@ -10,8 +10,10 @@ import { runServe } from './serve.js';
 import { scheduleCommands } from './schedule-commands.js';
 import { resumeCommand } from './resume-command.js';
 import { resolveStackHome, useStackHome } from '../infra/stack.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
+import { explain, USAGE_EXIT, usageError } from './errors.js';
 
-export const USAGE_EXIT = 2;
+export { USAGE_EXIT };
 
 function buildProgram(): Command {
   const program = new Command('bpoflow')
@@ -24,7 +26,9 @@ function buildProgram(): Command {
     .option('--home <dir>', 'stack state dir (default: $BPOFLOW_HOME, else the nearest .bpoflow/ at or above the current directory, else ~/.local/state/bpoflow)')
     .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS, the Temporal config profile, else the local stack)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
-    .hook('preAction', (cmd) => applyGlobalOptions(cmd.opts<GlobalOptions>()));
+    .hook('preAction', (cmd) => applyGlobalOptions(cmd.opts<GlobalOptions>()))
+    // One prefix for every error, commander's own included; subcommands inherit this.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'bpoflow: ')) });
 
   stackCommands(program);
   runCommands(program);
@@ -38,13 +42,13 @@ function buildProgram(): Command {
     .description('serve the workflow queue and step queues (one process; SIGINT/SIGTERM drain it)')
     .option('--queues <list>', 'comma-separated step queues to serve', 'cpu,gpu')
     .addOption(new Option('--backend <name>', 'tensor backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
-    .option('--concurrency <spec>', 'per-queue concurrent steps, e.g. cpu=2,gpu=1', '')
+    .option('--concurrency <spec>', 'per-queue concurrent steps, e.g. cpu=4 (default: cpu=2,gpu=1)', '')
     .option('--no-workflows', 'serve step queues only (e.g. a GPU-only worker)')
     .action(async (opts: { queues: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; concurrency: string; workflows: boolean }) => {
       const concurrency: Record<string, number> = {};
       for (const part of opts.concurrency.split(',').filter(Boolean)) {
         const [q, n] = part.split('=');
-        if (!q || !n || !/^[0-9]+$/.test(n)) throw new CommanderError(USAGE_EXIT, 'bpoflow.usage', `--concurrency: expected queue=N, got "${part}"`);
+        if (!q || !n || !/^[0-9]+$/.test(n)) throw usageError(`--concurrency: expected queue=N, got "${part}"`);
         concurrency[q] = Number(n);
       }
       await runWorker({ queues: opts.queues.split(',').filter(Boolean), backend: opts.backend, concurrency, workflows: opts.workflows });
@@ -59,9 +63,14 @@ function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'tensor backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', (v) => Number(v), 512)
     .action(async (model: string, o: { port: number; host: string; name?: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; maxTokensLimit: number }) => {
-      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CommanderError(USAGE_EXIT, 'bpoflow.usage', `--port: expected 0-65535, got "${o.port}"`);
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw usageError(`--port: expected 0-65535, got "${o.port}"`);
       await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit });
     });
+  program
+    .command('completion')
+    .description('print a shell completion script: eval "$(bpoflow completion bash)" (zsh likewise; fish: bpoflow completion fish | source)')
+    .addArgument(new Argument('<shell>').choices(SHELLS))
+    .action((shell: Shell) => void process.stdout.write(completionScript(program, shell)));
   return program;
 }
 
@@ -79,6 +88,16 @@ function applyGlobalOptions(o: GlobalOptions): void {
   if (o.namespace) process.env.TEMPORAL_NAMESPACE = o.namespace;
 }
 
+/** The (sub)command that argv names, for its own usage text (global flags may come first). */
+function commandOf(program: Command, argv: string[]): Command {
+  let cmd = program;
+  for (const word of argv) {
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next) cmd = next;
+  }
+  return cmd;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -88,12 +107,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       if (err.code === 'bpoflow.usage') {
-        process.stderr.write(`error: ${err.message}\n`);
-        program.outputHelp({ error: true });
+        process.stderr.write(`bpoflow: ${err.message}\n`);
+        commandOf(program, argv).outputHelp({ error: true });
       }
       return USAGE_EXIT;
     }
-    process.stderr.write(`bpoflow: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bpoflow: ${explain(err)}\n`);
     return 1;
   }
 }
