@@ -111,13 +111,16 @@ describe('shell completion', () => {
 describe('--json on read commands', () => {
   let worker: WorkerHandle;
   let runId: string;
+  /** The run whose stats step actually ran (a cache hit reuses an earlier run's outputs and logs). */
+  let ranIn: string;
   before(async () => {
     worker = await startWorker();
     const run = await bpoflow(['run', quickstart, '--wait', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const final = JSON.parse(run.stdout) as { runId: string; state: string };
+    const final = JSON.parse(run.stdout) as { runId: string; state: string; steps: { id: string; reusedFrom?: string }[] };
     assert.equal(final.state, 'succeeded', 'run --wait --json prints only the final status');
     runId = final.runId;
+    ranIn = final.steps.find((s) => s.id === 'stats')?.reusedFrom ?? runId;
   });
   after(async () => worker?.stop());
 
@@ -146,7 +149,7 @@ describe('--json on read commands', () => {
   });
 
   test('artifacts ls --json and show --json parse, with the manifest hash', async () => {
-    const ls = await bpoflow(['artifacts', 'ls', `runs/${runId}/`, '--json']);
+    const ls = await bpoflow(['artifacts', 'ls', `runs/${ranIn}/`, '--json']);
     assert.equal(ls.code, 0, ls.stderr);
     const entries = JSON.parse(ls.stdout) as { uri: string; kind: string; sha256: string | null }[];
     const stats = entries.find((e) => e.uri.endsWith('/stats/stats.json'));
@@ -158,7 +161,7 @@ describe('--json on read commands', () => {
   });
 
   test('logs --json is one parseable record per line', async () => {
-    const res = await bpoflow(['logs', runId, '--json']);
+    const res = await bpoflow(['logs', ranIn, '--json']);
     assert.equal(res.code, 0, res.stderr);
     const records = res.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; step: string });
     assert.ok(records.some((r) => r.msg === 'step finished' && r.step === 'stats'));
