@@ -71,8 +71,14 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
   }
   const prefix = `${runId}--`;
   const byInitiated = new Map<string, StepStatus>();
-  /** Event id at which the run started to wind down (first step failure or a cancel request): steps not started by then are cancelled. */
+  /**
+   * Event id at which the run started to wind down by a step failure or the `cancel` update: the
+   * workflow then marks every step whose needs finish later `cancelled`. A cancel request (Temporal's,
+   * without the update) cancels the run's scope instead: steps that try to start are cancelled, steps
+   * with a need that did not succeed are skipped.
+   */
   let windDownAt = Infinity;
+  let cancelRequested = false;
   const endedAt = new Map<string, number>();
   const channelActivities = new Set<string>();
   for (const e of events) {
@@ -118,7 +124,7 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
       }
       continue;
     }
-    if (e.workflowExecutionCancelRequestedEventAttributes) windDownAt = Math.min(windDownAt, id);
+    if (e.workflowExecutionCancelRequestedEventAttributes) cancelRequested = true;
     if (e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel') windDownAt = Math.min(windDownAt, id);
     if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveChannels') channelActivities.add(String(e.eventId));
     const done = e.activityTaskCompletedEventAttributes;
@@ -137,18 +143,18 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
     status.outputs = close.result.outputs;
     return status;
   }
-  // Steps the run never started: cancelled if they were still waiting when it wound down, skipped otherwise.
-  const doneAt = (st: StepStatus, seen = new Set<string>()): number => {
-    if (endedAt.has(st.id)) return endedAt.get(st.id)!;
-    if (st.state === 'cached') return 0;
-    if (seen.has(st.id)) return Infinity;
-    seen.add(st.id);
-    const step = plan.steps.find((s) => s.id === st.id)!;
-    return Math.max(0, ...step.needs.map((n) => doneAt(byId.get(n)!, seen)));
-  };
-  for (const st of status.steps) {
-    if (st.state === 'pending') st.state = doneAt(st) < windDownAt ? 'skipped' : 'cancelled';
-    else if (st.state === 'running') st.state = 'cancelled';
+  // Steps the run never started, in plan (topological) order, as workflows/pipeline.ts decides them.
+  const doneAt = new Map<string, number>();
+  for (const step of plan.steps) {
+    const st = byId.get(step.id)!;
+    const needsDoneAt = Math.max(0, ...step.needs.map((n) => doneAt.get(n) ?? 0));
+    doneAt.set(step.id, endedAt.get(step.id) ?? (st.state === 'cached' ? 0 : needsDoneAt));
+    if (st.state === 'running') st.state = 'cancelled';
+    if (st.state !== 'pending') continue;
+    const needsOk = step.needs.every((n) => ['succeeded', 'cached'].includes(byId.get(n)!.state));
+    if (needsDoneAt >= windDownAt) st.state = 'cancelled';
+    else if (windDownAt === Infinity && cancelRequested && needsOk) st.state = 'cancelled';
+    else st.state = 'skipped';
   }
   return status;
 }
