@@ -165,7 +165,7 @@ async function watchLive(client: Client, runId: string, out: NodeJS.WritableStre
   };
   multibar.create(1, 0, {}, { format: () => header() });
   if (opts.link) multibar.create(1, 0, {}, { format: () => `ui  ${opts.link}` });
-  multibar.create(1, 0, {}, { format: () => (run.warnings?.length ? run.warnings.map((w) => `warning: ${w}`).join('\n') : '') });
+  multibar.create(1, 0, {}, { format: () => (run.warnings?.length ? run.warnings.map((w) => `warning: ${w}`).join('  |  ') : '') });
   const bars = new Map<string, cliProgress.SingleBar>();
   for (const s of run.steps) {
     bars.set(
