@@ -98,7 +98,7 @@ export async function runStatus(run: string, opts: { json?: boolean }): Promise<
 }
 
 /** How long `cancel` waits for a worker to take the cancel update before it records a cancel request instead. */
-const CANCEL_UPDATE_TIMEOUT_MS = 5_000;
+const CANCEL_UPDATE_TIMEOUT_MS = 3_000;
 
 /**
  * Cancels a run. With a worker on the workflow queue, the workflow's `cancel`

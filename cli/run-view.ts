@@ -32,7 +32,7 @@ export interface LiveRun extends Omit<RunStatus, 'steps'> {
 }
 
 export interface DescribeOptions {
-  /** How long the status query may take before the history is read instead. Default 3 s. */
+  /** How long the status query may take before the history is read instead. Default 2 s (a live worker answers in milliseconds). */
   queryTimeoutMs?: number;
   /** false: read the history without trying the query (a watcher that just saw it time out). */
   query?: boolean;
@@ -40,7 +40,7 @@ export interface DescribeOptions {
 
 /** A poller seen within this long is a live worker (a worker's long polls last about a minute). */
 const POLLER_FRESH_MS = 90_000;
-const DEFAULT_QUERY_TIMEOUT_MS = 3_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 2_000;
 
 export interface QueueWorkers {
   queue: string;

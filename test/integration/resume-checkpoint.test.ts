@@ -66,6 +66,10 @@ test('resume after a cancel continues the training step from its last checkpoint
   const cancelled = await finish(handle);
   assert.equal(cancelled.status.state, 'cancelled');
   assert.equal(cancelled.status.steps.find((s) => s.id === 'dpo')!.state, 'cancelled');
+  // The run ends as soon as the cancel is delivered; the activity stops at its next training step
+  // (and may save one more checkpoint first). Wait for it to end before reading the checkpoints.
+  for (let i = 0; i < 300 && !logLines(w, oldRun).some((l) => l.msg === 'step failed'); i++) await sleep(100);
+  assert.ok(logLines(w, oldRun).some((l) => l.msg === 'step failed'), 'the cancelled attempt ended');
   const ckptAtCancel = Math.max(...(await ckpts.list(oldRun, 'dpo')).map((c) => c.step));
   const doneBeforeCancel = Math.max(...logLines(w, oldRun).filter((l) => l.msg === 'train step').map((l) => l.trainStep!));
   assert.ok(ckptAtCancel < STEPS && doneBeforeCancel < STEPS, 'cancelled mid-way');
