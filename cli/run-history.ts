@@ -73,12 +73,11 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
   const byInitiated = new Map<string, StepStatus>();
   /**
    * Event id at which the run started to wind down by a step failure or the `cancel` update: the
-   * workflow then marks every step whose needs finish later `cancelled`. A cancel request (Temporal's,
-   * without the update) cancels the run's scope instead: steps that try to start are cancelled, steps
-   * with a need that did not succeed are skipped.
+   * workflow then marks every step whose needs finish later `cancelled`. (A cancel request without
+   * the update cancels the run's scope instead: steps that try to start are cancelled, steps with a
+   * need that did not succeed are skipped.)
    */
   let windDownAt = Infinity;
-  let cancelRequested = false;
   const endedAt = new Map<string, number>();
   const channelActivities = new Set<string>();
   for (const e of events) {
@@ -124,7 +123,6 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
       }
       continue;
     }
-    if (e.workflowExecutionCancelRequestedEventAttributes) cancelRequested = true;
     if (e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel') windDownAt = Math.min(windDownAt, id);
     if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveChannels') channelActivities.add(String(e.eventId));
     const done = e.activityTaskCompletedEventAttributes;
@@ -143,7 +141,10 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
     status.outputs = close.result.outputs;
     return status;
   }
-  // Steps the run never started, in plan (topological) order, as workflows/pipeline.ts decides them.
+  // Steps the run never started, in plan (topological) order, decided as workflows/pipeline.ts does:
+  // once a failure or the cancel update has set its flags, a step whose needs finish is cancelled;
+  // before that, a need that did not succeed skips it; a step with all needs done that did not start
+  // was stopped by the wind-down (cancelled) unless its `if` could have skipped it.
   const doneAt = new Map<string, number>();
   for (const step of plan.steps) {
     const st = byId.get(step.id)!;
@@ -152,9 +153,16 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
     if (st.state === 'running') st.state = 'cancelled';
     if (st.state !== 'pending') continue;
     const needsOk = step.needs.every((n) => ['succeeded', 'cached'].includes(byId.get(n)!.state));
-    if (needsDoneAt >= windDownAt) st.state = 'cancelled';
-    else if (windDownAt === Infinity && cancelRequested && needsOk) st.state = 'cancelled';
-    else st.state = 'skipped';
+    if (needsDoneAt >= windDownAt) {
+      st.state = 'cancelled';
+      doneAt.set(step.id, Math.max(needsDoneAt, windDownAt));
+    } else if (!needsOk) st.state = 'skipped';
+    else if (step.if) st.state = 'skipped';
+    else {
+      // It would have started when its needs finished: the wind-down was already under way.
+      st.state = 'cancelled';
+      if (windDownAt !== Infinity) doneAt.set(step.id, windDownAt);
+    }
   }
   return status;
 }

@@ -26,31 +26,36 @@ const env = { TEMPORAL_NAMESPACE: NS };
 let client: Client;
 const workers: WorkerHandle[] = [];
 
-before(async () => {
+/** A fresh namespace with bpoflow's search attributes, and a client for it. */
+async function newNamespace(name: string): Promise<Client> {
   const base = await testClient();
-  await base.workflowService.registerNamespace({ namespace: NS, workflowExecutionRetentionPeriod: { seconds: 86_400 as never } });
+  await base.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: { seconds: 86_400 as never } });
   const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  client = new Client({ connection: base.connection, namespace: NS });
   // The namespace reaches every service after the server's namespace cache refreshes.
   for (let i = 0; ; i++) {
     try {
-      await base.connection.operatorService.addSearchAttributes({ namespace: NS, searchAttributes: { BpoflowPipeline: keyword, BpoflowSpecHash: keyword } });
+      await base.connection.operatorService.addSearchAttributes({ namespace: name, searchAttributes: { BpoflowPipeline: keyword, BpoflowSpecHash: keyword } });
       break;
     } catch (err) {
       if (i >= 60) throw err;
       await sleep(500);
     }
   }
+  return new Client({ connection: base.connection, namespace: name });
+}
+
+before(async () => {
+  client = await newNamespace(NS);
 });
 after(async () => {
   for (const w of workers) await w.stop('SIGKILL');
 });
 
-async function start(file: string, set: string[] = []): Promise<WorkflowHandle> {
+async function start(file: string, set: string[] = [], on: Client = client): Promise<WorkflowHandle> {
   const plan = await preparePlan(join(specDir, file), { set }, ArtifactStore.fromEnv());
   for (let i = 0; ; i++) {
     try {
-      return await submit(client, plan);
+      return await submit(on, plan);
     } catch (err) {
       // search attributes just added may take a moment to be accepted
       if (i >= 40) throw err;
@@ -65,13 +70,40 @@ const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> 
   return { value, ms: Date.now() - t };
 };
 
-async function cliTimed(args: string[]) {
+async function cliTimed(args: string[], namespace = NS) {
   const t = Date.now();
-  const r = await bpoflow(args, env);
+  const r = await bpoflow(args, { TEMPORAL_NAMESPACE: namespace });
   return { ...r, ms: Date.now() - t };
 }
 
 describe('the CLI without a worker', () => {
+  test("a step whose queue has no worker: status names the step's queue", async () => {
+    // A namespace of its own, where no worker ever polled `cpu`.
+    const ns = `${NS}-steps`;
+    const own = await newNamespace(ns);
+    const w = await startWorker(['--queues', 'gpu'], { TEMPORAL_NAMESPACE: ns });
+    try {
+      const handle = await start('diamond.yaml', ['sleepMs=0'], own);
+      let live = await describeRun(own, handle.workflowId);
+      for (let i = 0; i < 100 && !live.warnings?.length; i++) {
+        await sleep(200);
+        live = await describeRun(own, handle.workflowId);
+      }
+      assert.equal(live.source, 'query', 'the workflow worker answers');
+      assert.equal(live.steps[0]!.state, 'running');
+      assert.deepEqual(live.warnings, [`step "a": no worker is polling task queue "cpu" (step activities; never seen): start \`bpoflow worker\` for it; the run continues when one polls`]);
+      const st = await cliTimed(['status', handle.workflowId], ns);
+      assert.match(st.stdout, /warning: step "a": no worker is polling task queue "cpu"/);
+      assert.match((await cliTimed(['cancel', handle.workflowId], ns)).stdout, /^cancel requested for /, 'with a workflow worker, cancel goes through the update');
+      await handle.result().catch(() => undefined);
+      const [fromHistory, fromQuery] = [await describeRun(own, handle.workflowId), await handle.query<RunStatus>('status')];
+      assert.equal(fromHistory.state, 'cancelled');
+      assert.deepEqual(fromHistory.steps.map((x) => x.state), fromQuery.steps.map((x) => x.state));
+    } finally {
+      await w.stop();
+    }
+  });
+
   test('a run submitted with no worker at all: status names the queue, cancel is recorded and takes effect once a worker polls', async () => {
     const handle = await start('diamond.yaml', ['sleepMs=0']);
     const run = handle.workflowId;
