@@ -115,6 +115,9 @@ export function redactValue<T>(value: T, depth = 0): T {
   if (depth > 20 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1)) as T;
   if (value instanceof Error) return redactError(value) as T;
+  // What JSON.stringify would write for it (a Date's ISO string, a config's redacted form).
+  const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof toJSON === 'function') return redactValue(toJSON.call(value), depth + 1) as T;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, depth + 1);
   return out as T;

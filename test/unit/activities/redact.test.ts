@@ -92,4 +92,5 @@ test('the logger redacts every record it writes and sinks', () => {
   assert.ok(!lines[0]!.includes('logged-secret-5566'), lines[0]);
   assert.ok(!JSON.stringify(sunk).includes('logged-secret-5566'));
   assert.deepEqual(redactValue({ a: ['logged-secret-5566', 3] }), { a: [REDACTED, 3] });
+  assert.deepEqual(redactValue({ at: new Date(0) }), { at: '1970-01-01T00:00:00.000Z' }, 'values keep their JSON form');
 });
