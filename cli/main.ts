@@ -62,9 +62,15 @@ function buildProgram(): Command {
     .option('--name <id>', 'model id reported by the API (default: the model path\'s last segment)')
     .addOption(new Option('--backend <name>', 'tensor backend').choices(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'))
     .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', (v) => Number(v), 512)
-    .action(async (model: string, o: { port: number; host: string; name?: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; maxTokensLimit: number }) => {
+    .option('--api-key-file <file>', 'file holding the API key clients must send (default: $BPOFLOW_SERVE_API_KEY); required beyond loopback')
+    .option('--max-concurrent <n>', 'requests in flight before 429', (v) => Number(v), 4)
+    .option('--max-body-bytes <n>', 'largest request body before 413', (v) => Number(v), 1024 * 1024)
+    .action(async (model: string, o: { port: number; host: string; name?: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; maxTokensLimit: number; apiKeyFile?: string; maxConcurrent: number; maxBodyBytes: number }) => {
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw usageError(`--port: expected 0-65535, got "${o.port}"`);
-      await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit });
+      for (const [flag, v] of [['--max-concurrent', o.maxConcurrent], ['--max-body-bytes', o.maxBodyBytes]] as const) {
+        if (!Number.isInteger(v) || v < 1) throw usageError(`${flag}: expected a positive integer, got "${v}"`);
+      }
+      await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit, apiKeyFile: o.apiKeyFile, maxConcurrent: o.maxConcurrent, maxBodyBytes: o.maxBodyBytes });
     });
   program
     .command('completion')

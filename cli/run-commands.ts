@@ -1,6 +1,6 @@
 // `bpoflow validate | run | status RUN | list | cancel | logs`: pipelines and their runs.
 import { createReadStream, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -17,7 +17,8 @@ import { ArtifactStore } from '../store/artifacts.js';
 import { connectClient, WORKFLOW_QUEUE } from './connect.js';
 import { PIPELINE_ATTR, pipelineSearchAttributes, runIdFor } from './run-id.js';
 import { readStackState, stackHome } from '../infra/stack.js';
-import { describeRun, renderSteps, type LiveRun } from './run-view.js';
+import { describeRun, queueWorkers, renderSteps, type LiveRun } from './run-view.js';
+import { redact } from '../activities/redact.js';
 import { outputFormat, printJson, runStateOf, table, withOutputOptions } from './output.js';
 
 const catalog = () => loadCatalog(defaultCatalogDir(), catalogDirsFromEnv());
@@ -92,9 +93,43 @@ export async function runStatus(run: string, opts: { json?: boolean }): Promise<
   const client = await connectClient();
   const live = await describeRun(client, run);
   const link = uiLink(run);
-  if (opts.json) process.stdout.write(JSON.stringify(live, null, 2) + '\n');
-  else process.stdout.write(renderSteps(live) + '\n' + (link ? `ui  ${link}\n` : ''));
+  if (opts.json) process.stdout.write(redact(JSON.stringify(live, null, 2)) + '\n');
+  else process.stdout.write(redact(renderSteps(live)) + '\n' + (link ? `ui  ${link}\n` : ''));
   if (live.state === 'failed' || live.state === 'cancelled') process.exitCode = 1;
+}
+
+/** How long `cancel` waits for a worker to take the cancel update before it records a cancel request instead. */
+const CANCEL_UPDATE_TIMEOUT_MS = 3_000;
+
+/**
+ * Cancels a run. With a worker on the workflow queue, the workflow's `cancel`
+ * update stops running steps at once and keeps the reason. Without one (or if
+ * none takes the update in time) Temporal records a cancel request in the
+ * run's history, which the workflow acts on (the same way) as soon as a worker
+ * polls its queue; the command never waits for that.
+ */
+export async function cancelRun(client: Client, run: string, reason: string): Promise<string> {
+  const handle = client.workflow.getHandle(run);
+  const description = await handle.describe();
+  if (description.status.name !== 'RUNNING') return `run ${run} already finished (${description.status.name}): nothing to cancel`;
+  const queue = description.taskQueue;
+  const workers = await queueWorkers(client, queue, 'workflow');
+  if (workers.live) {
+    try {
+      const state = await client.connection.withDeadline(Date.now() + CANCEL_UPDATE_TIMEOUT_MS, () => handle.executeUpdate('cancel', { args: [reason] }));
+      return `cancel requested for ${run} (state was ${String(state)})`;
+    } catch {
+      // no worker took it in time: fall back to the recorded request below
+    }
+  }
+  await client.workflowService.requestCancelWorkflowExecution({
+    namespace: client.options.namespace,
+    workflowExecution: { workflowId: run },
+    identity: client.options.identity,
+    requestId: randomUUID(),
+    reason,
+  });
+  return `cancel of ${run} recorded (${reason}); no worker is serving task queue "${queue}" now, so it takes effect when one polls it: running steps are then stopped, finished outputs kept`;
 }
 
 export async function waitForRun(client: Client, runId: string, json: boolean): Promise<LiveRun> {
@@ -217,8 +252,7 @@ export function runCommands(program: Command): void {
     .option('--reason <text>', 'why', 'cancelled by user')
     .action(async (run: string, opts: { reason: string }) => {
       const client = await connectClient();
-      const state = await client.workflow.getHandle(run).executeUpdate('cancel', { args: [opts.reason] });
-      process.stdout.write(`cancel requested for ${run} (state was ${String(state)})\n`);
+      process.stdout.write((await cancelRun(client, run, opts.reason)) + '\n');
     });
 
   program
