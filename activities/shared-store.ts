@@ -1,13 +1,45 @@
 // One artifact store client per worker process, from the environment or the local stack.
+// While S3 is down the store waits and retries (minutes); that wait stops when the activity
+// calling it is cancelled, and the worker log says what it is waiting for.
+import { Context } from '@temporalio/activity';
 import { ArtifactStore } from '../store/artifacts.js';
+import type { RetryNotice } from '../store/resilience.js';
+import { createLogger } from './log.js';
 
 let store: Promise<ArtifactStore> | undefined;
 
+/** The running activity's context (the store's calls happen inside it), or undefined outside one. */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+const log = createLogger({ component: 'store' });
+
+function noticeRetry(n: RetryNotice): void {
+  const info = activityContext()?.info;
+  log.warn('S3 unavailable, retrying', {
+    what: n.what,
+    attempt: n.attempt,
+    waitedS: Math.round(n.waitedMs / 1000),
+    error: n.error,
+    ...(info ? { activity: info.activityType, workflow: info.workflowExecution?.workflowId } : {}),
+  });
+}
+
 export function sharedStore(): Promise<ArtifactStore> {
   store ??= (async () => {
-    const s = ArtifactStore.fromEnv();
+    const s = ArtifactStore.fromEnv(process.env, {
+      resilience: { signal: () => activityContext()?.cancellationSignal, onRetry: noticeRetry },
+    });
     await s.ensureBucket();
     return s;
-  })();
+  })().catch((e: unknown) => {
+    store = undefined; // the next activity tries again instead of inheriting this failure
+    throw e;
+  });
   return store;
 }
