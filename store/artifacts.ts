@@ -403,8 +403,23 @@ export class ArtifactStore {
    * for the caller to tell NotFound apart. Public for the store's other modules (channels).
    */
   async retried<T>(what: string, fn: () => Promise<T>, uri = what): Promise<T> {
+    // Some servers answer a write to a missing bucket with a 500: ask once whether the bucket
+    // is there before spending minutes on retries that cannot succeed.
+    const bucket = /^s3:\/\/([^/]+)/.exec(uri)?.[1];
+    let probed = !bucket;
+    const once = async (): Promise<T> => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!probed && typeof (e as { statusCode?: unknown }).statusCode === 'number' && classifyS3Error(e) === 'transient') {
+          probed = true;
+          if (!(await this.client.bucketExists(bucket!).catch(() => true))) throw new BucketNotFoundError(bucket!, uri);
+        }
+        throw e;
+      }
+    };
     try {
-      return await retrying(this.resilience, what, fn);
+      return await retrying(this.resilience, what, once);
     } catch (e) {
       if (!(e instanceof RetriesExhausted)) throw e;
       const last = e.last as { code?: string; message?: string };
