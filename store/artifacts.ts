@@ -460,6 +460,23 @@ export class ArtifactStore {
     return Math.max(this.resilience.idleTimeoutMs, 300_000);
   }
 
+  private readonly knownBuckets = new Set<string>();
+
+  /**
+   * Before the first write into a bucket: it must exist. Some servers create a bucket on a PUT
+   * (SeaweedFS), others answer 404 or even 500; either way a typo in a URI must fail at once,
+   * naming the bucket. A server that will not say (403) is given the benefit of the doubt.
+   */
+  private async assertBucket(bucket: string, uri: string): Promise<void> {
+    if (this.knownBuckets.has(bucket)) return;
+    const exists = await this.retried(`check bucket ${bucket}`, () => this.client.bucketExists(bucket)).catch((e: unknown) => {
+      if (e instanceof StoreUnavailableError) throw e;
+      return true;
+    });
+    if (!exists) throw new BucketNotFoundError(bucket, uri);
+    this.knownBuckets.add(bucket);
+  }
+
   /** Create the bucket (configured one by default) if it does not exist. */
   async ensureBucket(bucket: string = this.bucket): Promise<void> {
     await this.s3(`ensure bucket ${bucket}`, async () => {
@@ -470,6 +487,7 @@ export class ArtifactStore {
         const code = (e as { code?: string }).code;
         if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw e;
       }
+      this.knownBuckets.add(bucket);
     });
   }
 
@@ -699,7 +717,10 @@ export class ArtifactStore {
   async put(target: string, source: PutSource, meta: PutMeta): Promise<ArtifactRef> {
     const { bucket, key, uri } = this.targetOf(target);
     if (!ARTIFACT_KINDS.includes(meta.kind)) throw new ArtifactStoreError(`unknown artifact kind ${JSON.stringify(meta.kind)}`);
-    return inContext(`publishing ${uri}`, () => this.putUnchecked(bucket, key, uri, source, meta));
+    return inContext(`publishing ${uri}`, async () => {
+      await this.assertBucket(bucket, uri);
+      return this.putUnchecked(bucket, key, uri, source, meta);
+    });
   }
 
   private async putUnchecked(bucket: string, key: string, uri: string, source: PutSource, meta: PutMeta): Promise<ArtifactRef> {
@@ -739,7 +760,10 @@ export class ArtifactStore {
     const names = Object.keys(files).sort();
     if (names.length === 0) throw new ArtifactStoreError(`bundle ${uri} has no files`);
     for (const n of names) assertMemberName(n, uri);
-    return inContext(`publishing ${uri}`, () => this.putBundleUnchecked(bucket, key, uri, names, files, meta));
+    return inContext(`publishing ${uri}`, async () => {
+      await this.assertBucket(bucket, uri);
+      return this.putBundleUnchecked(bucket, key, uri, names, files, meta);
+    });
   }
 
   private async putBundleUnchecked(bucket: string, key: string, uri: string, names: string[], files: Record<string, Uint8Array | string>, meta: PutMeta): Promise<ArtifactRef> {

@@ -25,7 +25,7 @@ export class BucketNotFoundError extends ArtifactNotFoundError {
     uri: string,
   ) {
     super(uri);
-    this.message = `bucket "${bucket}" does not exist (writing or reading ${uri}); create it or fix the URI`;
+    this.message = `bucket "${bucket}" does not exist (${uri}): create it or fix the URI`;
   }
 }
 

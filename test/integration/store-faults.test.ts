@@ -76,11 +76,11 @@ describe('path traversal in bundle manifests', () => {
   });
 
   test('putBundle refuses such names before uploading anything', async () => {
-    await assert.rejects(store.putBundle(store.runUri(run, 'evil', 'write'), { '../x': 'a' }, { kind: 'model' }), /file name "\.\.\/x" is not allowed: "\.\." segment/);
+    await assert.rejects(store.putBundle(store.runUri(run, 'evil', 'write'), { '../x': Buffer.from('a') }, { kind: 'model' }), /file name "\.\.\/x" is not allowed: "\.\." segment/);
   });
 
   test('a normal bundle still downloads', async () => {
-    const ref = await store.putBundle(store.runUri(run, 'ok', 'model'), { 'config.json': '{}', 'sub/model.bin': 'weights' }, { kind: 'model' });
+    const ref = await store.putBundle(store.runUri(run, 'ok', 'model'), { 'config.json': Buffer.from('{}'), 'sub/model.bin': Buffer.from('weights') }, { kind: 'model' });
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'bpoflow-bundle-')), 'm');
     await artifactsGet(ref.uri, dir, { store });
     assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'sub']);
