@@ -33,7 +33,7 @@ import * as https from 'node:https';
 import * as Minio from 'minio';
 import { resolveStoreConfig, StoreConfig, type StoreConfigInit } from './config.js';
 import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStoreError, BucketNotFoundError, ManifestError, StoreUnavailableError } from './errors.js';
-import { classifyS3Error, deadlineTransport, resilienceFromEnv, resumableBody, RetriesExhausted, retrying, withIdleTimeout, type ResilienceOptions } from './resilience.js';
+import { classifyS3Error, deadlineTransport, httpStatusOf, s3ErrorMessage, resilienceFromEnv, resumableBody, RetriesExhausted, retrying, withIdleTimeout, type ResilienceOptions } from './resilience.js';
 import { assertSafeKey, blobKey, formatUri, InvalidUriError, parsePrefix, parseUri, runUri as runUriFn, UnsafeKeyError } from './keys.js';
 
 export const MANIFEST_SCHEMA = 'bpoflow.artifact/v1';
@@ -411,7 +411,7 @@ export class ArtifactStore {
       try {
         return await fn();
       } catch (e) {
-        if (!probed && typeof (e as { statusCode?: unknown }).statusCode === 'number' && classifyS3Error(e) === 'transient') {
+        if (!probed && httpStatusOf(e) !== undefined && classifyS3Error(e) === 'transient') {
           probed = true;
           if (!(await this.client.bucketExists(bucket!).catch(() => true))) throw new BucketNotFoundError(bucket!, uri);
         }
@@ -425,7 +425,7 @@ export class ArtifactStore {
       const last = e.last as { code?: string; message?: string };
       const secs = (e.waitedMs / 1000).toFixed(0);
       throw new StoreUnavailableError(
-        this.config.redact(`S3 at ${this.config.endpointUrl} unavailable: ${what} still failing after ${secs} s and ${e.attempts} attempts: ${last?.message ?? String(last)}${last?.code && !String(last?.message).includes(last.code) ? ` (${last.code})` : ''}`),
+        this.config.redact(`S3 at ${this.config.endpointUrl} unavailable: ${what} still failing after ${secs} s and ${e.attempts} attempts: ${s3ErrorMessage(last)}${last?.code && !String(last?.message).includes(last.code) ? ` (${last.code})` : ''}`),
         last?.code,
         uri,
         e.attempts,
@@ -449,7 +449,7 @@ export class ArtifactStore {
     }
     const err = e as { code?: string; message?: string; statusCode?: number };
     const code = err?.code ?? (err?.statusCode ? `HTTP${err.statusCode}` : undefined);
-    const msg = this.config.redact(`${what}: ${err?.message ?? String(e)}${code ? ` (${code})` : ''}`);
+    const msg = this.config.redact(`${what}: ${s3ErrorMessage(e)}${code ? ` (${code})` : ''}`);
     const out = new ArtifactStoreError(msg, code);
     (out as { statusCode?: number }).statusCode = err?.statusCode;
     return out;
@@ -759,7 +759,7 @@ export class ArtifactStore {
     if (!ARTIFACT_KINDS.includes(meta.kind)) throw new ArtifactStoreError(`unknown artifact kind ${JSON.stringify(meta.kind)}`);
     const names = Object.keys(files).sort();
     if (names.length === 0) throw new ArtifactStoreError(`bundle ${uri} has no files`);
-    for (const n of names) assertMemberName(n, uri);
+    for (const n of names) assertSafeKey(n, { allowReserved: true }); // the same rule assertMemberName applies on read
     return inContext(`publishing ${uri}`, async () => {
       await this.assertBucket(bucket, uri);
       return this.putBundleUnchecked(bucket, key, uri, names, files, meta);

@@ -91,11 +91,23 @@ const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 // What SeaweedFS and friends say while they are starting up or recovering.
 const NOT_READY = /not ready|temporarily unavailable|try again later|no writable volumes|socket hang up/i;
 
+/**
+ * The HTTP status of a failed S3 call, when the server answered. The minio client reports the
+ * statuses it considers retryable (5xx, 408, 429) only in its message, even with its own retry
+ * off: "Request failed after 0 retries: Error: Retryable HTTP status: 500".
+ */
+export function httpStatusOf(e: unknown): number | undefined {
+  const err = e as { statusCode?: unknown; message?: unknown } | undefined;
+  if (typeof err?.statusCode === 'number') return err.statusCode;
+  const m = typeof err?.message === 'string' ? /Retryable HTTP status: (\d{3})/.exec(err.message) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Which kind of failure an S3 client error is. */
 export function classifyS3Error(e: unknown): FaultClass {
   const err = e as { code?: unknown; statusCode?: unknown; message?: unknown } | undefined;
   const code = typeof err?.code === 'string' ? err.code : undefined;
-  const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
+  const status = httpStatusOf(e);
   if (code === 'NoSuchBucket') return 'no-bucket';
   if (code && NOT_FOUND_CODES.has(code)) return 'not-found';
   if (code && TRANSIENT_CODES.has(code)) return 'transient';
@@ -118,9 +130,15 @@ export class RetriesExhausted extends Error {
   }
 }
 
+/** An error's message, with the minio client's "Request failed after 0 retries: Error: Retryable HTTP status: 500" said plainly. */
+export function s3ErrorMessage(e: unknown): string {
+  const msg = (e as { message?: string })?.message || String(e);
+  return msg.replace(/Request failed after \d+ retries: Error: Retryable HTTP status: (\d{3})/, 'the server answered HTTP $1');
+}
+
 const errText = (e: unknown): string => {
   const err = e as { message?: string; code?: string };
-  const msg = err?.message || String(e);
+  const msg = s3ErrorMessage(e);
   return err?.code && !msg.includes(err.code) ? `${msg} (${err.code})` : msg;
 };
 

@@ -32,10 +32,12 @@ before(async () => {
   env = { ...process.env, ...stack.env };
   worker = await spawnWorker(['--queues', 'bpo-resume-test'], { ...env, BPOFLOW_LOG_LEVEL: 'debug' });
 });
+let passed = false;
 after(async () => {
   await worker?.stop();
   await stack?.stop();
-  rmSync(home, { recursive: true, force: true });
+  if (passed) rmSync(home, { recursive: true, force: true });
+  else console.log(`s3-outage: stack state and logs kept in ${home}`);
 });
 
 interface LogLine {
@@ -101,4 +103,5 @@ test(`a run survives a ${OUTAGE_MS / 1000} s S3 outage in the middle of bpo.trai
   assert.equal(redone, 0, 'no training step was redone');
   assert.ok(firstSaveAfter, 'a checkpoint was saved after S3 came back');
   assert.ok(waits >= 1, 'the worker log says it waited for S3');
+  passed = true;
 });

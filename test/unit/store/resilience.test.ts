@@ -28,6 +28,7 @@ test('classifies infrastructure, not-found and permanent errors', () => {
   assert.equal(classifyS3Error(Object.assign(new Error('x'), { code: 'S3Timeout' })), 'transient');
   assert.equal(classifyS3Error(Object.assign(new Error('We encountered an internal error'), { code: 'InternalError', statusCode: 500 })), 'transient');
   assert.equal(classifyS3Error(Object.assign(new Error('x'), { statusCode: 503 })), 'transient');
+  assert.equal(classifyS3Error(new Error('Request failed after 0 retries: Error: Retryable HTTP status: 500')), 'transient', "minio's own wording for a 500");
   assert.equal(classifyS3Error(new Error('volume server is not ready')), 'transient');
   assert.equal(classifyS3Error(Object.assign(new Error('x'), { code: 'NoSuchKey', statusCode: 404 })), 'not-found');
   assert.equal(classifyS3Error(Object.assign(new Error('x'), { code: 'NoSuchBucket', statusCode: 404 })), 'no-bucket');
