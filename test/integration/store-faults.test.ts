@@ -18,10 +18,14 @@ import { finish, startPipeline } from '../helpers/runs.js';
 const fixtures = path.join(packageRoot(), 'test', 'fixtures', 'spec');
 let store: ArtifactStore;
 const run = uniqueRun('faults');
+// The crafted manifests live in a bucket of their own: gc refuses to run over a bucket
+// holding a manifest it cannot read, and other test files gc the main bucket.
+const evilBucket = `${process.env.BPOFLOW_S3_BUCKET}-traversal`;
 
 before(async () => {
   store = integrationStore();
   await store.ensureBucket();
+  await store.ensureBucket(evilBucket);
 });
 
 /** A plain minio client, as an adversary with write access to the bucket would use. */
@@ -36,13 +40,13 @@ async function craftedBundle(name: string): Promise<string> {
   const sha = sha256Hex(payload);
   const blob = `blobs/sha256/${sha.slice(0, 2)}/${sha}`;
   const key = `runs/${run}/evil/${sha256Hex(name).slice(0, 12)}`;
-  const uri = `s3://${store.bucket}/${key}`;
+  const uri = `s3://${evilBucket}/${key}`;
   const files = { [name]: { sha256: sha, size: payload.length, mediaType: 'text/plain', blob } };
   const manifest = { schema: 'bpoflow.artifact/v1', uri, kind: 'model', mediaType: 'application/vnd.bpoflow.bundle', size: payload.length, sha256: sha, files, inputs: [], createdAt: new Date().toISOString() };
   const c = plainClient();
-  await c.putObject(store.bucket, blob, payload, payload.length);
+  await c.putObject(evilBucket, blob, payload, payload.length);
   const body = Buffer.from(JSON.stringify(manifest));
-  await c.putObject(store.bucket, key, body, body.length, { 'Content-Type': MANIFEST_MEDIA_TYPE, 'x-amz-meta-bpoflow-manifest': 'v1' });
+  await c.putObject(evilBucket, key, body, body.length, { 'Content-Type': MANIFEST_MEDIA_TYPE, 'x-amz-meta-bpoflow-manifest': 'v1' });
   return uri;
 }
 
