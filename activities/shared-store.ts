@@ -21,13 +21,15 @@ const log = createLogger({ component: 'store' });
 
 function noticeRetry(n: RetryNotice): void {
   const info = activityContext()?.info;
-  log.warn('S3 unavailable, retrying', {
+  const fields = {
     what: n.what,
     attempt: n.attempt,
     waitedS: Math.round(n.waitedMs / 1000),
-    error: n.error,
+    ...(n.recovered ? {} : { error: n.error }),
     ...(info ? { activity: info.activityType, workflow: info.workflowExecution?.workflowId } : {}),
-  });
+  };
+  if (n.recovered) log.info('S3 available again', fields);
+  else log.warn('S3 unavailable, retrying', fields);
 }
 
 export function sharedStore(): Promise<ArtifactStore> {

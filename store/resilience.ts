@@ -28,7 +28,7 @@ export interface ResilienceOptions {
   maxBackoffMs: number;
   /** The cancellation signal of whoever is calling now (e.g. the running activity's). */
   signal?: () => AbortSignal | undefined;
-  /** Told when a call starts waiting for S3 and then about every 30 s while it waits. */
+  /** Told when a call starts waiting for S3, about every 30 s while it waits, and when it got through (`recovered`). */
   onRetry?: (notice: RetryNotice) => void;
 }
 
@@ -37,7 +37,10 @@ export interface RetryNotice {
   what: string;
   attempt: number;
   waitedMs: number;
+  /** The last error; empty when `recovered`. */
   error: string;
+  /** The call succeeded after waiting. */
+  recovered?: boolean;
 }
 
 export const DEFAULT_RESILIENCE: Readonly<ResilienceOptions> = Object.freeze({
@@ -160,7 +163,9 @@ export async function retrying<T>(opts: ResilienceOptions, what: string, fn: (at
     const signal = opts.signal?.();
     if (signal?.aborted) throw abortError(signal);
     try {
-      return await fn(attempt);
+      const result = await fn(attempt);
+      if (attempt > 1) opts.onRetry?.({ what, attempt, waitedMs: Date.now() - started, error: '', recovered: true });
+      return result;
     } catch (e) {
       if (!isTransient(e)) throw e;
       const waited = Date.now() - started;

@@ -43,6 +43,8 @@ after(async () => {
 interface LogLine {
   ts: string;
   msg: string;
+  what?: string;
+  error?: string;
   step?: string;
   attempt?: number;
   trainStep?: number;
@@ -92,13 +94,18 @@ test(`a run survives a ${OUTAGE_MS / 1000} s S3 outage in the middle of bpo.trai
   const lines = logLines().filter((l) => l.step === 'dpo');
   const trained = lines.filter((l) => l.msg === 'train step').map((l) => l.trainStep!);
   const redone = trained.length - new Set(trained).size;
-  const waits = worker.output().split('\n').filter((l) => l.includes('S3 unavailable, retrying')).length;
+  const notices = logLines().filter((l) => l.msg === 'S3 unavailable, retrying');
+  const waits = notices.length;
+  // When the store's calls got through again, and what they were still failing with after S3's restart.
+  const back = logLines().filter((l) => l.msg === 'S3 available again').map((l) => Date.parse(l.ts) - upAt);
+  const late = [...new Set(notices.filter((l) => Date.parse(l.ts) > upAt).map((l) => `${l.what}: ${l.error}`))];
   const firstSaveAfter = lines.find((l) => l.msg === 'checkpoint saved' && Date.parse(l.ts) > upAt);
   const recoveredMs = firstSaveAfter ? Date.parse(firstSaveAfter.ts) - upAt : NaN;
   console.log(
     `s3-outage: S3 down ${((upAt - downAt) / 1000).toFixed(1)} s (SIGKILL, ${OUTAGE_MS / 1000} s down, restart until healthy) after checkpoint ${saved}; ` +
       `run succeeded, dpo attempts ${dpo.attempts}, ${redone} training steps redone, ${waits} retry notices; ` +
-      `S3 healthy → next checkpoint saved ${(recoveredMs / 1000).toFixed(1)} s; total run ${((Date.now() - downAt) / 1000).toFixed(0)} s after the kill`,
+      `S3 healthy → first store call through ${back.length ? (Math.min(...back) / 1000).toFixed(1) : '?'} s, next checkpoint saved ${(recoveredMs / 1000).toFixed(1)} s; total run ${((Date.now() - downAt) / 1000).toFixed(0)} s after the kill` +
+      (late.length ? `; still retrying after the restart: ${late.slice(0, 3).join(' | ')}` : ''),
   );
   assert.equal(redone, 0, 'no training step was redone');
   assert.ok(firstSaveAfter, 'a checkpoint was saved after S3 came back');
