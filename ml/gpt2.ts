@@ -8,10 +8,14 @@
 //    embedding uses gather forward and a oneHotᵀ·dy matmul backward.
 //  - the gradient of a 3-D × 2-D matMul fails: every projection runs on 2-D.
 //  - positions use slice (gradient = pad) rather than gather when contiguous.
+//  - wasm runs transposed and batched matMuls (every matMul gradient, the
+//    LM head x·Wᵀ, attention) ~10× slower than a plain 2-D one: importing
+//    ./wasm-matmul.js replaces that kernel with one that keeps them fast.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { TokenizerName } from './tokenizer.js';
+import './wasm-matmul.js';
 
 export interface ParamSpec {
   name: string;
@@ -244,9 +248,10 @@ function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.
 }
 
 // GPT-2's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+// x³ as x·x·x: wasm's Pow (and Pow's gradient, more Pows) costs ~10 Muls.
 const GELU_K = Math.sqrt(2 / Math.PI);
 function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_K);
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_K);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
