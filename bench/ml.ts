@@ -38,6 +38,9 @@ import { trainSft } from '../ml/train/sft.js';
 import { useFastWasmMatMul } from '../ml/wasm-matmul.js';
 import { TorchPeer, type TorchRun } from './torch-peer.js';
 
+// TensorFlow's C++ info lines (oneDNN, CPU features) would bury the log; read when tfjs-node loads.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
 export type BenchBackend = 'tensorflow' | 'wasm' | 'wasm-stock' | 'cpu';
 const ALL_BACKENDS: BenchBackend[] = ['tensorflow', 'wasm', 'wasm-stock', 'cpu'];
 
