@@ -1,7 +1,7 @@
 // Training-throughput benchmark for the ml core, side by side with PyTorch.
 //
 //   node dist/bench/ml.js [--quick] [--out=bench-results/ml.json] [--backends=tensorflow,wasm,wasm-stock,cpu]
-//                         [--sizes=tiny,small,medium,gpt2] [--seconds=N] [--no-torch]
+//                         [--sizes=tiny,small,medium,gpt2] [--seconds=N] [--rounds=N] [--native-threads=N] [--no-torch]
 //
 // For each backend and model size it times SFT and DPO optimizer steps and
 // reports tokens/s, wall and CPU seconds per step, peak RSS and GFLOP/s,
@@ -55,6 +55,8 @@ export interface BenchMlOptions {
   secondsPerCell?: number;
   /** tfjs/torch alternations per cell. */
   rounds?: number;
+  /** TensorFlow's intra-op threads (must be chosen before tfjs-node loads); default one per core. */
+  nativeThreads?: number;
   /** Largest model the slow variants (cpu, wasm-stock) run. */
   cpuMaxParams?: number;
   stockMaxParams?: number;
@@ -233,7 +235,8 @@ async function activate(b: BenchBackend): Promise<{ ok: boolean; reason: string 
 
 /** Threads the backend computes with; torch gets the same number. */
 function backendThreads(b: BenchBackend): number {
-  if (b === 'tensorflow') return os.cpus().length; // TensorFlow's default intra-op pool: one per core
+  // TensorFlow's intra-op pool: TF_NUM_INTRAOP_THREADS when set (read as tfjs-node loads), else one per core.
+  if (b === 'tensorflow') return Number(process.env.TF_NUM_INTRAOP_THREADS) || os.cpus().length;
   return 1; // wasm here has no threads (no SharedArrayBuffer workers in Node); cpu is plain JS
 }
 
@@ -271,6 +274,10 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
   const roofs: Record<string, number> = {};
   const transposedGflops: Record<string, number> = {};
   const backendInfo: Record<string, string> = {};
+  if (opts.nativeThreads) {
+    process.env.TF_NUM_INTRAOP_THREADS = String(opts.nativeThreads);
+    process.env.TF_NUM_INTEROP_THREADS = '1';
+  }
   const torch = opts.torch === false ? null : await TorchPeer.start(log);
 
   try {
@@ -374,6 +381,7 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
     notes: [
       'ratioToTorch = tfjs tok/s / PyTorch tok/s at the same thread count, measured interleaved in the same process run',
       'cpuRatioToTorch = PyTorch CPU-s per step / tfjs CPU-s per step (steadier than wall time on a loaded host)',
+      'PyTorch runs with OMP_WAIT_POLICY=PASSIVE unless set: on a shared, oversubscribed host spinning OpenMP threads collapse its 2-thread speed',
       'peakRssBytes: VmHWM reset at the start of each cell; the wasm heap never shrinks, so a wasm cell also carries earlier cells\' heap',
     ],
     backends: backendInfo,
@@ -401,6 +409,7 @@ export function parseMlArgs(argv: string[]): { out?: string; opts: BenchMlOption
     } else if (a.startsWith('--sizes')) opts.sizes = val().split(',');
     else if (a.startsWith('--seconds')) opts.secondsPerCell = Number(val());
     else if (a.startsWith('--rounds')) opts.rounds = Number(val());
+    else if (a.startsWith('--native-threads')) opts.nativeThreads = Number(val());
     else throw new Error(`unknown argument ${a}`);
   }
   return { out, opts };

@@ -51,7 +51,10 @@ export class TorchPeer {
       log(why);
       return null;
     }
-    const child = spawn(python, [path.join(packageRoot(), 'bench', 'torch_gpt2.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Passive OpenMP waits: on a shared, oversubscribed host, spinning worker
+    // threads make torch's 2-thread steps several times slower than 1 thread.
+    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+    const child = spawn(python, [path.join(packageRoot(), 'bench', 'torch_gpt2.py')], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const lines = createInterface({ input: child.stdout });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
