@@ -42,7 +42,8 @@ import { TorchPeer, type TorchRun } from './torch-peer.js';
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 
 export type BenchBackend = 'tensorflow' | 'wasm' | 'wasm-stock' | 'cpu';
-const ALL_BACKENDS: BenchBackend[] = ['tensorflow', 'wasm', 'wasm-stock', 'cpu'];
+// tensorflow last: its memory stays in the process, and would inflate the wasm cells' peak RSS.
+const ALL_BACKENDS: BenchBackend[] = ['wasm', 'wasm-stock', 'cpu', 'tensorflow'];
 
 export interface BenchMlOptions {
   quick?: boolean;
@@ -84,7 +85,8 @@ interface Cell extends Timing {
   gflops: number;
   /** Achieved / plain 2-D matMul roof. */
   roofFraction: number;
-  torch: (Timing & { threads: number }) | { error: string } | null;
+  /** interleaved: false when torch ran just before instead (models over 100M parameters). */
+  torch: (Timing & { threads: number; interleaved?: false }) | { error: string } | null;
   /** tfjs tok/s ÷ torch tok/s, both wall-clock, interleaved. */
   ratioToTorch: number | null;
   /** torch CPU-s per step ÷ tfjs CPU-s per step: the same ratio in CPU time. */
@@ -318,6 +320,12 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
               torchCell = { error: (e as Error).message };
             }
           }
+          const torchSummary = async () => {
+            const steps = torchRuns.reduce((a, r) => a + r.steps, 0);
+            const wall = torchRuns.reduce((a, r) => a + r.wall, 0);
+            const cpu = torchRuns.reduce((a, r) => a + r.cpu, 0);
+            return { steps, secondsPerStep: wall / steps, cpuSecondsPerStep: cpu / steps, tokensPerSecond: (tokens * steps) / wall, peakRssBytes: await torch!.peakRss(), threads };
+          };
           const between = async (s: number) => {
             if (!torch || !torchOk) return;
             try {
@@ -327,15 +335,18 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
               torchCell = { error: (e as Error).message };
             }
           };
-          resetPeakRss();
-          const t = await timeSteps(mode, model, spec.batchSize, spec.seqLen, seconds, rounds, between);
-          const rss = peakRss();
-          if (torch && torchOk && torchRuns.length) {
-            const steps = torchRuns.reduce((a, r) => a + r.steps, 0);
-            const wall = torchRuns.reduce((a, r) => a + r.wall, 0);
-            const cpu = torchRuns.reduce((a, r) => a + r.cpu, 0);
-            torchCell = { steps, secondsPerStep: wall / steps, cpuSecondsPerStep: cpu / steps, tokensPerSecond: (tokens * steps) / wall, peakRssBytes: await torch.peakRss(), threads };
+          // Models too large for both frameworks at once on this host (gpt2: ~12 GB
+          // in tfjs) run torch first and free it, instead of interleaving.
+          const interleaved = N < 100e6;
+          if (!interleaved && torch && torchOk) {
+            await between(seconds);
+            if (torchOk) torchCell = { ...(await torchSummary()), interleaved: false };
+            await torch.free();
           }
+          resetPeakRss();
+          const t = await timeSteps(mode, model, spec.batchSize, spec.seqLen, seconds, interleaved ? rounds : 1, interleaved ? between : async () => {});
+          const rss = peakRss();
+          if (interleaved && torch && torchOk && torchRuns.length) torchCell = await torchSummary();
           const tps = tokens / t.secondsPerStep;
           const gflops = (6 * N * tokens) / t.secondsPerStep / 1e9;
           const tc = torchCell && 'tokensPerSecond' in torchCell ? (torchCell as Timing) : null;

@@ -107,6 +107,11 @@ export class TorchPeer {
     return (await this.ask<{ peak_rss: number }>({ op: 'peak' })).peak_rss;
   }
 
+  /** Drops the torch model, so a large tfjs cell has the memory. */
+  async free(): Promise<void> {
+    await this.ask({ op: 'free' });
+  }
+
   stop(): void {
     this.child.stdin.end();
     this.child.kill();

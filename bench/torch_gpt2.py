@@ -16,6 +16,7 @@ Protocol: one JSON object per line on stdin, one reply per line on stdout.
    "mode": "sft"|"dpo", "batch", "seq", "threads"}  -> {"params"} (after a warm-up step)
   {"op": "run", "seconds"}  -> {"steps", "wall", "cpu"} for at least one step
   {"op": "peak"}            -> {"peak_rss": bytes since setup}
+  {"op": "free"}            -> drops the model (before a large tfjs cell runs)
 """
 
 import json
@@ -148,6 +149,9 @@ def main():
                 reply = cell.run(float(msg["seconds"]))
             elif msg["op"] == "peak":
                 reply = {"peak_rss": peak_rss()}
+            elif msg["op"] == "free":
+                cell = None
+                reply = {"freed": True}
             else:
                 reply = {"error": f"unknown op {msg['op']}"}
         except Exception as e:  # reported to the Node side, which records it per cell
