@@ -5,8 +5,6 @@ import { stackCommands } from './stack-commands.js';
 import { runCommands } from './run-commands.js';
 import { artifactCommands } from './artifact-commands.js';
 import { modelCommands } from './model-commands.js';
-import { runWorker } from './worker.js';
-import { runServe } from './serve.js';
 import { scheduleCommands } from './schedule-commands.js';
 import { resumeCommand } from './resume-command.js';
 
@@ -40,6 +38,8 @@ function buildProgram(): Command {
         if (!q || !n || !/^[0-9]+$/.test(n)) throw new CommanderError(USAGE_EXIT, 'bpoflow.usage', `--concurrency: expected queue=N, got "${part}"`);
         concurrency[q] = Number(n);
       }
+      // Loaded on use: the worker and server bring TensorFlow.js and every step kind, which `status` and the other commands do not need.
+      const { runWorker } = await import('./worker.js');
       await runWorker({ queues: opts.queues.split(',').filter(Boolean), backend: opts.backend, concurrency, workflows: opts.workflows });
     });
   program
@@ -53,6 +53,7 @@ function buildProgram(): Command {
     .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', (v) => Number(v), 512)
     .action(async (model: string, o: { port: number; host: string; name?: string; backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow'; maxTokensLimit: number }) => {
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CommanderError(USAGE_EXIT, 'bpoflow.usage', `--port: expected 0-65535, got "${o.port}"`);
+      const { runServe } = await import('./serve.js');
       await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit });
     });
   return program;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import * as control from '../activities/control.js';
 import { mergeShards, runStep } from '../activities/run-step.js';
+import { setComputeBackend } from '../activities/compute-host.js';
 import { registeredKinds } from '../activities/registry.js';
 import { createLogger } from '../activities/log.js';
 import { connectWorker, describeTarget, temporalConnectConfig, WORKFLOW_QUEUE } from './connect.js';
@@ -35,6 +36,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     );
   }
   log.info('tensor backend selected', { backend: backend.name, reason: backend.reason });
+  // Steps compute in processes of their own (activities/compute-host.ts); they select the same backend.
+  setComputeBackend(opts.backend);
   const { connection, namespace } = await connectWorker();
   log.info('connected to Temporal', { target: describeTarget(temporalConnectConfig()) });
 
