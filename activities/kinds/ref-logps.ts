@@ -43,9 +43,9 @@ export async function referenceLogps(
     .update(canonicalJson({ format: FORMAT, model: await store.digestOf(opts.modelUri), data: await store.digestOf(opts.dataUri), dataFormat: opts.format, maxLength: opts.maxLength, pairs: N }))
     .digest('hex');
   const uri = `s3://${store.bucket}/cache/ref-logps/${key}.json`;
-  const cache: RefLogpsCache = (await store.exists(uri))
-    ? await store.readJson<RefLogpsCache>(uri)
-    : { pairs: N, maxLength: opts.maxLength, index: [], chosen: [], rejected: [], chosenTokens: [], rejectedTokens: [] };
+  const read = async (): Promise<RefLogpsCache> =>
+    (await store.exists(uri)) ? store.readJson<RefLogpsCache>(uri) : { pairs: N, maxLength: opts.maxLength, index: [], chosen: [], rejected: [], chosenTokens: [], rejectedTokens: [] };
+  let cache = await read();
   const have = new Set(cache.index);
   const missing = opts.needed.filter((i) => !have.has(i));
   if (missing.length) {
@@ -53,11 +53,18 @@ export async function referenceLogps(
     const lp = { batchSize: 8, maxLength: opts.maxLength };
     const c = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, response: opts.pairs[i]!.chosen })), { ...lp, label: 'reference log-probs (chosen)' });
     const r = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, response: opts.pairs[i]!.rejected })), { ...lp, label: 'reference log-probs (rejected)' });
-    cache.index.push(...missing);
-    cache.chosen.push(...c.sum);
-    cache.rejected.push(...r.sum);
-    cache.chosenTokens.push(...c.tokens);
-    cache.rejectedTokens.push(...r.tokens);
+    // Another run may have filled the cache meanwhile: its entries win, so every run that
+    // reads this cache from now on trains on the same numbers.
+    cache = await read();
+    const present = new Set(cache.index);
+    missing.forEach((i, k) => {
+      if (present.has(i)) return;
+      cache.index.push(i);
+      cache.chosen.push(c.sum[k]!);
+      cache.rejected.push(r.sum[k]!);
+      cache.chosenTokens.push(c.tokens[k]!);
+      cache.rejectedTokens.push(r.tokens[k]!);
+    });
     await store.putJson(uri, cache, {
       kind: 'other',
       producer: producerOf(ctx),

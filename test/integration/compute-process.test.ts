@@ -18,7 +18,7 @@ import { packageRoot } from '../../spec/package-root.js';
 import { parseMetrics } from '../../activities/metrics.js';
 import type { RefLogpsCache } from '../../activities/kinds/ref-logps.js';
 import { describeRun, type LiveRun } from '../../cli/run-view.js';
-import { bpoflow, startWorker, type WorkerHandle } from '../helpers/worker.js';
+import { startWorker, timedBpoflow, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline, testClient } from '../helpers/runs.js';
 
 const QUEUE = 'compute-test';
@@ -70,43 +70,41 @@ test('status answers while a step blocks its compute process for 12 s, and the s
   const started = await until('the blocking op', 120, () => logLines(runId).find((l) => l.msg === 'blocking op started'));
   const blockEnds = Date.parse(started.ts) + 12_000;
 
-  // While it blocks: the status query path (what `bpoflow status` calls) and the real CLI.
+  // While it blocks: the status query path (what `bpoflow status` calls) and the real CLI. The CLI is
+  // timed from when its modules are loaded (loading them takes seconds on a busy 2-core machine).
   const client = await testClient();
   const queries: number[] = [];
-  const cli: { ms: number; answeredAt: number; code: number; live: LiveRun }[] = [];
+  const cli: { ms: number; totalMs: number; answeredAt: number; code: number; stderr: string; live: LiveRun }[] = [];
   while (Date.now() < blockEnds - 2_500 && cli.length < 3) {
-    let t = Date.now();
+    const t = Date.now();
     await describeRun(client, runId);
     queries.push(Date.now() - t);
-    t = Date.now();
-    const res = await bpoflow(['status', runId, '--json']);
-    cli.push({ ms: Date.now() - t, answeredAt: Date.now(), code: res.code, live: JSON.parse(res.stdout || '{}') as LiveRun });
+    const res = await timedBpoflow(['status', runId, '--json']);
+    cli.push({ ...res, answeredAt: Date.now(), live: JSON.parse(res.stdout || '{}') as LiveRun });
   }
   const { status, error } = await finish(handle);
   assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`);
   const finished = logLines(runId).find((l) => l.msg === 'blocking op finished')!;
-  // Baseline: the same command once nothing blocks (CLI start-up on a busy machine takes seconds by itself).
-  let t = Date.now();
-  const idle = await bpoflow(['status', runId, '--json']);
-  const idleMs = Date.now() - t;
+  const idle = await timedBpoflow(['status', runId, '--json']);
   assert.equal(idle.code, 0, idle.stderr);
 
   const during = cli.filter((c) => c.answeredAt < Date.parse(finished.ts));
   console.log(
-    `blocking step: op ${finished.ms} ms (${finished.ops} matMuls) in pid ${finished.pid}, heartbeat timeout 3 s; ` +
-      `status query during it ${queries.join(', ')} ms; \`bpoflow status\` during it ${during.map((c) => c.ms).join(', ')} ms (idle baseline ${idleMs} ms)`,
+    `blocking step: op ${finished.ms} ms (${finished.ops} matMuls) in compute process ${started.pid} (worker ${worker.proc.pid}), heartbeat timeout 3 s; ` +
+      `status query during it ${queries.join(', ')} ms; \`bpoflow status --json\` during it ${during.map((c) => `${c.ms} ms (${c.totalMs} ms with start-up)`).join(', ')}; ` +
+      `after it ${idle.ms} ms (${idle.totalMs} ms with start-up)`,
   );
   assert.ok(queries.length > 0 && during.length > 0, 'status was asked while the op ran');
   for (const ms of queries) assert.ok(ms < 2_000, `the status query took ${ms} ms during the blocking op`);
   for (const c of during) {
-    assert.equal(c.code, 0);
+    assert.equal(c.code, 0, c.stderr);
     const step = c.live.steps.find((s) => s.id === 'block')!;
     assert.equal(step.state, 'running');
     assert.equal(step.progress?.telemetry?.backend !== undefined, true, `status --json shows the compute backend: ${JSON.stringify(step.progress)}`);
-    assert.ok(c.ms < idleMs + 2_000, `bpoflow status took ${c.ms} ms during the op, ${idleMs} ms idle`);
+    assert.ok(c.ms < 2_000, `bpoflow status answered in ${c.ms} ms during the op`);
   }
   assert.ok(Number(finished.ms) >= 12_000);
-  assert.notEqual(finished.pid, worker.proc.pid, 'the op ran outside the worker process');
+  assert.notEqual(started.pid, worker.proc.pid, 'the op ran outside the worker process');
   const block = status.steps.find((s) => s.id === 'block')!;
   assert.equal(block.attempts, 1, 'no heartbeat timeout, no retry');
   assert.ok(Number(block.outputs?.blockedMs) >= 12_000);
