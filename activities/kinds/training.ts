@@ -13,7 +13,7 @@ import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
 import type { StepContext } from '../step-kind.js';
 import { assertNotCancelled, breathe, producerOf } from './common.js';
-import { peakRssMb } from '../telemetry.js';
+import { sampleTelemetry } from '../telemetry.js';
 
 export const STATE_FILE = 'state.safetensors';
 export const ROWS_FILE = 'metrics.jsonl';
@@ -73,6 +73,8 @@ export interface TrainingDriver {
   cumulativeTokens: number[];
 }
 
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 /** Heartbeats + metrics rows + checkpoints for one training step. */
 export function trainingDriver(
   ctx: StepContext,
@@ -107,12 +109,14 @@ export function trainingDriver(
     onStep: async (m: StepMetrics) => {
       const step = m.step!;
       const seconds = Math.max(1e-3, (Date.now() - clock) / 1000);
+      const machine = sampleTelemetry();
       const values: Record<string, number> = {
         ...m,
         tokens: cumulativeTokens[step - 1] ?? acc,
-        tokens_per_s: (opts.tokensPerStep[step - 1] ?? 0) / seconds,
-        ...(opts.sequencesPerStep ? { sequences_per_s: opts.sequencesPerStep / seconds } : {}),
-        peak_rss_mb: peakRssMb(),
+        tokens_per_s: round1((opts.tokensPerStep[step - 1] ?? 0) / seconds),
+        ...(opts.sequencesPerStep ? { sequences_per_s: round1(opts.sequencesPerStep / seconds) } : {}),
+        peak_rss_mb: machine.peakRssMb,
+        ...(machine.gpuMemoryMb !== undefined ? { gpu_memory_mb: machine.gpuMemoryMb } : {}),
       };
       delete values.step;
       rows.push({ step, ts: Date.now(), ...values });
