@@ -202,8 +202,13 @@ test('bpo.train computes reference log-probs only for the pairs it reads, and a 
   assert.equal(again.status.outputs?.refLogps, first.status.outputs?.refLogps, 'the same cache artifact');
   assert.equal(again.status.outputs?.computed, 0);
   assert.equal(again.status.outputs?.reused, 8);
+  const took = (s: typeof first.status) => {
+    const dpo = s.steps.find((x) => x.id === 'dpo')!;
+    return `${((dpo.endedAt! - dpo.startedAt!) / 1000).toFixed(1)} s`;
+  };
   console.log(
-    `ref log-probs: ${N} pairs, maxSteps 2 × batch 4: first run computed ${line.computedSequences} sequences (was ${2 * N} before), rerun computed ` +
-      `${again.status.outputs?.computed} pairs and reused ${again.status.outputs?.reused}; cache ${first.status.outputs?.refLogps}`,
+    `ref log-probs: ${N} pairs, maxSteps 2 × batch 4: first run computed ${line.computedSequences} sequences (every pair, ${2 * N}, before), ` +
+      `bpo.train ${took(first.status)}; rerun computed ${again.status.outputs?.computed} pairs and reused ${again.status.outputs?.reused}, ` +
+      `bpo.train ${took(again.status)}; cache ${first.status.outputs?.refLogps}`,
   );
 });
