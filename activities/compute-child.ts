@@ -37,8 +37,6 @@ function ipcLogger(base: Record<string, unknown> = {}): Logger {
 async function run(start: StartMessage): Promise<ChildMessage> {
   const { task } = start;
   try {
-    // Kinds that select a backend themselves, naming none, get the worker's too ($BPOFLOW_BACKEND).
-    process.env.BPOFLOW_BACKEND = start.backend;
     await selectBackend(start.backend);
     const kind = findKind(task.kind, task.version);
     const ctx = stepContext(task, {

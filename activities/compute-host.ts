@@ -20,12 +20,6 @@ export class ComputeProcessDied extends Error {
   override name = 'ComputeProcessDied';
 }
 
-let backendPref: BackendPref = 'auto';
-/** The worker's `--backend`: every compute process selects the same. */
-export function setComputeBackend(pref: BackendPref): void {
-  backendPref = pref;
-}
-
 // Compute processes die with the worker when it exits on its own terms.
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -107,6 +101,8 @@ export function runInComputeProcess(start: Omit<StartMessage, 'type' | 'backend'
       const last = tail.trim().split('\n').slice(-3).join(' | ');
       settle(() => reject(new ComputeProcessDied(`compute process ${child.pid} ${how} before the step finished${peak}${last ? `; its last output: ${last}` : ''}`)));
     });
-    child.send({ type: 'start', backend: backendPref, ...start } satisfies HostMessage);
+    // The worker's `--backend`, which it keeps in $BPOFLOW_BACKEND (cli/worker.ts).
+    const backend = (process.env.BPOFLOW_BACKEND ?? 'auto') as BackendPref;
+    child.send({ type: 'start', backend, ...start } satisfies HostMessage);
   });
 }

@@ -32,6 +32,8 @@ export interface StepTaskResult {
 export interface StepTelemetry {
   /** Tensor backend: tensorflow, wasm or cpu. */
   backend: string;
+  /** Where its kernels run: "GPU <name>" or "CPU only: <why>" (ml/backend.ts). */
+  device?: string;
   pid: number;
   rssMb: number;
   /** Peak resident memory of the compute process (its maxRSS). */

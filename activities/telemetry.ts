@@ -11,9 +11,10 @@ export const peakRssMb = (): number => round((process.resourceUsage().maxRSS * 1
 export function sampleTelemetry(): StepTelemetry {
   const backend = currentBackend();
   const name = backend?.name ?? 'none';
-  const gpu = name === 'tensorflow' && /-gpu\b/.test(backend?.reason ?? '');
+  const gpu = backend?.device.startsWith('GPU') ?? false;
   return {
     backend: name,
+    ...(backend ? { device: backend.device } : {}),
     pid: process.pid,
     rssMb: round(process.memoryUsage.rss() / MB),
     peakRssMb: peakRssMb(),

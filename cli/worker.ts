@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import * as control from '../activities/control.js';
 import { mergeShards, runStep } from '../activities/run-step.js';
-import { setComputeBackend } from '../activities/compute-host.js';
 import { registeredKinds } from '../activities/registry.js';
 import { createLogger } from '../activities/log.js';
 import { connectWorker, describeTarget, temporalConnectConfig, WORKFLOW_QUEUE } from './connect.js';
@@ -24,6 +23,9 @@ const DEFAULT_CONCURRENCY: Record<string, number> = { cpu: 2, gpu: 1 };
 
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   const log = createLogger({ component: 'worker', pid: process.pid });
+  // Steps call selectBackend() with no preference: they inherit this one (and so
+  // does any process a step starts), so `--backend wasm` holds even where tfjs-node is installed.
+  process.env.BPOFLOW_BACKEND = opts.backend;
   const backend = await selectBackend(opts.backend);
   // An explicit `--backend tensorflow` is a promise about where the kernels run
   // (usually a GPU): fail before connecting rather than serve on wasm/cpu.
@@ -31,13 +33,12 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   if (opts.backend === 'tensorflow' && backend.name !== 'tensorflow') {
     throw new Error(
       `--backend tensorflow: native TensorFlow is not available (${backend.reason.replace(/; (wasm|falling back).*$/, '')}). ` +
-        'Install @tensorflow/tfjs-node-gpu (CUDA 11.x + cuDNN 8) or @tensorflow/tfjs-node next to bpoflow (see docs/deploy.md), ' +
+        'Build and link it with `bash infra/native-tf.sh --gpu --link` (@tensorflow/tfjs-node-gpu, CUDA 11 from PyPI) or `bash infra/native-tf.sh --link` (@tensorflow/tfjs-node; see docs/deploy.md), ' +
         'or start the worker with --backend auto to fall back to wasm/cpu',
     );
   }
-  log.info('tensor backend selected', { backend: backend.name, reason: backend.reason });
-  // Steps compute in processes of their own (activities/compute-host.ts); they select the same backend.
-  setComputeBackend(opts.backend);
+  // The device line answers "did I get the GPU?": "GPU <name>" or "CPU only: <why>".
+  log.info('tensor backend selected', { backend: backend.name, device: backend.device, reason: backend.reason });
   const { connection, namespace } = await connectWorker();
   log.info('connected to Temporal', { target: describeTarget(temporalConnectConfig()) });
 

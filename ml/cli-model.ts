@@ -14,7 +14,7 @@ export async function modelInit(opts: {
   seed?: number;
   backend?: BackendPref;
 }): Promise<{ dir: string; parameterCount: number; config: Gpt2Config }> {
-  await selectBackend(opts.backend ?? 'auto');
+  await selectBackend(opts.backend);
   const tok = getTokenizer(opts.tokenizer ?? (opts.size === 'gpt2' ? 'gpt2' : 'byte'));
   const config = makeConfig(opts.size, tok.vocabSize);
   const model = Gpt2Model.init(config, opts.seed ?? 0, tok.name);
@@ -27,7 +27,7 @@ export async function modelInit(opts: {
 }
 
 export async function modelInfo(dir: string): Promise<{ config: Gpt2Config; parameterCount: number; tokenizer: TokenizerName }> {
-  await selectBackend('auto');
+  await selectBackend();
   const model = await loadModel(dir);
   try {
     return { config: model.config, parameterCount: model.parameterCount(), tokenizer: model.tokenizerName };
@@ -37,7 +37,7 @@ export async function modelInfo(dir: string): Promise<{ config: Gpt2Config; para
 }
 
 export async function modelGenerate(dir: string, prompt: string, opts: GenerateOptions & { backend?: BackendPref } = {}): Promise<string> {
-  await selectBackend(opts.backend ?? 'auto');
+  await selectBackend(opts.backend);
   const model = await loadModel(dir);
   try {
     return generate(model, getTokenizer(model.tokenizerName), [prompt], opts)[0]!;

@@ -140,4 +140,30 @@ describe('several workers', () => {
     assert.doesNotMatch(res.stderr + res.stdout, /worker ready/);
     console.log(`--backend tensorflow without tfjs-node: exit ${res.code} in ${Date.now() - started} ms: ${res.stderr.trim().split('\n').at(-1)}`);
   });
+
+  test('--backend tensorflow reports the device it got before connecting', async (t) => {
+    let pkg: string | undefined;
+    for (const p of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await import(p);
+        pkg = p;
+        break;
+      } catch {
+        /* not installed */
+      }
+    }
+    if (!pkg) return t.skip('native tfjs-node is not installed (bash infra/native-tf.sh --link)');
+    // A dead Temporal address: the worker selects its backend, logs it, then fails to connect.
+    const res = await bpoflow(['worker', '--backend', 'tensorflow', '--queues', 'none'], { TEMPORAL_ADDRESS: '127.0.0.1:1', BPOFLOW_LOG_FORMAT: 'json' });
+    assert.equal(res.code, 1, res.stderr);
+    const line = (res.stdout + res.stderr).split('\n').find((l) => l.includes('"tensor backend selected"'));
+    assert.ok(line, `no backend line in:\n${res.stdout}${res.stderr}`);
+    const logged = JSON.parse(line) as { backend: string; device: string; reason: string };
+    assert.equal(logged.backend, 'tensorflow');
+    assert.equal(logged.reason, `native TensorFlow via ${pkg}`);
+    // No GPU in CI: the CPU build says so and why; the GPU build on a GPU host names the GPU.
+    assert.match(logged.device, pkg.endsWith('-gpu') ? /^(GPU .+|CPU only: .+)$/ : /^CPU only: @tensorflow\/tfjs-node is the CPU build/);
+    assert.match(res.stderr, /cannot connect to Temporal at 127\.0\.0\.1:1/);
+    console.log(`--backend tensorflow: device "${logged.device}"`);
+  });
 });

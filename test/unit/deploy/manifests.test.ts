@@ -138,8 +138,14 @@ describe('infra/k8s manifests', () => {
   test('Dockerfile: cpu and gpu targets, exec-form entrypoint, non-root', () => {
     const df = readFileSync(join(k8s, 'Dockerfile'), 'utf8');
     assert.match(df, /^FROM .* AS cpu$/m);
-    assert.match(df, /^FROM nvidia\/cuda:11\.[0-9.]+-cudnn8-runtime-\S+ AS gpu$/m);
-    assert.match(df, /npm install .*@tensorflow\/tfjs-node-gpu/);
+    assert.match(df, /^FROM \S+ AS gpu$/m);
+    // Native TensorFlow from package registries (infra/native-tf.sh), placed beside bpoflow's own tfjs.
+    assert.match(df, /^RUN bash infra\/native-tf\.sh$/m);
+    assert.match(df, /^RUN bash infra\/native-tf\.sh --gpu$/m);
+    assert.match(df, /^COPY --from=native-cpu \S+ \/opt\/native\/tfjs-node-4\.22\.0 \.\/node_modules\/@tensorflow\/tfjs-node$/m);
+    assert.match(df, /^COPY --from=native-gpu \S+ \/opt\/native\/tfjs-node-gpu-4\.22\.0 \.\/node_modules\/@tensorflow\/tfjs-node-gpu$/m);
+    assert.doesNotMatch(df, /npm install[^\n]*tfjs-node/, 'tfjs-node\'s own install script downloads from a storage host, not a registry');
+    assert.match(df, /NVIDIA_DRIVER_CAPABILITIES=compute,utility/);
     assert.equal((df.match(/^ENTRYPOINT \["node", "\/app\/bin\/bpoflow\.js"\]$/gm) ?? []).length, 2);
     assert.equal((df.match(/^USER 1000:1000$/gm) ?? []).length, 2);
   });

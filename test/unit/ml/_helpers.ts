@@ -1,12 +1,19 @@
 // Shared fixtures for the ml tests: backend from $BPOFLOW_ML_BACKEND (default
-// auto → wasm here), and a minuscule model so the suite stays fast.
+// auto: native TensorFlow where setup linked it, else wasm; test/run.ts runs
+// these tests once on wasm and once on tensorflow), and a minuscule model so
+// the suite stays fast.
 import { selectBackend, type BackendPref } from '../../../ml/backend.js';
 import { makeConfig, type Gpt2Config } from '../../../ml/config.js';
 import { Gpt2Model } from '../../../ml/gpt2.js';
 
 export async function useBackend(): Promise<string> {
   const pref = (process.env.BPOFLOW_ML_BACKEND ?? 'auto') as BackendPref;
-  return (await selectBackend(pref)).name;
+  const got = await selectBackend(pref);
+  // A named backend is what the run is for: never let it quietly fall back.
+  if (pref !== 'auto' && got.name !== pref) throw new Error(`BPOFLOW_ML_BACKEND=${pref} but the backend is ${got.name}: ${got.reason}`);
+  // Code under test that selects a backend itself (selectBackend() with no preference) keeps this one.
+  process.env.BPOFLOW_BACKEND = pref;
+  return got.name;
 }
 
 export function microConfig(over: Partial<Gpt2Config> = {}): Gpt2Config {

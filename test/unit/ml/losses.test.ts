@@ -41,14 +41,36 @@ test('DPO loss is ln 2 when the policy equals the reference', () => {
   const tok = getTokenizer('byte');
   const ref = computeRefLogps(policy, PAIRS);
   const enc = encodePairs(tok, PAIRS, 64);
-  const r = tf.tidy(() => {
-    const { loss, metrics } = dpoBatchLoss(policy, enc, ref, [0, 1, 2, 3], { beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 }, tok.padId);
-    return { loss: loss.dataSync()[0]!, metrics };
-  });
-  assert.ok(Math.abs(r.loss - Math.LN2) < 1e-5, `loss ${r.loss}`);
-  assert.ok(Math.abs(r.metrics['rewards/margins']!) < 1e-5);
-  assert.equal(r.metrics['rewards/accuracies'], 0); // ties don't count, as in TRL's (chosen > rejected)
+  const cfg = { beta: 0.1, lossType: 'sigmoid' as const, labelSmoothing: 0 };
+  const batch = (indices: number[], refs = ref) =>
+    tf.tidy(() => {
+      const { loss, metrics } = dpoBatchLoss(policy, enc, refs, indices, cfg, tok.padId);
+      return { loss: loss.dataSync()[0]!, metrics };
+    });
+  // The reference log-probs came from other batch shapes, so the policy's equal
+  // them only to float32 rounding (on TensorFlow a tie can differ in the last bit):
+  // every reward is 0 within a tolerance far below one real log-prob step.
+  const tol = 1e-5;
+  const r = batch([0, 1, 2, 3]);
+  assert.ok(Math.abs(r.loss - Math.LN2) < tol, `loss ${r.loss}`);
+  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins']) assert.ok(Math.abs(r.metrics[k]!) < tol, `${k} ${r.metrics[k]}`);
   for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'loss']) assert.ok(k in r.metrics, k);
+  for (let i = 0; i < PAIRS.length; i++) {
+    const one = batch([i]);
+    assert.ok(Math.abs(one.metrics['rewards/chosen']!) < tol && Math.abs(one.metrics['rewards/rejected']!) < tol, `pair ${i}: ${JSON.stringify(one.metrics)}`);
+    assert.ok(Math.abs(one.metrics['logps/chosen']! - ref.chosen[i]!) < 1e-4 * Math.max(1, Math.abs(ref.chosen[i]!)), `pair ${i}: logps/chosen vs reference`);
+  }
+  // Accuracy counts chosen > rejected (TRL): a reference 1 nat lower on the chosen side of
+  // pairs 0-2 and on the rejected side of pair 3 puts each pair's rewards β apart, clear of rounding.
+  const shifted = { ...ref, chosen: ref.chosen.map((v, i) => (i < 3 ? v - 1 : v)), rejected: ref.rejected.map((v, i) => (i === 3 ? v - 1 : v)) };
+  const s = batch([0, 1, 2, 3], shifted);
+  assert.equal(s.metrics['rewards/accuracies'], 0.75);
+  const near = (k: string, want: number) => assert.ok(Math.abs(s.metrics[k]! - want) < tol, `${k} ${s.metrics[k]} vs ${want}`);
+  near('rewards/chosen', 0.075);
+  near('rewards/rejected', 0.025);
+  near('rewards/margins', 0.05);
+  const softplus = (z: number) => Math.log1p(Math.exp(z));
+  assert.ok(Math.abs(s.loss - (3 * softplus(-0.1) + softplus(0.1)) / 4) < tol, `loss ${s.loss}`);
   // IPO at x = 0 is (1/(2β))².
   const ipo = tf.tidy(() => dpoBatchLoss(policy, enc, ref, [0, 1], { beta: 0.1, lossType: 'ipo', labelSmoothing: 0 }, tok.padId).loss.dataSync()[0]!);
   assert.ok(Math.abs(ipo - 25) < 1e-3, `ipo ${ipo}`);
