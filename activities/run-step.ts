@@ -14,6 +14,7 @@ import { stepContext } from './step-context.js';
 import { sharedStore } from './shared-store.js';
 import { runInComputeProcess } from './compute-host.js';
 import type { ArtifactStore } from '../store/artifacts.js';
+import { redactError } from './redact.js';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -86,7 +87,7 @@ async function runAttempt(task: StepTask | MergeTask, kind: StepKind, mode: 'run
     return { outputs, attempt, ...(metrics ? { metrics } : {}), ...(telemetry ? { telemetry } : {}) };
   } catch (err) {
     log.error('step failed', { ms: Date.now() - started, error: String(err), ...(latest.telemetry ? { peakRssMb: latest.telemetry.peakRssMb } : {}) });
-    throw toFailure(err, attempt);
+    throw toFailure(redactError(err), attempt); // the failure's message, stack and causes go into Temporal history
   } finally {
     clearInterval(timer);
     await capture.close();
