@@ -101,9 +101,15 @@ function headVariable(data: Float32Array): tf.Variable {
 }
 let headCounter = 0;
 
-/** prompt + response tokens (no EOS: the score sits on the response's last token, where transformers reads it). */
+/**
+ * prompt + response tokens (no EOS: the score sits on the response's last token, where transformers
+ * reads it), truncated as for training. An empty response (a blank sample) is scored at the prompt's end.
+ */
 export function encodeForReward(tok: Tokenizer, prompt: string, response: string, maxLength: number): EncodedSeq {
-  return encodeExample(tok, prompt, response, maxLength, false);
+  if (tok.tokenize(response).length > 0) return encodeExample(tok, prompt, response, maxLength, false);
+  const ids = tok.tokenize(prompt).slice(-maxLength);
+  if (ids.length === 0) ids.push(tok.eosId);
+  return { ids, promptLen: ids.length };
 }
 
 /** Right-padded ids of whole sequences (unlike `collate`, nothing is shifted) and their lengths. */
