@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # From a fresh clone: set up, start the local stack, start a worker, and run the
-# quickstart pipeline end to end. The stack stays up afterwards (`bpoflow down` stops it).
+# whole BPO flow (pipelines/examples/bpo.yaml) on the bundled HH-format data; ends
+# with the result table and the run's HTML report. The stack stays up afterwards
+# (`bpoflow down` stops it). Extra arguments go to `bpoflow run` (e.g. --set seed=1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,6 +22,14 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-bpoflow run pipelines/examples/quickstart.yaml --wait
+run_log="$BPOFLOW_HOME/logs/quickstart-run.log"
+bpoflow run pipelines/examples/bpo.yaml --wait "$@" | tee "$run_log"
+run_id="$(sed -n 's/^run \([^ ]*\)$/\1/p' "$run_log" | head -1)"
+[ -n "$run_id" ] || { echo "no run id in $run_log" >&2; exit 1; }
 echo
+bpoflow status "$run_id" --json | node "$root/infra/bpo-table.mjs"
+report_dir="$BPOFLOW_HOME/reports/$run_id"
+bpoflow report "$run_id" --out "$report_dir" >/dev/null
+echo
+echo "report: $report_dir/index.html   (bpoflow report $run_id --out DIR)"
 echo "The stack is still running: bpoflow status | bpoflow artifacts ls runs/ | bpoflow down"
