@@ -37,8 +37,8 @@ export const modelReward: StepKind = {
       const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * pairs.length) / (batchSize * gradAccumSteps));
       // A pair is two sequences through the model.
       const lengths = pairs.map((p) => encodeForReward(tok, p.prompt, p.chosen, maxLength).ids.length + encodeForReward(tok, p.prompt, p.rejected, maxLength).ids.length);
-      const resume = await findResume(ctx);
-      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt });
+      const resume = await findResume(ctx, a);
+      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
@@ -47,6 +47,7 @@ export const modelReward: StepKind = {
         resume,
         pauseMs: num(a.pauseMs, 0),
         inputs,
+        args: a,
       });
       ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps' });
       const result = await trainReward({
