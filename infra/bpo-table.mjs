@@ -21,7 +21,7 @@ const lines = [
   row(['KL(policy ‖ SFT) per token', '0', f(o.kl, 4)], w),
   '',
   `reward model: held-out pairwise accuracy ${f(o.rewardModelAccuracy)} on ${o.rewardModelPairs ?? '?'} pairs` +
-    ` · pairs: ${o.trainPairs ?? '?'} train, ${o.augmentedPairs ?? '?'} augmented, ${o.bpoPairs ?? '?'} kept by BPO`,
+    ` · pairs: ${o.importedRows ?? '?'} imported (${o.skippedRows ?? '?'} rows skipped), ${o.trainPairs ?? '?'} train, ${o.augmentedPairs ?? '?'} augmented, ${o.bpoPairs ?? '?'} kept by BPO`,
   '',
   'step times: ' +
     (status.steps ?? [])
