@@ -34,3 +34,5 @@ export {
   type RewardBackbone,
   type PairwiseEval,
 } from './reward.js';
+export { tensorBytes } from './memory.js';
+export { epochOrder, trainingIndices, firstUses } from './train/order.js';

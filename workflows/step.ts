@@ -3,9 +3,10 @@
 // step adds to this history, not to the pipeline's.
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { PlanStep } from '../spec/plan.js';
-import type { StepOutputs, StepTaskResult } from '../activities/contract.js';
+import type { StepOutputs, StepTaskResult, StepTelemetry } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
 import type * as steps from '../activities/run-step.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../activities/failures.js';
 import { WORKFLOW_QUEUE } from './queues.js';
 
 export interface StepWorkflowInput {
@@ -20,19 +21,24 @@ export interface StepWorkflowResult {
   attempts: number;
   /** The latest metrics the step reported (training/eval kinds). */
   metrics?: Record<string, number>;
+  /** The compute process's backend and peak memory (steps that ran in one). */
+  telemetry?: StepTelemetry;
 }
 
-const CACHE_RETRY = { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } as const;
+// The store itself retries S3 outages for minutes (its retry budget, 10 min by default), so
+// few attempts are needed here, and a missing input or bucket fails at once.
+const CACHE_RETRY = { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const CACHE_TIMEOUT = '15 minutes';
 
 /** Before the `local-cache-activities` patch: the cache as regular activities (kept to replay old histories). */
-const remoteCache = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: '2 minutes', retry: CACHE_RETRY });
+const remoteCache = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: CACHE_TIMEOUT, retry: CACHE_RETRY });
 
 /**
  * The cache lookup and record are a few small S3 calls: as local activities they run in the
  * worker that runs this workflow, without a trip through a task queue each (two fewer
  * task dispatches per step).
  */
-const localCache = proxyLocalActivities<typeof control>({ startToCloseTimeout: '2 minutes', retry: CACHE_RETRY });
+const localCache = proxyLocalActivities<typeof control>({ startToCloseTimeout: CACHE_TIMEOUT, retry: CACHE_RETRY });
 
 export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Promise<StepWorkflowResult> {
   const task = { runId, stepId: step.id, kind: step.kind, version: step.version, args };
@@ -81,7 +87,7 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
   }
   if (lookup) await cache.cacheRecord.executeWithOptions({ summary: `cache record for ${step.id}` }, [{ kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id }]);
   setCurrentDetails(`**${step.id}** (${uses}): succeeded (attempt ${result.attempt})`);
-  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}) };
+  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}), ...(result.telemetry ? { telemetry: result.telemetry } : {}) };
 }
 
 /** Re-raises an activity's final failure with the step's own error type, message and attempt count. */

@@ -42,6 +42,7 @@ export const modelReward: StepKind = {
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
+        sequencesPerStep: 2 * batchSize * gradAccumSteps,
         checkpointEvery: num(a.checkpointEvery, 10),
         keepCheckpoints: num(a.keepCheckpoints, 2),
         resume,
