@@ -1,5 +1,7 @@
-// GPT-2, exactly: learned positions, pre-LayerNorm blocks, tanh-GELU MLP,
-// causal self-attention, final LayerNorm, LM head tied to the token embedding.
+// GPT-2, exactly: learned positions, pre-LayerNorm blocks, an MLP (tanh-GELU
+// by default; config.activation_function), causal self-attention scaled as
+// config.ts says, final LayerNorm, LM head tied to the token embedding unless
+// tie_word_embeddings is false.
 // Parameters are named tf.Variables with the Hugging Face tensor names so a
 // checkpoint is a plain GPT2LMHeadModel safetensors file.
 //
@@ -9,7 +11,8 @@
 //  - the gradient of a 3-D × 2-D matMul fails: every projection runs on 2-D.
 //  - positions use slice (gradient = pad) rather than gather when contiguous.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Config } from './config.js';
+import { activate, TANH_GELUS } from './activations.js';
+import { activationOf, attentionScale, isTied, mlpWidth, type Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { TokenizerName } from './tokenizer.js';
 
@@ -21,6 +24,7 @@ export interface ParamSpec {
 
 export function paramSpecs(c: Gpt2Config): ParamSpec[] {
   const C = c.n_embd;
+  const F = mlpWidth(c);
   const specs: ParamSpec[] = [
     { name: 'transformer.wte.weight', shape: [c.vocab_size, C], init: 'normal' },
     { name: 'transformer.wpe.weight', shape: [c.n_positions, C], init: 'normal' },
@@ -37,9 +41,9 @@ export function paramSpecs(c: Gpt2Config): ParamSpec[] {
       { name: p + 'attn.c_proj.bias', shape: [C], init: 'zeros' },
       { name: p + 'ln_2.weight', shape: [C], init: 'ones' },
       { name: p + 'ln_2.bias', shape: [C], init: 'zeros' },
-      { name: p + 'mlp.c_fc.weight', shape: [C, 4 * C], init: 'normal' },
-      { name: p + 'mlp.c_fc.bias', shape: [4 * C], init: 'zeros' },
-      { name: p + 'mlp.c_proj.weight', shape: [4 * C, C], init: 'residual' },
+      { name: p + 'mlp.c_fc.weight', shape: [C, F], init: 'normal' },
+      { name: p + 'mlp.c_fc.bias', shape: [F], init: 'zeros' },
+      { name: p + 'mlp.c_proj.weight', shape: [F, C], init: 'residual' },
       { name: p + 'mlp.c_proj.bias', shape: [C], init: 'zeros' },
     );
   }
@@ -47,6 +51,8 @@ export function paramSpecs(c: Gpt2Config): ParamSpec[] {
     { name: 'transformer.ln_f.weight', shape: [C], init: 'ones' },
     { name: 'transformer.ln_f.bias', shape: [C], init: 'zeros' },
   );
+  // tie_word_embeddings: false gives the LM head its own matrix (HF's name, no "transformer." prefix).
+  if (!isTied(c)) specs.push({ name: 'lm_head.weight', shape: [c.vocab_size, C], init: 'normal' });
   return specs;
 }
 
@@ -177,9 +183,10 @@ export class Gpt2Model {
       let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
 
       const bias = attentionBias(B, T, past, opts.attentionMask);
-      const scale = 1 / Math.sqrt(D);
+      const act = activationOf(c);
       for (let l = 0; l < c.n_layer; l++) {
         const pre = `transformer.h.${l}.`;
+        const scale = attentionScale(c, l);
         const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
         const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
         // [B·T, 3C] -> three [B·H, T, D]
@@ -206,11 +213,13 @@ export class Gpt2Model {
         x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
 
         const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
-        const m = geluTanh(linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias')));
+        const fc = linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias'));
+        const m = TANH_GELUS.has(act) ? geluTanh(fc) : activate(act, fc);
         x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
       }
       const hf = layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);
-      const logits = tf.matMul(hf, this.p('transformer.wte.weight'), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
+      const head = this.p(isTied(c) ? 'transformer.wte.weight' : 'lm_head.weight');
+      const logits = tf.matMul(hf, head, false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
       const r: Record<string, tf.Tensor> = { logits };
       if (opts.returnHidden) r.hidden = hf.reshape([B, T, C]);
       return r;
