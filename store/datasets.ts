@@ -12,14 +12,21 @@
  *  - `chat`   conversational SFT `{messages: [{role, content}]}`.
  *  - `hh`     Anthropic HH-RLHF `{chosen, rejected}` full transcripts with `\n\nHuman:` /
  *             `\n\nAssistant:` turns; the prompt is their shared prefix up to and including the
- *             last `\n\nAssistant:`, the responses are the remainders.
+ *             last `\n\nAssistant:`, the responses are the remainders. The turns are kept: the
+ *             prompt becomes user/assistant messages and each response assistant messages, so
+ *             the model's chat template renders the dialogue.
  *
- * Everything is normalized to {@link DatasetRecord}. Bad rows are reported with their 1-based
- * line number and a reason (`row 17: "rejected" must be a string`); blank lines are ignored but
- * counted. Policy `fail` throws {@link DatasetRowError}; `skip` collects the issues in the report.
+ * The bytes may be JSONL, gzipped JSONL or Parquet, told apart by their magic bytes
+ * (store/data-formats.ts). Everything is normalized to {@link DatasetRecord}. Bad rows are
+ * reported with their 1-based row number (the line in JSONL) and a reason
+ * (`row 17: "rejected" must be a string`); blank lines are ignored but counted. Policy `fail`
+ * throws {@link DatasetRowError}; `skip` collects the issues in the report.
  */
 import { Readable } from 'node:stream';
 import type { ArtifactRef, ArtifactStore, PutMeta } from './artifacts.js';
+import { hhMessages, rawRows, splitLines, type Container } from './data-formats.js';
+
+export { splitLines, DatasetFormatError, type Container } from './data-formats.js';
 
 export type DatasetFormat = 'pairs' | 'multi' | 'chat' | 'hh';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['pairs', 'multi', 'chat', 'hh'];
@@ -55,6 +62,8 @@ export type DatasetRecord = PairRecord | MultiRecord | ChatRecord;
 export interface RowIssue {
   row: number;
   reason: string;
+  /** The start of the row as it was read (for finding it), when kept. */
+  excerpt?: string;
 }
 
 export class DatasetRowError extends Error {
@@ -83,6 +92,8 @@ export interface ReadOptions {
 
 export interface DatasetReport {
   format: DatasetFormat | undefined;
+  /** How the bytes were packed: JSONL text, gzipped JSONL or Parquet (by magic bytes). */
+  container?: Container;
   /** Non-blank lines seen. */
   rows: number;
   valid: number;
@@ -96,29 +107,6 @@ export interface DatasetStream extends AsyncIterable<DatasetRecord> {
 }
 
 export type ByteSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
-
-// ------------------------------------------------------------------ line splitting
-
-/** Split a byte/string stream into lines (LF or CRLF) without buffering more than one line. */
-export async function* splitLines(source: ByteSource): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: false });
-  let rest = '';
-  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let idx: number;
-    let start = 0;
-    while ((idx = rest.indexOf('\n', start)) !== -1) {
-      let line = rest.slice(start, idx);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      yield line;
-      start = idx + 1;
-    }
-    rest = rest.slice(start);
-  }
-  rest += decoder.decode();
-  if (rest.endsWith('\r')) rest = rest.slice(0, -1);
-  if (rest.length > 0) yield rest;
-}
 
 // ------------------------------------------------------------------ validation
 
@@ -168,6 +156,11 @@ function textField(o: Record<string, unknown>, field: string, conversational: bo
 
 const same = (a: Text, b: Text): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+function startsWithPrompt(v: unknown, prompt: string): boolean {
+  const first = Array.isArray(v) ? (v[0] as { role?: unknown; content?: unknown } | undefined) : undefined;
+  return !!first && first.role === 'user' && first.content === prompt;
+}
+
 function parsePairs(o: Record<string, unknown>, row: number): PairRecord {
   const conversational = isMessageList(o.chosen) || isMessageList(o.prompt) || Array.isArray(o.chosen);
   if (conversational && !('prompt' in o)) {
@@ -184,6 +177,14 @@ function parsePairs(o: Record<string, unknown>, row: number): PairRecord {
     return { kind: 'pair', prompt: chosen.slice(0, n), chosen: c, rejected: r, row };
   }
   if (!('prompt' in o)) fault('missing "prompt"');
+  if (conversational && typeof o.prompt === 'string' && startsWithPrompt(o.chosen, o.prompt) && startsWithPrompt(o.rejected, o.prompt)) {
+    // UltraFeedback-binarized style: a prompt string and full conversations that
+    // repeat it as their first user turn. The turns are the record; the prompt
+    // column is a copy of the first one.
+    const { prompt: _dup, ...rest } = o;
+    void _dup;
+    return parsePairs(rest, row);
+  }
   const prompt = Array.isArray(o.prompt) ? messages(o.prompt, 'prompt') : str(o, 'prompt', true);
   const chosen = textField(o, 'chosen', conversational);
   const rejected = textField(o, 'rejected', conversational);
@@ -260,12 +261,19 @@ export function splitHH(chosen: string, rejected: string): { prompt: string; cho
   return { prompt, chosen: c, rejected: r };
 }
 
+/** An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply (and any turns after it). */
+export function hhPair(chosen: string, rejected: string): { prompt: ChatMessage[]; chosen: ChatMessage[]; rejected: ChatMessage[] } {
+  const s = splitHH(chosen, rejected);
+  const prompt = hhMessages(s.prompt, 'system');
+  if (!prompt.some((m) => m.role === 'user')) throw new Error('shared prompt has no "\\n\\nHuman:" turn');
+  return { prompt, chosen: hhMessages(s.chosen, 'assistant'), rejected: hhMessages(s.rejected, 'assistant') };
+}
+
 function parseHH(o: Record<string, unknown>, row: number): PairRecord {
   const c = str(o, 'chosen', true);
   const r = str(o, 'rejected', true);
   try {
-    const s = splitHH(c, r);
-    return { kind: 'pair', prompt: s.prompt, chosen: s.chosen, rejected: s.rejected, row };
+    return { kind: 'pair', ...hhPair(c, r), row };
   } catch (e) {
     if (e instanceof RowFault) throw e;
     return fault((e as Error).message);
@@ -303,8 +311,11 @@ export function normalizeRow(value: unknown, format: DatasetFormat, row: number)
   }
 }
 
+// Enough of a skipped row to recognise it in skipped.jsonl.
+const EXCERPT = 200;
+
 /**
- * Parse a JSONL byte stream into normalized records (streaming). Iterate the result once; its
+ * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records (streaming). Iterate the result once; its
  * `report` is final after the loop ends (or after a DatasetRowError under policy 'fail').
  */
 export function readDataset(source: ByteSource, opts: ReadOptions = {}): DatasetStream {
@@ -320,23 +331,32 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
   if (report.format && !DATASET_FORMATS.includes(report.format)) {
     throw new Error(`unknown dataset format ${JSON.stringify(report.format)} (expected ${DATASET_FORMATS.join(', ')} or auto)`);
   }
+  let excerpt = '';
   const bad = (row: number, reason: string): void => {
     if (policy === 'fail') throw new DatasetRowError(row, reason, opts.source);
     report.skipped++;
-    if (report.issues.length < maxIssues) report.issues.push({ row, reason });
+    if (report.issues.length < maxIssues) report.issues.push({ row, reason, excerpt });
   };
   async function* gen(): AsyncGenerator<DatasetRecord> {
-    let lineNo = 0;
-    for await (const line of splitLines(source)) {
-      lineNo++;
-      if (line.trim() === '') continue;
-      report.rows++;
+    for await (const raw of rawRows(source as AsyncIterable<Uint8Array | string>, { onContainer: (c) => (report.container = c) })) {
+      const lineNo = raw.row;
       let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
-        bad(lineNo, `invalid JSON (${(e as Error).message})`);
-        continue;
+      if ('line' in raw) {
+        const line = raw.line;
+        if (line.trim() === '') continue;
+        report.rows++;
+        excerpt = line.length > EXCERPT ? `${line.slice(0, EXCERPT)}…` : line;
+        try {
+          value = JSON.parse(line);
+        } catch (e) {
+          bad(lineNo, `invalid JSON (${(e as Error).message})`);
+          continue;
+        }
+      } else {
+        report.rows++;
+        value = raw.value;
+        const text = JSON.stringify(value) ?? String(value);
+        excerpt = text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
       }
       if (!report.format) {
         if (!value || typeof value !== 'object' || Array.isArray(value)) {
