@@ -5,9 +5,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult } from './contract.js';
 import { attemptLogName, createLogger, LogCapture } from './log.js';
+import { isNonRetryableError } from './failures.js';
 import { findKind } from './registry.js';
 import type { StepContext } from './step-kind.js';
 import { sharedStore } from './shared-store.js';
+import { redactError } from './redact.js';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -67,14 +69,14 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
     return latest.metrics ? { ...result, metrics: latest.metrics } : result;
   } catch (err) {
     log.error('step failed', { ms: Date.now() - started, error: String(err) });
-    throw toFailure(err, attempt);
+    throw toFailure(redactError(err), attempt); // the failure's message, stack and causes go into Temporal history
   } finally {
     clearInterval(timer);
     await capture.close();
   }
 }
 
-/** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it. */
+/** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it; bad input is not retried. */
 function toFailure(err: unknown, attempt: number): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? undefined, details: [{ attempt }] });
@@ -83,7 +85,7 @@ function toFailure(err: unknown, attempt: number): ApplicationFailure {
   return ApplicationFailure.create({
     type: e.name,
     message: e.message,
-    nonRetryable: e.name === 'BadInput',
+    nonRetryable: isNonRetryableError(e),
     details: [{ attempt }],
     cause: e,
   });

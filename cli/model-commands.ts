@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { MODEL_SIZES, modelGenerate, modelInfo, modelInit } from '../ml/cli-model.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { exportModel, importModelFolder } from './model-import.js';
+import { inspectModelFolder } from '../ml/hf-folder.js';
 
 const isUri = (p: string) => p.startsWith('s3://');
 
@@ -35,7 +36,8 @@ export function modelCommands(program: Command): void {
   model
     .command('init')
     .description('create a randomly initialised GPT-2 model (seeded)')
-    .addOption(new Option('--size <size>', 'preset').choices(MODEL_SIZES).default('tiny'))
+    // The same default as model.sft's `init.size`, so a model made here matches one a pipeline makes.
+    .addOption(new Option('--size <size>', 'preset').choices(MODEL_SIZES).default('micro'))
     .addOption(new Option('--tokenizer <name>', 'tokenizer').choices(['byte', 'gpt2']).default('byte'))
     .option('--seed <n>', 'init seed', (v) => Number(v), 0)
     .requiredOption('--out <path|uri>', 'local directory or s3:// URI')
@@ -52,6 +54,7 @@ export function modelCommands(program: Command): void {
     .argument('<dir>', 'model folder')
     .option('--to <uri>', 'target s3:// URI (default: s3://<bucket>/models/<content hash>/<folder name>)')
     .action(async (dir: string, opts: { to?: string }) => {
+      inspectModelFolder(dir); // the folder's problems first, before any store configuration is needed
       const r = await importModelFolder(ArtifactStore.fromEnv(), dir, { uri: opts.to });
       const f = r.folder;
       const left = f.ignored.length ? `; left out: ${f.ignored.join(', ')}` : '';
@@ -70,6 +73,7 @@ export function modelCommands(program: Command): void {
     });
   model
     .command('info')
+    .description('parameter count, tokenizer and architecture of a model')
     .argument('<model>', 'local directory or s3:// URI')
     .option('--json', 'machine-readable output')
     .action(async (m: string, opts: { json?: boolean }) => {
@@ -84,6 +88,7 @@ export function modelCommands(program: Command): void {
     });
   model
     .command('generate')
+    .description('sample a completion of --prompt (seeded)')
     .argument('<model>', 'local directory or s3:// URI')
     .requiredOption('--prompt <text>', 'prompt')
     .option('--max-tokens <n>', 'new tokens', (v) => Number(v), 64)

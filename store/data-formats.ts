@@ -19,10 +19,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { brotliDecompressSync, createGunzip, gunzipSync } from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
 
 type Chunk = Uint8Array | string;
 
-export type RawRow = { row: number; line: string } | { row: number; value: unknown };
+export type RawRow = { row: number; line: string } | { row: number; invalid: InvalidUtf8Line } | { row: number; value: unknown };
 
 export type Container = 'gzip' | 'parquet' | 'text';
 
@@ -37,26 +38,78 @@ export function sniffContainer(head: Uint8Array): Container {
   return 'text';
 }
 
-/** Split a stream into lines (LF or CRLF) without buffering more than one line. */
-export async function* splitLines(source: AsyncIterable<Chunk> | Iterable<Chunk>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: false });
-  let rest = '';
-  for await (const chunk of source as AsyncIterable<Chunk>) {
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let idx: number;
+// Line readers (UTF-8 checked per line, so a bad byte is a row error, not U+FFFD).
+
+/** Split a byte/string stream into raw lines (LF or CRLF) without buffering more than one line. */
+async function* rawLines(source: AsyncIterable<Chunk> | Iterable<Chunk>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  const stripCR = (b: Buffer): Buffer => (b.length > 0 && b[b.length - 1] === 13 ? b.subarray(0, -1) : b);
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
-    while ((idx = rest.indexOf('\n', start)) !== -1) {
-      let line = rest.slice(start, idx);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      yield line;
+    let idx: number;
+    while ((idx = buf.indexOf(10, start)) !== -1) {
+      let line = buf.subarray(start, idx);
+      if (pending.length) {
+        pending.push(line);
+        line = Buffer.concat(pending);
+        pending = [];
+      }
+      yield stripCR(line);
       start = idx + 1;
     }
-    rest = rest.slice(start);
+    if (start < buf.length) pending.push(buf.subarray(start));
   }
-  rest += decoder.decode();
-  if (rest.endsWith('\r')) rest = rest.slice(0, -1);
-  if (rest.length > 0) yield rest;
+  if (pending.length) {
+    const last = stripCR(Buffer.concat(pending));
+    if (last.length > 0) yield last;
+  }
 }
+
+/** A line whose bytes are not valid UTF-8; `byte` is the 1-based offset of the first bad byte. */
+export class InvalidUtf8Line {
+  constructor(readonly byte: number) {}
+  get reason(): string {
+    return `invalid UTF-8 at byte ${this.byte} of the line`;
+  }
+}
+
+/** Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Lines of a byte/string stream, decoded as UTF-8. A line that is not valid UTF-8 comes out as
+ * an {@link InvalidUtf8Line} (never with U+FFFD in place of its bytes), so the reader can apply
+ * its row policy to it. A byte-order mark at the very start is dropped.
+ */
+export async function* decodeLines(source: AsyncIterable<Chunk> | Iterable<Chunk>): AsyncGenerator<string | InvalidUtf8Line> {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let first = true;
+  for await (const raw of rawLines(source)) {
+    if (!isUtf8(raw)) {
+      yield new InvalidUtf8Line(invalidUtf8At(raw) + 1);
+    } else {
+      const text = decoder.decode(raw);
+      yield first && text.startsWith('\uFEFF') ? text.slice(1) : text;
+    }
+    first = false;
+  }
+}
+
 
 /** Reads enough of the stream to see its magic bytes; returns them and the stream with nothing lost. */
 async function peek(source: AsyncIterable<Chunk> | Iterable<Chunk>, want = 4): Promise<{ head: Uint8Array | null; stream: AsyncGenerator<Chunk> }> {
@@ -115,7 +168,10 @@ export async function* rawRows(source: AsyncIterable<Chunk> | Iterable<Chunk>, o
   }
   let row = 0;
   try {
-    for await (const line of splitLines(text)) yield { row: ++row, line };
+    for await (const line of decodeLines(text)) {
+      row++;
+      yield line instanceof InvalidUtf8Line ? { row, invalid: line } : { row, line };
+    }
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (container === 'gzip' && typeof code === 'string' && code.startsWith('Z_')) throw new DatasetFormatError(`not a valid gzip stream after line ${row} (${(e as Error).message})`);

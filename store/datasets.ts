@@ -24,9 +24,9 @@
  */
 import { Readable } from 'node:stream';
 import type { ArtifactRef, ArtifactStore, PutMeta } from './artifacts.js';
-import { hhMessages, rawRows, splitLines, type Container } from './data-formats.js';
+import { decodeLines, hhMessages, InvalidUtf8Line, rawRows, type Container } from './data-formats.js';
 
-export { splitLines, DatasetFormatError, type Container } from './data-formats.js';
+export { decodeLines, DatasetFormatError, InvalidUtf8Line, invalidUtf8At, type Container } from './data-formats.js';
 
 export type DatasetFormat = 'pairs' | 'multi' | 'chat' | 'hh';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['pairs', 'multi', 'chat', 'hh'];
@@ -107,6 +107,21 @@ export interface DatasetStream extends AsyncIterable<DatasetRecord> {
 }
 
 export type ByteSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+// ------------------------------------------------------------------ line splitting
+
+/**
+ * Split a byte/string stream into lines (LF or CRLF) without buffering more than one line.
+ * Invalid UTF-8 throws {@link DatasetRowError} with the line number (`source` labels it).
+ */
+export async function* splitLines(source: ByteSource, opts: { source?: string } = {}): AsyncGenerator<string> {
+  let n = 0;
+  for await (const line of decodeLines(source)) {
+    n++;
+    if (line instanceof InvalidUtf8Line) throw new DatasetRowError(n, line.reason, opts.source);
+    yield line;
+  }
+}
 
 // ------------------------------------------------------------------ validation
 
@@ -335,11 +350,17 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
   const bad = (row: number, reason: string): void => {
     if (policy === 'fail') throw new DatasetRowError(row, reason, opts.source);
     report.skipped++;
-    if (report.issues.length < maxIssues) report.issues.push({ row, reason, excerpt });
+    if (report.issues.length < maxIssues) report.issues.push(excerpt ? { row, reason, excerpt } : { row, reason });
   };
   async function* gen(): AsyncGenerator<DatasetRecord> {
     for await (const raw of rawRows(source as AsyncIterable<Uint8Array | string>, { onContainer: (c) => (report.container = c) })) {
       const lineNo = raw.row;
+      if ('invalid' in raw) {
+        report.rows++;
+        excerpt = '';
+        bad(lineNo, raw.invalid.reason);
+        continue;
+      }
       let value: unknown;
       if ('line' in raw) {
         const line = raw.line;
