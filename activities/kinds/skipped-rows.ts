@@ -1,7 +1,7 @@
 // skipped.jsonl: every row a step skipped (onError: skip), one JSON object per
 // line {row, reason, excerpt}, so the user can open it and find each row in
 // the source. Written even when empty, so the output always exists.
-import { DatasetFormatError, DatasetRowError, writeJsonl, type DatasetReport, type RowIssue } from '../../store/datasets.js';
+import { DatasetFormatError, writeJsonl, type DatasetReport, type RowIssue } from '../../store/datasets.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
 import { producerOf } from './common.js';
@@ -20,11 +20,11 @@ export async function writeSkippedRows(ctx: StepContext, report: DatasetReport, 
 }
 
 /**
- * A bad row under onError: fail, or a file no row of which can be read, as
- * BadInput: retrying cannot fix the data, and the message says where it is.
+ * A file no row of which can be read (corrupt gzip, unreadable Parquet) as
+ * BadInput: retrying cannot fix it. A bad row stays a DatasetRowError (itself
+ * never retried), naming its row.
  */
 export function asBadInput(e: unknown, source: string): unknown {
-  if (e instanceof DatasetRowError) return new BadInput(`${e.message} (onError: skip skips such rows and lists them in the step's skipped.jsonl)`);
   if (e instanceof DatasetFormatError) return new BadInput(`${source}: ${e.message}`);
   return e;
 }

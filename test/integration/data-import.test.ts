@@ -97,12 +97,13 @@ test('gzipped HH and Parquet import with their turns; skipped rows listed; lengt
   assert.equal((await lines(out(status, 'rawstats').skippedRows)).length, 1);
 });
 
-test('a bad row under onError: fail stops the import once, naming the row and the way out', async () => {
+test('a bad row under onError: fail stops the import once, naming the row', async () => {
   const { status, error } = await finish(await startPipeline(join(dir, 'fail.yaml')));
   assert.ok(error, 'the run fails');
   assert.equal(status.state, 'failed');
   const msg = innermostMessage(error);
-  assert.match(msg, /row 3: "chosen" has an empty response after the shared prompt \(onError: skip skips such rows and lists them in the step's skipped\.jsonl\)/);
+  assert.match(msg, /DatasetRowError: s3:\/\/\S+\/hh-test\.jsonl: row 3: "chosen" has an empty response after the shared prompt$/);
   const step = status.steps.find((s) => s.id === 'hh')!;
-  assert.equal(step.attempts, 1, 'BadInput is not retried');
+  assert.equal(step.error?.type, 'DatasetRowError');
+  assert.equal(step.attempts, 1, 'a bad row is not retried');
 });
