@@ -105,3 +105,33 @@ test('report: max |Δlogit| per variant', () => {
   process.stdout.write(`# gpt2 fixtures vs transformers, max |Δlogit| (${backend}):\n${rows.map((r) => `#   ${r}`).join('\n')}\n`);
   assert.equal(rows.length, variants.length);
 });
+
+test('gpt2/untied: log-probs use lm_head.weight, and a DPO step trains it', async () => {
+  const { logProbs } = await import('../../../ml/logprobs.js');
+  const { computeRefLogps, trainDpo } = await import('../../../ml/train/dpo.js');
+  // Token ids < 64 for the fixture's vocabulary: bytes folded into 2..63, EOS 1, PAD 0.
+  const small: Tokenizer = { name: 'byte', vocabSize: 64, eosId: 1, padId: 0, tokenize: (s) => [...Buffer.from(s)].map((b) => 2 + (b % 62)), detokenize: () => '' };
+  const policy = await loadModel(path.join(root, 'untied'));
+  const ref = await loadModel(path.join(root, 'untied'));
+  try {
+    // Σ log p from the fused head (lmhead.ts) equals log-softmax of forward()'s logits.
+    const [p, r] = [small.tokenize('ab'), [...small.tokenize('cd'), small.eosId]];
+    const all = [...p, ...r];
+    const t = tf.tensor2d([all], [1, all.length], 'int32');
+    const logits = policy.forward(t).logits;
+    const lsm = tf.logSoftmax(logits.squeeze([0]) as tf.Tensor2D).arraySync() as number[][];
+    tf.dispose([t, logits]);
+    const manual = r.reduce((s, id, i) => s + lsm[p.length - 1 + i]![id]!, 0);
+    const fused = logProbs(policy, [{ prompt: 'ab', response: 'cd' }], { tokenizer: small }).sum[0]!;
+    assert.ok(Math.abs(fused - manual) < 1e-4, `fused ${fused} vs forward ${manual}`);
+
+    const head0 = policy.p('lm_head.weight').dataSync().slice();
+    const pairs = [{ prompt: 'q', chosen: 'yes', rejected: 'no' }];
+    const res = await trainDpo({ policy, pairs, refLogps: computeRefLogps(ref, pairs, { tokenizer: small }), tokenizer: small, config: { maxSteps: 1, batchSize: 1, learningRate: 1e-2 } });
+    res.dispose();
+    assert.ok(maxAbsDiff(policy.p('lm_head.weight').dataSync(), head0) > 1e-4, 'lm_head.weight moved');
+  } finally {
+    policy.dispose();
+    ref.dispose();
+  }
+});
