@@ -176,7 +176,7 @@ export class Gpt2Model {
     const [B, T] = ids.shape;
     const out = tf.tidy(() => {
       const hf = this.trunk(ids, opts);
-      const logits = tf.matMul(hf, this.headWeight(), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
+      const logits = tf.matMul(hf, this.lmHead(), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
       const r: Record<string, tf.Tensor> = { logits };
       if (opts.returnHidden) r.hidden = hf.reshape([B, T, c.n_embd]);
       return r;
@@ -185,8 +185,8 @@ export class Gpt2Model {
     return out as unknown as ForwardResult;
   }
 
-  /** The LM head's [vocab, n_embd] matrix: the token embedding when tied (the default), else lm_head.weight. */
-  headWeight(): tf.Variable {
+  /** The LM head weight [vocab, n_embd]: the token embedding when tied (GPT-2's default), else lm_head.weight. */
+  lmHead(): tf.Variable {
     return this.p(isTied(this.config) ? 'transformer.wte.weight' : 'lm_head.weight');
   }
 
