@@ -1,10 +1,11 @@
 // Public API of the learning core.
 export { selectBackend, currentBackend, type BackendPref, type BackendChoice } from './backend.js';
 export { Rng, type RngState } from './rng.js';
-export { PRESETS, makeConfig, toHfConfigJson, fromHfConfigJson, type Gpt2Config, type ModelShape } from './config.js';
+export { PRESETS, ACTIVATIONS, makeConfig, toHfConfigJson, fromHfConfigJson, ConfigError, type Gpt2Config, type ModelShape, type Activation } from './config.js';
 export { Gpt2Model, KvCache, paramSpecs, countParams, type ForwardOptions, type ForwardResult } from './gpt2.js';
 export { parseSafetensors, serializeSafetensors, SafetensorsError, type NamedTensor, type DType } from './safetensors.js';
-export { saveModel, loadModel, serializeModel, deserializeModel, type SerializedModel } from './checkpoint.js';
+export { saveModel, loadModel, serializeModel, deserializeModel, tensorsFromFiles, tensorMismatch, sidecarFiles, copySidecar, type SerializedModel } from './checkpoint.js';
+export { inspectModelFolder, modelFolderPaths, writeModelFolder, checkModelConfig, conversionHint, ModelFolderError, type ModelFolder } from './hf-folder.js';
 export { ByteTokenizer, Gpt2Tokenizer, getTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
 export { encodeExample, collate, type Batch, type EncodedSeq } from './data.js';
 export { logProbs, batchLogps, type SequenceLogps } from './logprobs.js';

@@ -13,7 +13,7 @@ export function batchLogps(model: Gpt2Model, batch: Batch): tf.Tensor1D {
   const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
   // The LM head and log-softmax as one op (lmhead.ts): its backward never
   // holds [tokens, vocab] tensors beyond the logits and one temporary.
-  const picked = tokenLogps(model.hidden(ids), model.p('transformer.wte.weight') as tf.Tensor as tf.Tensor2D, tf.tensor1d(batch.targets, 'int32'));
+  const picked = tokenLogps(model.hidden(ids), model.lmHead() as tf.Tensor as tf.Tensor2D, tf.tensor1d(batch.targets, 'int32'));
   return tf.sum(tf.mul(picked, tf.tensor1d(batch.mask)).reshape([B, T]), 1) as tf.Tensor1D;
 }
 
