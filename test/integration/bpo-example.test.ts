@@ -3,6 +3,8 @@
 // trains beats chance on the held-out split (eval.reward), and the
 // `reward-model` scorer bpo.augment uses prefers the chosen reply of held-out
 // pairs more often than not.
+import { readDataset, type DatasetRecord } from '../../store/datasets.js';
+import { toPairs } from '../../activities/kinds/common.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -20,6 +22,11 @@ const SHRUNK = ['sftSteps=40', 'selectFraction=0.25', 'samples=3', 'maxNewTokens
 let worker: WorkerHandle;
 const store = () => ArtifactStore.fromEnv();
 const outOf = (s: RunStatus, id: string) => s.steps.find((x) => x.id === id)!.outputs!;
+const recordsOf = async (uri: string) => {
+  const records: DatasetRecord[] = [];
+  for await (const r of readDataset([await store().readBytes(uri)])) records.push(r);
+  return records;
+};
 const lines = async (uri: unknown) => (await store().readBytes(String(uri))).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 before(async () => {
@@ -61,8 +68,9 @@ describe('pipelines/examples/bpo.yaml', () => {
 
     // The scorer bpo.augment uses, on the held-out pairs: chosen beats rejected more often than not.
     await selectBackend();
-    const test = await lines(split.test);
-    const scores = await scoreResponses({ type: 'reward-model', model: rmUri }, test.map((r) => ({ prompt: String(r.prompt), responses: [String(r.chosen), String(r.rejected)] })), { store: store() });
+    // The split keeps HH dialogues as messages: read them back as the kinds do (prompt text + replies).
+    const test = toPairs(await recordsOf(String(split.test)), String(split.test));
+    const scores = await scoreResponses({ type: 'reward-model', model: rmUri }, test.map((r) => ({ prompt: r.prompt, responses: [r.chosen, r.rejected] })), { store: store() });
     const wins = scores.filter(([c, r]) => c! > r!).length;
     console.log(`reward-model scorer prefers chosen on ${wins}/${scores.length} held-out pairs`);
     assert.ok(wins > scores.length / 2, `${wins}/${scores.length}`);
