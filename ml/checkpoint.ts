@@ -1,10 +1,14 @@
-// Checkpoints are Hugging Face GPT-2 directories: model.safetensors +
-// config.json. The in-memory form ({files}) lets the store layer move them
-// to object storage without touching disk.
+// Checkpoints are Hugging Face model directories: model.safetensors +
+// config.json (GPT2LMHeadModel or a Llama-family class, chosen by
+// config.json), plus the tokenizer files when the model has its own. The
+// in-memory form ({files}) lets the store layer move them to object storage
+// without touching disk.
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fromHfConfigJson, toHfConfigJson } from './config.js';
+import { fromHfConfigJson } from './config.js';
 import { Gpt2Model, paramSpecs } from './gpt2.js';
+import { HfTokenizer, TOKENIZER_FILES, tokenizerFromFiles } from './hf-tokenizer.js';
+import { hfConfigJson, modelFromConfig, type CausalLM } from './model.js';
 import { parseSafetensors, serializeSafetensors, type DType, type NamedTensor } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -14,10 +18,11 @@ export interface SerializedModel {
   files: Record<string, Uint8Array>;
 }
 
-export function serializeModel(model: Gpt2Model, opts: { dtype?: DType } = {}): SerializedModel {
-  const cfg = toHfConfigJson(model.config, model.tokenizerName);
+export function serializeModel(model: CausalLM, opts: { dtype?: DType } = {}): SerializedModel {
+  const cfg = hfConfigJson(model);
   return {
     files: {
+      ...(model.tokenizer instanceof HfTokenizer ? model.tokenizer.files : {}),
       // "format: pt" is what transformers checks before trusting a safetensors file.
       [WEIGHTS_FILE]: serializeSafetensors(model.toArrays(), { dtype: opts.dtype, metadata: { format: 'pt' } }),
       [CONFIG_FILE]: new TextEncoder().encode(JSON.stringify(cfg, null, 2) + '\n'),
@@ -32,7 +37,13 @@ function canonicalName(name: string): string | null {
   return name.startsWith('transformer.') ? name : `transformer.${name}`;
 }
 
-export function modelFromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>): Gpt2Model {
+/** A model from config.json + tensors; `files` may carry the folder's tokenizer files. */
+export function modelFromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>, files: Record<string, Uint8Array> = {}): CausalLM {
+  const tokenizer = tokenizerFromFiles(files, configJson as { eos_token_id?: number });
+  return modelFromConfig(configJson, tensors, tokenizer, gpt2FromTensors);
+}
+
+function gpt2FromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>): Gpt2Model {
   const { config, tokenizer } = fromHfConfigJson(configJson);
   const arrays = new Map<string, NamedTensor>();
   for (const [name, t] of tensors) {
@@ -45,29 +56,31 @@ export function modelFromTensors(configJson: Record<string, unknown>, tensors: M
   return Gpt2Model.fromArrays(config, arrays, tokenizer);
 }
 
-export function deserializeModel(files: Record<string, Uint8Array>): Gpt2Model {
+export function deserializeModel(files: Record<string, Uint8Array>): CausalLM {
   const cfgBytes = files[CONFIG_FILE];
   const weights = files[WEIGHTS_FILE];
   if (!cfgBytes) throw new Error(`missing ${CONFIG_FILE}`);
   if (!weights) throw new Error(`missing ${WEIGHTS_FILE}`);
   const cfg = JSON.parse(new TextDecoder().decode(cfgBytes)) as Record<string, unknown>;
-  return modelFromTensors(cfg, parseSafetensors(weights).tensors);
+  return modelFromTensors(cfg, parseSafetensors(weights).tensors, files);
 }
 
-export async function saveModel(model: Gpt2Model, dir: string, opts: { dtype?: DType } = {}): Promise<void> {
+export async function saveModel(model: CausalLM, dir: string, opts: { dtype?: DType } = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
   const { files } = serializeModel(model, opts);
   for (const [name, bytes] of Object.entries(files)) await writeFile(path.join(dir, name), bytes);
 }
 
-export async function loadModel(dir: string): Promise<Gpt2Model> {
+export async function loadModel(dir: string): Promise<CausalLM> {
   const names = await readdir(dir);
   if (!names.includes(WEIGHTS_FILE)) {
     if (names.some((n) => n.endsWith('.index.json'))) throw new Error(`${dir}: sharded checkpoints are not supported`);
     throw new Error(`${dir}: no ${WEIGHTS_FILE}`);
   }
-  return deserializeModel({
+  const files: Record<string, Uint8Array> = {
     [CONFIG_FILE]: await readFile(path.join(dir, CONFIG_FILE)),
     [WEIGHTS_FILE]: await readFile(path.join(dir, WEIGHTS_FILE)),
-  });
+  };
+  for (const n of TOKENIZER_FILES) if (names.includes(n)) files[n] = await readFile(path.join(dir, n));
+  return deserializeModel(files);
 }

@@ -1,12 +1,15 @@
 // Turning (prompt, response) text into padded next-token batches. Loss masks
 // select response tokens only: the model is never trained to predict the
 // prompt or padding.
+import { chatPromptResponse, type ChatMessage } from './chat.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface EncodedSeq {
   ids: number[];
   /** ids[0..promptLen) are prompt; the rest is response (+EOS). */
   promptLen: number;
+  /** Per token, 1 if it is a loss target (multi-turn chats: the assistant turns); default: ids[promptLen..]. */
+  lossMask?: number[];
 }
 
 export interface Batch {
@@ -28,9 +31,30 @@ export interface Batch {
  * less than half the budget; the response then loses its tail.
  */
 export function encodeExample(tok: Tokenizer, prompt: string, response: string, maxLength: number, appendEos = true): EncodedSeq {
-  let p = tok.tokenize(prompt);
-  let r = tok.tokenize(response);
+  const r = tok.tokenize(response);
   if (appendEos) r.push(tok.eosId);
+  return fitExample([...(tok.prefixIds ?? []), ...tok.tokenize(prompt)], r, maxLength);
+}
+
+/** A prompt given as text or as a conversation (rendered with the model's chat template). */
+export interface PromptItem {
+  prompt: string;
+  /** When set, the prompt conversation; `prompt` is then not used. */
+  messages?: ChatMessage[];
+}
+
+/**
+ * Prompt + response as the model sees it: plain text gets the tokenizer's
+ * prefix (BOS) and EOS; a conversation is rendered by the chat template,
+ * which brings its own BOS and end-of-turn token.
+ */
+export function encodeItem(tok: Tokenizer, item: PromptItem, response: string, maxLength: number): EncodedSeq {
+  if (!item.messages) return encodeExample(tok, item.prompt, response, maxLength);
+  const c = chatPromptResponse(tok, item.messages, response);
+  return fitExample(tok.tokenize(c.prompt), tok.tokenize(c.response), maxLength);
+}
+
+function fitExample(p: number[], r: number[], maxLength: number): EncodedSeq {
   if (p.length + r.length > maxLength) {
     const keepPrompt = Math.min(p.length, Math.max(maxLength - r.length, Math.floor(maxLength / 2)));
     p = p.slice(p.length - keepPrompt);
@@ -54,7 +78,7 @@ export function collate(seqs: EncodedSeq[], padId: number): Batch {
       inputIds[b * T + t] = s.ids[t]!;
       targets[b * T + t] = s.ids[t + 1]!;
       // position t predicts token t+1; it is a response token iff t+1 ≥ promptLen
-      if (t + 1 >= s.promptLen) {
+      if (s.lossMask ? s.lossMask[t + 1] === 1 : t + 1 >= s.promptLen) {
         mask[b * T + t] = 1;
         n++;
       }

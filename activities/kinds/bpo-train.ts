@@ -3,7 +3,7 @@
 // are computed once and stored (`ref-logps.json`), and a retry reuses them.
 // Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
 // so the final model is byte-identical to an uninterrupted run's.
-import { encodeExample, getTokenizer, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
+import { encodeExample, tokenizerOf, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
 import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
@@ -69,7 +69,7 @@ export const bpoTrain: StepKind = {
     const pairs = toPairs(records, args.data);
     const { model: policy, uri: modelUri } = await loadModelArtifact(ctx.store, args.model);
     try {
-      const tok = getTokenizer(policy.tokenizerName);
+      const tok = tokenizerOf(policy);
       const maxLength = Math.min(args.maxLength ?? policy.config.n_positions, policy.config.n_positions);
       const inputs = [args.data, modelUri];
 

@@ -5,7 +5,7 @@ import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promi
 import { readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
-import { logProbs, type Gpt2Model, type SequenceLogps } from '../../ml/index.js';
+import { logProbs, type CausalLM, type SequenceLogps } from '../../ml/index.js';
 
 /**
  * The chat template (also used by `bpoflow serve`): one line per message,
@@ -114,7 +114,7 @@ export const optNum = (v: unknown): number | undefined => (typeof v === 'number'
  */
 export async function chunkedLogProbs(
   ctx: StepContext,
-  model: Gpt2Model,
+  model: CausalLM,
   items: { prompt: string; response: string }[],
   opts: { batchSize?: number; maxLength?: number; label?: string } = {},
 ): Promise<SequenceLogps> {

@@ -7,7 +7,7 @@
 // A retry resumes from the newest valid checkpoint of this run/step (or the one
 // its previous attempt heartbeated), so at most `checkpointEvery` steps are
 // redone, and the final weights equal an uninterrupted run's bit for bit.
-import { Rng, type Gpt2Model, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { Rng, type CausalLM, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
@@ -161,7 +161,7 @@ export async function finishTraining(
   driver: TrainingDriver,
   result: TrainResult,
   resume: Resume | null,
-  model: Gpt2Model,
+  model: CausalLM,
   opts: { inputs: string[]; training: Record<string, unknown> },
 ): Promise<TrainingOutputs> {
   try {

@@ -2,7 +2,7 @@
 // accumulation, clipping, AdamW, LR schedule, checkpoints. The objective
 // plugs in as `microLoss`.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Model } from '../gpt2.js';
+import type { CausalLM } from '../model.js';
 import { AdamW, clipGlobalNorm, learningRateAt, type ScheduleType } from '../optim.js';
 import { Rng } from '../rng.js';
 import { restoreTrainState, serializeTrainState, type TrainProgress } from './state.js';
@@ -74,7 +74,7 @@ export interface MicroLoss {
 
 export async function runTrainLoop(args: {
   kind: 'sft' | 'dpo';
-  model: Gpt2Model;
+  model: CausalLM;
   datasetSize: number;
   config: TrainConfig & Record<string, unknown>;
   state?: Uint8Array;
