@@ -3,6 +3,7 @@
 // the loss covers the assistant turns only.
 import { Template } from '@huggingface/jinja';
 import type { EncodedSeq } from './data.js';
+import { tokenizeParts } from './token-split.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface ChatMessage {
@@ -76,13 +77,13 @@ export function chatPieces(tok: Tokenizer, messages: ChatMessage[]): { text: str
  */
 export function encodeConversation(tok: Tokenizer, messages: ChatMessage[], maxLength: number): EncodedSeq {
   if (!messages.some((m) => m.role === 'assistant')) throw new Error('conversation has no assistant message to train on');
+  const pieces = chatPieces(tok, messages);
   const ids: number[] = [];
   const lossMask: number[] = [];
-  for (const p of chatPieces(tok, messages)) {
-    const t = tok.tokenize(p.text);
+  tokenizeParts(tok, pieces.map((p) => p.text)).forEach((t, i) => {
     ids.push(...t);
-    lossMask.push(...t.map(() => (p.assistant ? 1 : 0)));
-  }
+    lossMask.push(...t.map(() => (pieces[i]!.assistant ? 1 : 0)));
+  });
   const cut = Math.min(ids.length, maxLength);
   const first = lossMask.indexOf(1);
   if (first < 0 || first >= cut) throw new Error('no assistant token left after truncation; increase maxLength');

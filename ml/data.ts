@@ -2,6 +2,7 @@
 // select response tokens only: the model is never trained to predict the
 // prompt or padding.
 import { chatPromptResponse, type ChatMessage } from './chat.js';
+import { tokenizeParts } from './token-split.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface EncodedSeq {
@@ -31,9 +32,11 @@ export interface Batch {
  * less than half the budget; the response then loses its tail.
  */
 export function encodeExample(tok: Tokenizer, prompt: string, response: string, maxLength: number, appendEos = true): EncodedSeq {
-  const r = tok.tokenize(response);
+  // A model's own (HF) tokenizer sees prompt + response as one text, as it
+  // will when sampling; byte and gpt2 keep tokenizing the parts apart.
+  const [p, r] = tok.name === 'hf' ? (tokenizeParts(tok, [prompt, response]) as [number[], number[]]) : [tok.tokenize(prompt), tok.tokenize(response)];
   if (appendEos) r.push(tok.eosId);
-  return fitExample([...(tok.prefixIds ?? []), ...tok.tokenize(prompt)], r, maxLength);
+  return fitExample([...(tok.prefixIds ?? []), ...p], r, maxLength);
 }
 
 /** A prompt given as text or as a conversation (rendered with the model's chat template). */
@@ -51,7 +54,8 @@ export interface PromptItem {
 export function encodeItem(tok: Tokenizer, item: PromptItem, response: string, maxLength: number): EncodedSeq {
   if (!item.messages) return encodeExample(tok, item.prompt, response, maxLength);
   const c = chatPromptResponse(tok, item.messages, response);
-  return fitExample(tok.tokenize(c.prompt), tok.tokenize(c.response), maxLength);
+  const [p, r] = tokenizeParts(tok, [c.prompt, c.response]) as [number[], number[]];
+  return fitExample(p, r, maxLength);
 }
 
 function fitExample(p: number[], r: number[], maxLength: number): EncodedSeq {

@@ -12,7 +12,7 @@ export function embedPrompts(model: CausalLM, tokenizer: Tokenizer, prompts: str
   for (let s = 0; s < prompts.length; s += bs) {
     // Keep the end of over-long prompts; an empty prompt embeds as EOS.
     const seqs = prompts.slice(s, s + bs).map((p) => {
-      const ids = tokenizer.tokenize(p);
+      const ids = [...(tokenizer.prefixIds ?? []), ...tokenizer.tokenize(p)];
       return ids.length === 0 ? [tokenizer.eosId] : ids.slice(-maxLen);
     });
     const B = seqs.length;

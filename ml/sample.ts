@@ -46,7 +46,8 @@ export function generateTokens(model: CausalLM, tokenizer: Tokenizer, prompts: s
   const budget = model.config.n_positions;
 
   const promptIds = prompts.map((p) => {
-    const ids = tokenizer.tokenize(p);
+    // As in training (encodeExample): an HF tokenizer's BOS goes first.
+    const ids = [...(tokenizer.prefixIds ?? []), ...tokenizer.tokenize(p)];
     const keep = Math.max(1, budget - maxNew);
     const t = ids.slice(Math.max(0, ids.length - keep));
     return t.length ? t : [tokenizer.eosId];
