@@ -26,6 +26,8 @@ export interface LlamaConfig {
   intermediate_size: number;
   rms_norm_eps: number;
   rope_theta: number;
+  /** RoPE frequency scaling; absent = plain RoPE. */
+  rope_scaling?: RopeScaling;
   tie_word_embeddings: boolean;
   /** Bias on q/k/v (Qwen2: always; Llama: attention_bias). */
   qkv_bias: boolean;
@@ -38,6 +40,10 @@ export interface LlamaConfig {
   eos_token_id?: number | number[] | null;
   pad_token_id?: number | null;
 }
+
+export type RopeScaling =
+  | { rope_type: 'linear'; factor: number }
+  | { rope_type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
 
 export interface LlamaShape {
   architecture: LlamaArchitecture;
@@ -53,8 +59,8 @@ export interface LlamaShape {
 // Small random models for tests and quick runs, like GPT-2's micro/tiny.
 // Sizes quoted with the byte tokenizer (vocab 258).
 export const LLAMA_PRESETS: Record<string, LlamaShape> = {
-  'llama-micro': { architecture: 'LlamaForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128 }, // ~34k
-  'llama-tiny': { architecture: 'LlamaForCausalLM', n_layer: 4, n_embd: 128, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, n_positions: 256 }, // ~0.79M
+  'llama-micro': { architecture: 'LlamaForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128 }, // ~35k
+  'llama-tiny': { architecture: 'LlamaForCausalLM', n_layer: 4, n_embd: 128, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, n_positions: 256 }, // ~0.80M
   'qwen2-micro': { architecture: 'Qwen2ForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128, tie_word_embeddings: true },
   'mistral-micro': { architecture: 'MistralForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128 },
 };
@@ -118,11 +124,19 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
   // RoPE: transformers ≥ 5 writes rope_parameters {rope_type, rope_theta}; older files rope_theta + rope_scaling.
   const rp = (j.rope_parameters ?? null) as Record<string, unknown> | null;
   const rs = (j.rope_scaling ?? null) as Record<string, unknown> | null;
+  let rope_scaling: RopeScaling | undefined;
   for (const [key, r] of [['rope_parameters', rp], ['rope_scaling', rs]] as const) {
     if (r === null) continue;
     if (typeof r !== 'object') fail(`"${key}" must be an object or null`);
     const type = r.rope_type ?? r.type ?? 'default';
-    if (type !== 'default') fail(`${key}.rope_type "${String(type)}" is not supported (only default RoPE; remove the scaling or use another model)`);
+    const f = (k: string): number => {
+      if (typeof r[k] !== 'number') fail(`${key}.${k} must be a number for rope_type "${String(type)}"`);
+      return r[k] as number;
+    };
+    if (type === 'linear') rope_scaling = { rope_type: 'linear', factor: f('factor') };
+    else if (type === 'llama3') {
+      rope_scaling = { rope_type: 'llama3', factor: f('factor'), low_freq_factor: f('low_freq_factor'), high_freq_factor: f('high_freq_factor'), original_max_position_embeddings: f('original_max_position_embeddings') };
+    } else if (type !== 'default') fail(`${key}.rope_type "${String(type)}" is not supported (default, linear and llama3 are)`);
   }
   const rope_theta = typeof rp?.rope_theta === 'number' ? rp.rope_theta : num('rope_theta', 10000);
   const prf = (rp?.partial_rotary_factor ?? j.partial_rotary_factor ?? 1) as number;
@@ -165,6 +179,7 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
     intermediate_size: num('intermediate_size'),
     rms_norm_eps: num('rms_norm_eps', 1e-6),
     rope_theta,
+    rope_scaling,
     // transformers' default for all three classes is false.
     tie_word_embeddings: bool('tie_word_embeddings', false),
     qkv_bias: arch === 'Qwen2ForCausalLM' || attention_bias,
@@ -196,7 +211,7 @@ export function llamaConfigToJson(c: LlamaConfig, tokenizer: TokenizerName): Rec
     hidden_act: 'silu',
     rms_norm_eps: c.rms_norm_eps,
     rope_theta: c.rope_theta,
-    rope_scaling: null,
+    rope_scaling: c.rope_scaling ?? null,
     tie_word_embeddings: c.tie_word_embeddings,
     attention_dropout: 0.0,
     initializer_range: 0.02,

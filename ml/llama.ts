@@ -56,6 +56,28 @@ export function llamaParamSpecs(c: LlamaConfig): LlamaParamSpec[] {
   return specs;
 }
 
+/** transformers' inverse frequencies 1/θ^(2i/D) (float32), with linear or llama3 scaling applied. */
+export function ropeInvFreq(c: LlamaConfig): Float64Array {
+  const D = c.head_dim;
+  const inv = Float64Array.from({ length: D / 2 }, (_, i) => Math.fround(1 / Math.pow(c.rope_theta, Math.fround((2 * i) / D))));
+  const s = c.rope_scaling;
+  if (s?.rope_type === 'linear') return inv.map((f) => Math.fround(f / s.factor));
+  if (s?.rope_type === 'llama3') {
+    // Long wavelengths are slowed by `factor`, short ones kept, the band between interpolated.
+    const old = s.original_max_position_embeddings;
+    const lowWl = old / s.low_freq_factor;
+    const highWl = old / s.high_freq_factor;
+    return inv.map((f) => {
+      const wl = (2 * Math.PI) / f;
+      if (wl < highWl) return f;
+      if (wl > lowWl) return Math.fround(f / s.factor);
+      const smooth = (old / wl - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      return Math.fround((1 - smooth) * (f / s.factor) + smooth * f);
+    });
+  }
+  return inv;
+}
+
 export class LlamaModel {
   readonly config: LlamaConfig;
   readonly params: Map<string, tf.Variable>;
@@ -69,9 +91,7 @@ export class LlamaModel {
     this.params = params;
     this.tokenizerName = tokenizerName;
     this.tokenizer = tokenizer;
-    const D = config.head_dim;
-    // transformers: 1 / theta^(2i/D), i = 0..D/2-1, computed in float32
-    this.invFreq = Float64Array.from({ length: D / 2 }, (_, i) => Math.fround(1 / Math.pow(config.rope_theta, Math.fround((2 * i) / D))));
+    this.invFreq = ropeInvFreq(config);
   }
 
   get architecture(): string {

@@ -1,7 +1,7 @@
 // model.sft@v1: supervised fine-tuning (response-token cross-entropy) from a
 // fresh seeded model (`init`) or from a model artifact / channel. Checkpoints
 // and resume as bpo.train (see training.ts).
-import { encodeExample, tokenizerOf, trainSft, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
+import { encodeSftExample, tokenizerOf, trainSft, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
 import { loadDataset, num, optNum, toSftExamples } from './common.js';
@@ -33,7 +33,7 @@ export const modelSft: StepKind = {
       const gradAccumSteps = num(a.gradAccumSteps, 1);
       const seed = num(a.seed, 0);
       const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * examples.length) / (batchSize * gradAccumSteps));
-      const lengths = examples.map((e) => encodeExample(tok, e.prompt, e.response, maxLength).ids.length);
+      const lengths = examples.map((e) => encodeSftExample(tok, e, maxLength).ids.length);
       const resume = await findResume(ctx);
       if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt });
       const driver = trainingDriver(ctx, {

@@ -33,7 +33,7 @@ interface Expected {
 
 const FIXTURES: Record<string, { arch: string; note: string }> = {
   'llama2-sp': { arch: 'LlamaForCausalLM', note: 'SentencePiece-style BPE with byte fallback, untied head, zephyr template' },
-  'llama3-bpe': { arch: 'LlamaForCausalLM', note: 'byte-level BPE, tied head, head_dim 12 ≠ 32/4, 1 kv head, attention + mlp bias, rope_theta 5e5' },
+  'llama3-bpe': { arch: 'LlamaForCausalLM', note: 'byte-level BPE, tied head, head_dim 12 ≠ 32/4, 1 kv head, attention + mlp bias, llama3 RoPE scaling' },
   'qwen2-bpe': { arch: 'Qwen2ForCausalLM', note: 'q/k/v bias, tied head, ChatML, no BOS' },
   'mistral-sp': { arch: 'MistralForCausalLM', note: 'sliding_window 5 < sequence, Metaspace tokenizer, [INST] template' },
 };

@@ -57,7 +57,8 @@ test('KV-cached greedy decoding equals full recomputation, with left padding and
 test('config keys that change the math are implemented or refused by name', () => {
   const base = llamaConfigToJson(makeLlamaConfig('llama-micro', 258), 'byte');
   const refuse = (over: Record<string, unknown>, re: RegExp) => assert.throws(() => llamaConfigFromJson({ ...base, ...over }), re);
-  refuse({ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.rope_type "llama3" is not supported/);
+  refuse({ rope_scaling: { rope_type: 'dynamic', factor: 8 } }, /rope_scaling\.rope_type "dynamic" is not supported/);
+  refuse({ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor must be a number/);
   refuse({ rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } }, /rope_parameters\.rope_type "yarn"/);
   refuse({ hidden_act: 'gelu' }, /hidden_act "gelu"/);
   refuse({ partial_rotary_factor: 0.5 }, /partial_rotary_factor/);
