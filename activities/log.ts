@@ -1,6 +1,8 @@
 // Structured logs: JSON lines on stderr (or readable lines on a TTY), each with
 // the run, step and attempt it belongs to. A logger can also hand every record
 // to a sink (see LogCapture: a step attempt's lines are saved in the store).
+// Every record is redacted (activities/redact.ts) before it is written or sunk.
+import { redact, redactValue } from './redact.js';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -29,12 +31,13 @@ export function createLogger(base: Record<string, unknown> = {}, out: NodeJS.Wri
   const pretty = out.isTTY && process.env.BPOFLOW_LOG_FORMAT !== 'json';
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const record: LogRecord = { ts: new Date().toISOString(), level, msg, ...base, ...fields };
+    const context = redactValue({ ...base, ...fields });
+    const record: LogRecord = { ts: new Date().toISOString(), level, msg: redact(msg), ...context };
     if (pretty) {
-      const ctx = Object.entries({ ...base, ...fields })
+      const ctx = Object.entries(context)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      out.write(`${record.ts.slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${msg}${ctx ? '  ' + ctx : ''}\n`);
+      out.write(`${record.ts.slice(11, 19)} ${level.toUpperCase().padEnd(5)} ${record.msg}${ctx ? '  ' + ctx : ''}\n`);
     } else {
       out.write(JSON.stringify(record) + '\n');
     }

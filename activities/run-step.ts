@@ -8,6 +8,7 @@ import { attemptLogName, createLogger, LogCapture } from './log.js';
 import { findKind } from './registry.js';
 import type { StepContext } from './step-kind.js';
 import { sharedStore } from './shared-store.js';
+import { redactError } from './redact.js';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -67,7 +68,7 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
     return latest.metrics ? { ...result, metrics: latest.metrics } : result;
   } catch (err) {
     log.error('step failed', { ms: Date.now() - started, error: String(err) });
-    throw toFailure(err, attempt);
+    throw toFailure(redactError(err), attempt); // the failure's message, stack and causes go into Temporal history
   } finally {
     clearInterval(timer);
     await capture.close();

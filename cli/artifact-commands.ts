@@ -1,13 +1,21 @@
 // `bpoflow artifacts ls | get | put | show | gc`.
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
+import { ArtifactStore } from '../store/artifacts.js';
+import { outputFormat, printJson, withOutputOptions } from './output.js';
+
+type OutputOpts = { output?: string; json?: boolean };
 
 export function artifactCommands(program: Command): void {
   const artifacts = program.command('artifacts').description('datasets, models, checkpoints and reports in the artifact store');
-  artifacts
-    .command('ls')
-    .argument('[prefix]', 'key prefix or s3:// URI', '')
-    .action(async (prefix: string) => void process.stdout.write(await artifactsLs(prefix)));
+  withOutputOptions(artifacts.command('ls').description('artifacts under a prefix: kind, size, date, URI').argument('[prefix]', 'key prefix or s3:// URI', '')).action(
+    async (prefix: string, opts: OutputOpts) => {
+      if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsLs(prefix));
+      const entries = await ArtifactStore.fromEnv().list(prefix, { details: true });
+      printJson(entries.map((e) => ({ uri: e.uri, kind: e.manifest?.kind ?? 'object', size: e.manifest?.size ?? e.size, sha256: e.manifest?.sha256 ?? null, lastModified: e.lastModified.toISOString() })));
+    },
+  );
   artifacts
     .command('get')
     .description('download (verified against its hash); to stdout without PATH')
@@ -19,17 +27,20 @@ export function artifactCommands(program: Command): void {
     });
   artifacts
     .command('put')
+    .description('upload a file (content-addressed, with a manifest)')
     .argument('<path>')
     .argument('[uri]', 'target (default s3://<bucket>/uploads/<name>)')
     .action(async (path: string, uri?: string) => {
+      // The local side first, so a typo reads as a missing file rather than a failed upload.
+      if (!statSync(path).isFile()) throw new Error(`${path} is a folder: artifacts put uploads one file`);
       const ref = await artifactsPut(path, uri);
       process.stdout.write(`${ref.uri} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });
-  artifacts
-    .command('show')
-    .description('the manifest and its lineage')
-    .argument('<uri>')
-    .action(async (uri: string) => void process.stdout.write(await artifactsShow(uri)));
+  withOutputOptions(artifacts.command('show').description('the manifest and its lineage').argument('<uri>')).action(async (uri: string, opts: OutputOpts) => {
+    if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsShow(uri));
+    const store = ArtifactStore.fromEnv();
+    printJson({ manifest: await store.manifest(uri), lineage: await store.lineage(uri) });
+  });
   artifacts
     .command('gc')
     .description('remove orphaned blobs and abandoned uploads')

@@ -1,25 +1,46 @@
 // Temporal connection settings: Temporal's own conventions (TEMPORAL_* variables
 // and the TOML profile file, through @temporalio/envconfig) win; without them the
-// local stack started by `bpoflow up` is used.
+// running local stack of the resolved stack home (infra/stack-home.ts) is used. There is
+// no silent fallback to 127.0.0.1:7233: that may be some other Temporal entirely.
 import tls from 'node:tls';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { readStackState, stackHome } from '../infra/stack.js';
+import { describeHome, isAlive, readStackState, resolveStackHome } from '../infra/stack.js';
 
 export { WORKFLOW_QUEUE } from '../workflows/queues.js';
 
-export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): ClientConnectConfig {
-  const config = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
-  if (!env.TEMPORAL_ADDRESS && !config.connectionOptions.address) {
-    const state = readStackState(stackHome(env));
-    if (state) config.connectionOptions.address = state.temporalAddress;
+export class NoTemporalError extends Error {
+  override name = 'NoTemporalError';
+}
+
+export interface TargetConfig extends ClientConnectConfig {
+  /** Where the address came from, for messages: "from TEMPORAL_ADDRESS", "the local stack in …". */
+  origin?: string;
+}
+
+export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): TargetConfig {
+  const config: TargetConfig = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+  if (env.TEMPORAL_ADDRESS) config.origin = 'from --address/TEMPORAL_ADDRESS';
+  else if (config.connectionOptions.address) config.origin = 'from the Temporal config profile';
+  else {
+    const home = resolveStackHome({ env });
+    const state = readStackState(home.home);
+    const temporal = state?.services.find((s) => s.name === 'temporal');
+    if (!state || !temporal || !isAlive(temporal.pid)) {
+      const what = !state ? 'has no stack' : `has a stack that is not running (its Temporal was at ${state.temporalAddress})`;
+      throw new NoTemporalError(
+        `no Temporal to talk to: the stack home ${describeHome(home)} ${what}. ` +
+          'Start it with `bpoflow up`, choose another with --home or BPOFLOW_HOME, or name a server with --address HOST:PORT (or TEMPORAL_ADDRESS).',
+      );
+    }
+    config.connectionOptions.address = state.temporalAddress;
+    config.origin = `the local stack in ${describeHome(home)}`;
   }
-  config.connectionOptions.address ??= '127.0.0.1:7233';
   return config;
 }
 
-export function describeTarget(config: ClientConnectConfig): string {
+export function describeTarget(config: TargetConfig): string {
   const tls = config.connectionOptions.tls ? ' (TLS)' : '';
   return `${config.connectionOptions.address}/${config.namespace ?? 'default'}${tls}`;
 }
@@ -46,7 +67,8 @@ async function explainFailure<T>(config: ClientConnectConfig, connect: () => Pro
   } catch (err) {
     const { address, tls: tlsOptions } = config.connectionOptions;
     const reason = tlsOptions ? await tlsProbe(address!, typeof tlsOptions === 'object' ? tlsOptions : {}) : undefined;
-    const message = `cannot connect to Temporal at ${describeTarget(config)}: ${reason ?? (err as Error).message}`;
+    const origin = (config as TargetConfig).origin ? ` (${(config as TargetConfig).origin})` : '';
+    const message = `cannot connect to Temporal at ${describeTarget(config)}${origin}: ${reason ?? (err as Error).message}`;
     throw new Error(message, { cause: err });
   }
 }

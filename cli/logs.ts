@@ -1,5 +1,6 @@
 // `bpoflow logs RUN`: the JSON-line logs each step attempt left in the artifact store.
 import { ArtifactStore } from '../store/artifacts.js';
+import { redact } from '../activities/redact.js';
 
 export async function printRunLogs(run: string, opts: { step?: string; format: 'text' | 'json' }): Promise<void> {
   const store = ArtifactStore.fromEnv();
@@ -14,7 +15,8 @@ export async function printRunLogs(run: string, opts: { step?: string; format: '
   }
   for (const e of entries) {
     const text = new TextDecoder().decode(await store.readBytes(`s3://${store.bucket}/${e.key}`));
-    for (const line of text.split('\n').filter(Boolean)) {
+    // Workers redact before they write; this also covers logs written before they did.
+    for (const line of redact(text).split('\n').filter(Boolean)) {
       if (opts.format === 'json') {
         process.stdout.write(line + '\n');
         continue;

@@ -34,7 +34,8 @@ export function modelCommands(program: Command): void {
   model
     .command('init')
     .description('create a randomly initialised GPT-2 model (seeded)')
-    .addOption(new Option('--size <size>', 'preset').choices(MODEL_SIZES).default('tiny'))
+    // The same default as model.sft's `init.size`, so a model made here matches one a pipeline makes.
+    .addOption(new Option('--size <size>', 'preset').choices(MODEL_SIZES).default('micro'))
     .addOption(new Option('--tokenizer <name>', 'tokenizer').choices(['byte', 'gpt2']).default('byte'))
     .option('--seed <n>', 'init seed', (v) => Number(v), 0)
     .requiredOption('--out <path|uri>', 'local directory or s3:// URI')
@@ -47,6 +48,7 @@ export function modelCommands(program: Command): void {
     });
   model
     .command('info')
+    .description('parameter count, tokenizer and architecture of a model')
     .argument('<model>', 'local directory or s3:// URI')
     .option('--json', 'machine-readable output')
     .action(async (m: string, opts: { json?: boolean }) => {
@@ -61,6 +63,7 @@ export function modelCommands(program: Command): void {
     });
   model
     .command('generate')
+    .description('sample a completion of --prompt (seeded)')
     .argument('<model>', 'local directory or s3:// URI')
     .requiredOption('--prompt <text>', 'prompt')
     .option('--max-tokens <n>', 'new tokens', (v) => Number(v), 64)

@@ -1,6 +1,6 @@
 // `bpoflow validate | run | status RUN | list | cancel | logs`: pipelines and their runs.
 import { createReadStream, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -15,9 +15,11 @@ import { formatProblem } from '../spec/problem.js';
 import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog } from '../spec/catalog.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { connectClient, WORKFLOW_QUEUE } from './connect.js';
-import { pipelineSearchAttributes, runIdFor } from './run-id.js';
+import { PIPELINE_ATTR, pipelineSearchAttributes, runIdFor } from './run-id.js';
 import { readStackState, stackHome } from '../infra/stack.js';
-import { describeRun, renderSteps, type LiveRun } from './run-view.js';
+import { describeRun, queueWorkers, renderSteps, type LiveRun } from './run-view.js';
+import { redact } from '../activities/redact.js';
+import { outputFormat, printJson, runStateOf, table, withOutputOptions } from './output.js';
 
 const catalog = () => loadCatalog(defaultCatalogDir(), catalogDirsFromEnv());
 
@@ -73,7 +75,7 @@ export async function preparePlan(file: string, opts: SubmitOptions, store: Arti
 
 export async function submit(client: Client, plan: Plan): Promise<WorkflowHandle> {
   for (let i = 0; ; i++) {
-    const workflowId = runIdFor(plan, new Date(), i);
+    const workflowId = runIdFor(plan, new Date());
     try {
       return await client.workflow.start('pipelineWorkflow', {
         taskQueue: WORKFLOW_QUEUE,
@@ -91,9 +93,43 @@ export async function runStatus(run: string, opts: { json?: boolean }): Promise<
   const client = await connectClient();
   const live = await describeRun(client, run);
   const link = uiLink(run);
-  if (opts.json) process.stdout.write(JSON.stringify(live, null, 2) + '\n');
-  else process.stdout.write(renderSteps(live) + '\n' + (link ? `ui  ${link}\n` : ''));
+  if (opts.json) process.stdout.write(redact(JSON.stringify(live, null, 2)) + '\n');
+  else process.stdout.write(redact(renderSteps(live)) + '\n' + (link ? `ui  ${link}\n` : ''));
   if (live.state === 'failed' || live.state === 'cancelled') process.exitCode = 1;
+}
+
+/** How long `cancel` waits for a worker to take the cancel update before it records a cancel request instead. */
+const CANCEL_UPDATE_TIMEOUT_MS = 3_000;
+
+/**
+ * Cancels a run. With a worker on the workflow queue, the workflow's `cancel`
+ * update stops running steps at once and keeps the reason. Without one (or if
+ * none takes the update in time) Temporal records a cancel request in the
+ * run's history, which the workflow acts on (the same way) as soon as a worker
+ * polls its queue; the command never waits for that.
+ */
+export async function cancelRun(client: Client, run: string, reason: string): Promise<string> {
+  const handle = client.workflow.getHandle(run);
+  const description = await handle.describe();
+  if (description.status.name !== 'RUNNING') return `run ${run} already finished (${description.status.name}): nothing to cancel`;
+  const queue = description.taskQueue;
+  const workers = await queueWorkers(client, queue, 'workflow');
+  if (workers.live) {
+    try {
+      const state = await client.connection.withDeadline(Date.now() + CANCEL_UPDATE_TIMEOUT_MS, () => handle.executeUpdate('cancel', { args: [reason] }));
+      return `cancel requested for ${run} (state was ${String(state)})`;
+    } catch {
+      // no worker took it in time: fall back to the recorded request below
+    }
+  }
+  await client.workflowService.requestCancelWorkflowExecution({
+    namespace: client.options.namespace,
+    workflowExecution: { workflowId: run },
+    identity: client.options.identity,
+    requestId: randomUUID(),
+    reason,
+  });
+  return `cancel of ${run} recorded (${reason}); no worker is serving task queue "${queue}" now, so it takes effect when one polls it: running steps are then stopped, finished outputs kept`;
 }
 
 export async function waitForRun(client: Client, runId: string, json: boolean): Promise<LiveRun> {
@@ -101,16 +137,30 @@ export async function waitForRun(client: Client, runId: string, json: boolean): 
   return watchRun(client, runId, { json, link: uiLink(runId) });
 }
 
+/** The failure type a closed, failed execution ended with (undefined when it can't be read). */
+async function failureTypeOf(client: Client, runId: string): Promise<string | undefined> {
+  try {
+    await client.workflow.getHandle(runId).result();
+  } catch (err) {
+    let e: unknown = err;
+    while (e && typeof e === 'object' && 'cause' in e && (e as { cause?: unknown }).cause) e = (e as { cause: unknown }).cause;
+    return (e as { type?: string }).type;
+  }
+  return undefined;
+}
+
 export function runCommands(program: Command): void {
   program
     .command('validate')
     .description('check pipeline files; prints file:line:col: message for every problem, exits 2 if any')
     .argument('<files...>')
-    .action((files: string[]) => {
+    .option('--json', 'machine-readable output: {valid, files, problems: [{file, line, col, message}]}')
+    .action((files: string[], opts: { json?: boolean }) => {
       const problems = validateFiles(files.map((f) => resolve(f)), catalog());
-      for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
       if (problems.length) process.exitCode = 2;
-      else process.stdout.write(`${files.length} file(s) valid\n`);
+      if (opts.json) return printJson({ valid: problems.length === 0, files, problems });
+      for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
+      if (!problems.length) process.stdout.write(`${files.length} file(s) valid\n`);
     });
 
   program
@@ -137,8 +187,9 @@ export function runCommands(program: Command): void {
       const client = await connectClient();
       const handle = await submit(client, plan);
       const link = uiLink(handle.workflowId);
-      if (opts.json && !opts.wait) process.stdout.write(JSON.stringify({ runId: handle.workflowId, ui: link }) + '\n');
-      else process.stdout.write(`run ${handle.workflowId}\n${link ? `ui  ${link}\n` : ''}`);
+      // With --json, stdout is one JSON document: the run id now, or with --wait the final status.
+      if (!opts.json) process.stdout.write(`run ${handle.workflowId}\n${link ? `ui  ${link}\n` : ''}`);
+      else if (!opts.wait) process.stdout.write(JSON.stringify({ runId: handle.workflowId, ui: link }) + '\n');
       if (!opts.wait) return;
       const final = await waitForRun(client, handle.workflowId, Boolean(opts.json));
       if (final.state !== 'succeeded') process.exitCode = 1;
@@ -169,20 +220,30 @@ export function runCommands(program: Command): void {
       process.stdout.write(`report ${html}\n${pngs.map((p) => `plot   ${p}`).join('\n')}${pngs.length ? '\n' : ''}`);
     });
 
-  program
-    .command('list')
-    .description('recent runs')
-    .option('--limit <n>', 'how many', (v) => Number(v), 20)
-    .option('--pipeline <name>', 'only runs of this pipeline')
-    .action(async (opts: { limit: number; pipeline?: string }) => {
-      const client = await connectClient();
-      const query = `WorkflowType = 'pipelineWorkflow'` + (opts.pipeline ? ` AND BpoflowPipeline = '${opts.pipeline.replace(/'/g, '')}'` : '');
-      let n = 0;
-      for await (const wf of client.workflow.list({ query })) {
-        process.stdout.write(`${wf.workflowId.padEnd(48)} ${wf.status.name.padEnd(11)} ${wf.startTime.toISOString()}\n`);
-        if (++n >= opts.limit) break;
-      }
-    });
+  withOutputOptions(
+    program
+      .command('list')
+      .description('recent runs, newest first: id, state, pipeline, start and end')
+      .option('--limit <n>', 'how many', (v) => Number(v), 20)
+      .option('--pipeline <name>', 'only runs of this pipeline'),
+  ).action(async (opts: { limit: number; pipeline?: string; output?: string; json?: boolean }) => {
+    const client = await connectClient();
+    const query = `WorkflowType = 'pipelineWorkflow'` + (opts.pipeline ? ` AND BpoflowPipeline = '${opts.pipeline.replace(/'/g, '')}'` : '');
+    const runs: { runId: string; state: string; pipeline: string | null; startedAt: string; endedAt: string | null }[] = [];
+    for await (const wf of client.workflow.list({ query })) {
+      // A bpoflow cancel ends the execution as failed (RunCancelled): its failure says which.
+      const failureType = wf.status.name === 'FAILED' ? await failureTypeOf(client, wf.workflowId) : undefined;
+      const pipeline = wf.typedSearchAttributes.get(PIPELINE_ATTR) ?? null;
+      runs.push({ runId: wf.workflowId, state: runStateOf(wf.status.name, failureType), pipeline, startedAt: wf.startTime.toISOString(), endedAt: wf.closeTime?.toISOString() ?? null });
+      if (runs.length >= opts.limit) break;
+    }
+    const format = outputFormat(opts);
+    if (format === 'json') return printJson(runs);
+    const wide = format === 'wide';
+    const header = wide ? ['run', 'state', 'pipeline', 'started', 'ended'] : ['run', 'state', 'started'];
+    const rows = runs.map((r) => (wide ? [r.runId, r.state, r.pipeline ?? '-', r.startedAt, r.endedAt ?? '-'] : [r.runId, r.state, r.startedAt]));
+    process.stdout.write(runs.length ? table(header, rows) : 'no runs\n');
+  });
 
   program
     .command('cancel')
@@ -191,8 +252,7 @@ export function runCommands(program: Command): void {
     .option('--reason <text>', 'why', 'cancelled by user')
     .action(async (run: string, opts: { reason: string }) => {
       const client = await connectClient();
-      const state = await client.workflow.getHandle(run).executeUpdate('cancel', { args: [opts.reason] });
-      process.stdout.write(`cancel requested for ${run} (state was ${String(state)})\n`);
+      process.stdout.write((await cancelRun(client, run, opts.reason)) + '\n');
     });
 
   program
@@ -200,9 +260,10 @@ export function runCommands(program: Command): void {
     .description("a run's step logs (JSON lines written by the workers)")
     .argument('<run>')
     .option('--step <id>', 'only this step')
-    .addOption(new Option('--format <f>', 'output').choices(['text', 'json']).default('text'))
-    .action(async (run: string, opts: { step?: string; format: 'text' | 'json' }) => {
+    .option('--json', 'one JSON record per line, as the workers wrote them')
+    .addOption(new Option('--format <f>', 'output (--json is the same as --format json)').choices(['text', 'json']).default('text'))
+    .action(async (run: string, opts: { step?: string; format: 'text' | 'json'; json?: boolean }) => {
       const { printRunLogs } = await import('./logs.js');
-      await printRunLogs(run, opts);
+      await printRunLogs(run, { step: opts.step, format: opts.json ? 'json' : opts.format });
     });
 }

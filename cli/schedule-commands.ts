@@ -10,6 +10,8 @@ import { connectClient, WORKFLOW_QUEUE } from './connect.js';
 import { preparePlan } from './run-commands.js';
 import { pipelineSearchAttributes } from './run-id.js';
 import { parseDuration } from '../spec/duration.js';
+import { usageError } from './errors.js';
+import { outputFormat, printJson, table, withOutputOptions } from './output.js';
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -25,7 +27,7 @@ function collect(value: string, previous: string[]): string[] {
 
 const parseDate = (v: string) => {
   const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`not a date: ${v}`);
+  if (Number.isNaN(d.getTime())) throw usageError(`not a date (ISO 8601 expected): ${v}`);
   return d;
 };
 
@@ -34,6 +36,7 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('create')
+    .description('schedule a pipeline: each run compiles from FILE as it is now, channel:// inputs resolve at run start')
     .argument('<file>', 'pipeline YAML')
     .requiredOption('--id <id>', 'schedule id')
     .option('--cron <expr>', 'cron expression, e.g. "0 3 * * *"')
@@ -43,9 +46,9 @@ export function scheduleCommands(program: Command): void {
     .option('--params <file>', 'YAML/JSON file of param values')
     .option('--paused', 'create it paused')
     .action(async (file: string, opts: { id: string; cron?: string; every?: string; overlap: string; set: string[]; params?: string; paused?: boolean }) => {
-      if (Boolean(opts.cron) === Boolean(opts.every)) throw new Error('give exactly one of --cron or --every');
+      if (Boolean(opts.cron) === Boolean(opts.every)) throw usageError('give exactly one of --cron or --every');
       const everyMs = opts.every ? parseDuration(opts.every) : undefined;
-      if (opts.every && !everyMs) throw new Error(`--every: not a duration: ${opts.every}`);
+      if (opts.every && !everyMs) throw usageError(`--every: not a duration (e.g. 30m, 6h, 1d): ${opts.every}`);
       const plan = await preparePlan(file, { set: opts.set, params: opts.params }, ArtifactStore.fromEnv());
       const client = await connectClient();
       await client.schedule.create({
@@ -65,19 +68,19 @@ export function scheduleCommands(program: Command): void {
       process.stdout.write(`schedule ${opts.id} created: ${plan.name} ${opts.cron ? `cron "${opts.cron}"` : `every ${opts.every}`}, overlap ${opts.overlap}\n`);
     });
 
-  schedule
-    .command('list')
-    .action(async () => {
-      const client = await connectClient();
-      for await (const s of client.schedule.list()) {
-        const paused = s.state.paused ? 'paused' : 'active';
-        const next = s.info.nextActionTimes[0]?.toISOString() ?? '-';
-        process.stdout.write(`${s.scheduleId.padEnd(28)} ${paused.padEnd(7)} next ${next}  ${s.state.note ?? ''}\n`);
-      }
-    });
+  withOutputOptions(schedule.command('list').description('every schedule: state, next run, note')).action(async (opts: { output?: string; json?: boolean }) => {
+    const client = await connectClient();
+    const rows: { id: string; state: 'paused' | 'active'; next: string | null; note: string | null }[] = [];
+    for await (const s of client.schedule.list()) {
+      rows.push({ id: s.scheduleId, state: s.state.paused ? 'paused' : 'active', next: s.info.nextActionTimes[0]?.toISOString() ?? null, note: s.state.note ?? null });
+    }
+    if (outputFormat(opts) === 'json') return printJson(rows);
+    process.stdout.write(rows.length ? table(['id', 'state', 'next', 'note'], rows.map((r) => [r.id, r.state, r.next ?? '-', r.note ?? ''])) : 'no schedules\n');
+  });
 
   schedule
     .command('describe')
+    .description("a schedule's spec, overlap policy, recent and running runs, next times")
     .argument('<id>')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { json?: boolean }) => {
@@ -97,6 +100,7 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('pause')
+    .description('stop starting runs (running ones go on)')
     .argument('<id>')
     .option('--note <text>', 'why')
     .action(async (id: string, opts: { note?: string }) => {
@@ -106,6 +110,7 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('unpause')
+    .description('start runs on schedule again')
     .argument('<id>')
     .action(async (id: string) => {
       await (await connectClient()).schedule.getHandle(id).unpause();
@@ -125,6 +130,7 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('backfill')
+    .description('start the runs the schedule would have started between --from and --to')
     .argument('<id>')
     .requiredOption('--from <time>', 'start (ISO 8601)', parseDate)
     .requiredOption('--to <time>', 'end (ISO 8601)', parseDate)
@@ -137,6 +143,7 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('delete')
+    .description('delete the schedule (its past runs and artifacts stay)')
     .argument('<id>')
     .action(async (id: string) => {
       await (await connectClient()).schedule.getHandle(id).delete();

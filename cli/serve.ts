@@ -16,6 +16,12 @@
 // together as one batch. finish_reason is "stop" when the model emitted EOS or a
 // stop string, "length" when max_tokens (or the context window) ran out.
 // Requests are served one at a time (generation is CPU-bound and synchronous).
+//
+// Guard (cli/serve-guard.ts): with an API key (`--api-key-file` or
+// $BPOFLOW_SERVE_API_KEY; required beyond loopback) every route but
+// GET /health needs `Authorization: Bearer <key>` (or `x-api-key`), else 401;
+// more than `--max-concurrent` requests in flight get 429; a body over
+// `--max-body-bytes` gets 413.
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename } from 'node:path';
@@ -25,6 +31,7 @@ import { ArtifactStore } from '../store/artifacts.js';
 import { renderChat } from '../activities/kinds/common.js';
 import { resolveModelUri } from '../activities/kinds/model-io.js';
 import type { ChatMessage, Role } from '../store/datasets.js';
+import { checkApiKey, ConcurrencyGate, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT, isLoopback, resolveServeApiKey, ServeConfigError } from './serve-guard.js';
 
 export interface ServeOptions {
   model: string;
@@ -37,6 +44,12 @@ export interface ServeOptions {
   maxTokensLimit?: number;
   /** Upper bound on n. Default 16. */
   maxN?: number;
+  /** Required on every route but /health when set; must be set when `host` is not loopback. */
+  apiKey?: string;
+  /** Requests in flight beyond this get 429. Default 4. */
+  maxConcurrent?: number;
+  /** Request bodies beyond this get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -150,17 +163,30 @@ function complete(model: CausalLM, tok: Tokenizer, prompt: string, s: Sampling):
   return { completions, promptTokens };
 }
 
-async function readBody(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new HttpError(413, 'request body too large');
-    chunks.push(c as Buffer);
-  }
+async function readBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `request body too large: ${declared} bytes, the limit is ${limit}`);
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        // Stop reading; the 413 goes out with `connection: close` and the socket is dropped after it.
+        req.off('data', onData);
+        req.pause();
+        reject(new HttpError(413, `request body too large: over ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    v = JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, 'request body must be JSON');
   }
@@ -168,13 +194,18 @@ async function readBody(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
   return v as Record<string, unknown>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
 }
 
+const errorBody = (e: HttpError) => ({ error: { message: e.message, type: e.type, param: e.param, code: null } });
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  if (opts.apiKey === undefined && !isLoopback(opts.host)) throw new ServeConfigError(`refusing to serve on ${opts.host} without an API key`);
+  const gate = new ConcurrencyGate(opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT);
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const backend = await selectBackend(opts.backend ?? 'auto');
   const model = await loadServedModel(opts.model);
@@ -187,14 +218,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' && (path === '/health' || path === '/healthz')) {
+      // Open to liveness probes; what is served is told only to callers with the key.
+      if (!checkApiKey(req, opts.apiKey)) return send(res, 200, { status: 'ok' });
       return send(res, 200, { status: 'ok', model: modelName, parameters: model.parameterCount(), tokenizer: model.tokenizerName, backend: backend.name });
+    }
+    if (!checkApiKey(req, opts.apiKey)) {
+      return send(res, 401, { error: { message: 'missing or invalid API key (send Authorization: Bearer <key>)', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, { 'www-authenticate': 'Bearer' });
     }
     if (req.method === 'GET' && path === '/v1/models') {
       return send(res, 200, { object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'bpoflow' }] });
     }
     if (req.method === 'GET' && path === `/v1/models/${modelName}`) return send(res, 200, { id: modelName, object: 'model', created, owned_by: 'bpoflow' });
     if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions')) {
-      const body = await readBody(req);
+      const body = await readBody(req, maxBody);
       const chat = path === '/v1/chat/completions';
       let prompt: string;
       if (chat) prompt = renderChat(parseMessages(body.messages));
@@ -233,12 +269,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   const server = createServer((req, res) => {
+    const health = req.method === 'GET' && /^\/healthz?\/?(\?|$)/.test(req.url ?? '');
+    if (!health && !gate.tryEnter()) {
+      return send(res, 429, errorBody(new HttpError(429, `too many concurrent requests (at most ${gate.max}); retry shortly`, null, 'rate_limit_exceeded')), { 'retry-after': '1' });
+    }
+    if (!health) res.once('close', () => gate.leave());
     handle(req, res).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), null, 'server_error');
-      if (!res.headersSent) send(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: null } });
+      // An unread body is not drained: the connection closes after the answer.
+      if (!res.headersSent) send(res, e.status, errorBody(e), e.status === 413 ? { connection: 'close' } : {});
       else res.end();
+      if (e.status === 413) res.once('finish', () => req.socket.destroySoon());
     });
   });
+  // A client that never finishes its request must not hold a slot for long.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -260,8 +306,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 }
 
 /** The CLI entry: serves until SIGINT/SIGTERM. Prints `listening on <url>` on stdout when ready. */
-export async function runServe(opts: ServeOptions): Promise<void> {
-  const s = await startServer(opts);
+export async function runServe(opts: ServeOptions & { apiKeyFile?: string }): Promise<void> {
+  const apiKey = resolveServeApiKey({ host: opts.host, apiKeyFile: opts.apiKeyFile });
+  const s = await startServer({ ...opts, apiKey });
+  if (!apiKey) process.stderr.write(`serve: no API key set: only this machine can connect (${opts.host})\n`);
   process.stdout.write(`serving ${s.modelName} (${opts.model}) listening on ${s.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void s.close().then(resolve);

@@ -8,7 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { describeRun, formatDuration, metricsText, renderSteps, stepLine, type LiveRun, type LiveStep } from './run-view.js';
+import { describeRun, formatDuration, metricsText, renderSteps, stepLine, type DescribeOptions, type LiveRun, type LiveStep } from './run-view.js';
 
 export { metricsText };
 
@@ -83,6 +83,20 @@ function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress
   return m ? `${head}  ${m}` : head;
 }
 
+/** After the status query timed out (no worker answered), read the history for a while instead of waiting on the query each poll. */
+const QUERY_BACKOFF_MS = 15_000;
+
+/** describeRun for a loop: remembers when the query last went unanswered. */
+function poller(client: Client, runId: string): () => Promise<LiveRun> {
+  let skipQueryUntil = 0;
+  return async () => {
+    const opts: DescribeOptions = { query: Date.now() >= skipQueryUntil };
+    const run = await describeRun(client, runId, opts);
+    if (opts.query && run.temporalStatus === 'RUNNING' && run.source === 'history') skipQueryUntil = Date.now() + QUERY_BACKOFF_MS;
+    return run;
+  };
+}
+
 export async function watchRun(client: Client, runId: string, opts: WatchOptions = {}): Promise<LiveRun> {
   const out = opts.out ?? process.stdout;
   const live = !opts.json && (opts.live ?? Boolean((out as NodeJS.WriteStream).isTTY));
@@ -93,9 +107,17 @@ async function watchPlain(client: Client, runId: string, out: NodeJS.WritableStr
   const seen = new Map<string, string>();
   const rates = new Map<string, RateTracker>();
   const lastProgress = new Map<string, number>();
+  const warned = new Set<string>();
+  const describe = poller(client, runId);
   for (;;) {
-    const run = await describeRun(client, runId);
+    const run = await describe();
     const now = Date.now();
+    for (const w of run.warnings ?? []) {
+      // Once per distinct warning (its "last poll … ago" part changes every poll).
+      const key = w.replace(/\(.*?\)/g, '');
+      if (!warned.has(key) && !opts.json) out.write(`warning: ${w}\n`);
+      warned.add(key);
+    }
     for (const s of run.steps) {
       const key = `${s.state}:${s.currentAttempt ?? s.attempts}`;
       if (seen.get(s.id) !== key && s.state !== 'pending') {
@@ -123,7 +145,8 @@ async function watchPlain(client: Client, runId: string, out: NodeJS.WritableStr
 
 async function watchLive(client: Client, runId: string, out: NodeJS.WritableStream, opts: WatchOptions): Promise<LiveRun> {
   const barOptions: cliProgress.Options = { barsize: BAR_SIZE, barCompleteChar: '█', barIncompleteChar: '░' };
-  let run = await describeRun(client, runId);
+  const describe = poller(client, runId);
+  let run = await describe();
   const rates = new Map<string, RateTracker>();
   const started = run.startedAt;
   const multibar = new cliProgress.MultiBar({
@@ -142,6 +165,7 @@ async function watchLive(client: Client, runId: string, out: NodeJS.WritableStre
   };
   multibar.create(1, 0, {}, { format: () => header() });
   if (opts.link) multibar.create(1, 0, {}, { format: () => `ui  ${opts.link}` });
+  multibar.create(1, 0, {}, { format: () => (run.warnings?.length ? run.warnings.map((w) => `warning: ${w}`).join('  |  ') : '') });
   const bars = new Map<string, cliProgress.SingleBar>();
   for (const s of run.steps) {
     bars.set(
@@ -169,7 +193,7 @@ async function watchLive(client: Client, runId: string, out: NodeJS.WritableStre
       }
       if (run.state !== 'running' && run.temporalStatus !== 'RUNNING') break;
       await sleep(opts.pollMs ?? POLL_MS);
-      run = await describeRun(client, runId);
+      run = await describe();
     }
   } finally {
     multibar.stop();

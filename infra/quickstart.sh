@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # From a fresh clone: set up, start the local stack, start a worker, and run the
 # quickstart pipeline end to end. The stack stays up afterwards (`bpoflow down` stops it).
+#   bash infra/quickstart.sh [--temporal-port N] [--ui-port N] [--s3-port N]
+# or the same through BPOFLOW_TEMPORAL_PORT, BPOFLOW_UI_PORT, BPOFLOW_S3_PORT (flags win).
+# Without them `bpoflow up` uses the ports this stack had before, else 7233, 8233, 8333.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+temporal_port="${BPOFLOW_TEMPORAL_PORT:-}" ui_port="${BPOFLOW_UI_PORT:-}" s3_port="${BPOFLOW_S3_PORT:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --temporal-port) temporal_port="${2:?--temporal-port needs a port}"; shift 2 ;;
+    --ui-port) ui_port="${2:?--ui-port needs a port}"; shift 2 ;;
+    --s3-port) s3_port="${2:?--s3-port needs a port}"; shift 2 ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "quickstart: unknown argument '$1' (expected --temporal-port, --ui-port, --s3-port)" >&2; exit 2 ;;
+  esac
+done
+up_args=()
+[ -n "$temporal_port" ] && up_args+=(--temporal-port "$temporal_port")
+[ -n "$ui_port" ] && up_args+=(--ui-port "$ui_port")
+[ -n "$s3_port" ] && up_args+=(--s3-port "$s3_port")
+
 eval "$(bash infra/setup.sh)"
 export BPOFLOW_HOME="${BPOFLOW_HOME:-$root/.bpoflow}"
 bpoflow() { node "$root/bin/bpoflow.js" "$@"; }
 
-bpoflow up
+bpoflow up ${up_args[@]+"${up_args[@]}"}
 mkdir -p "$BPOFLOW_HOME/logs"
 worker_log="$BPOFLOW_HOME/logs/worker.log"
 node "$root/bin/bpoflow.js" worker --queues cpu,gpu >"$worker_log" 2>&1 &

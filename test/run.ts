@@ -5,7 +5,7 @@
 // TensorFlow (tfjs-node, linked by infra/setup.sh); that pass is reported as
 // skipped, with the reason, where native TensorFlow doesn't load.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateStack, type PrivateStack } from '../infra/stack.js';
@@ -18,11 +18,33 @@ const files = patterns.length ? patterns : ['dist/test/unit/', 'dist/test/integr
 // The ml unit tests among the patterns, for the native pass.
 const mlFiles = files.flatMap((f) => (/^(\.\/)?dist\/test\/unit\/?$/.test(f) ? ['dist/test/unit/ml/'] : /^(\.\/)?dist\/test\/unit\/ml(\/|$)/.test(f) ? [f] : []));
 
-function nodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', ...args], { cwd: root, env, stdio: 'inherit' });
+/** Counts over every `node --test` pass, for the one closing line CI reads. */
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let passes = 0;
+
+/**
+ * One `node --test` pass: the usual report on stdout, and a TAP copy in the state dir
+ * whose top-level summary (`# pass N`, …) is added to `totals`.
+ */
+async function nodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const tap = join(home, `pass-${++passes}.tap`);
+  const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...args],
+      { cwd: root, env, stdio: 'inherit' },
+    );
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
+  const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail') + count('cancelled');
+  totals.skipped += count('skipped') + count('todo');
+  // A pass that crashed before its summary still counts as a failure.
+  if (code !== 0 && !/^# fail [1-9]/m.test(summary) && !/^# cancelled [1-9]/m.test(summary)) totals.failed += 1;
+  return code;
 }
 
 /** null when native TensorFlow loads here, else why not (one line). */
@@ -77,5 +99,9 @@ try {
   if (code === 0) rmSync(home, { recursive: true, force: true });
   else console.log(`[stack] state and logs kept in ${home}`);
   console.log(`[test] finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The closing line, over all passes (the native ml pass included); a failure outside the
+  // tests (the stack did not start, a required pass could not run) counts as one.
+  if (code !== 0 && totals.failed === 0) totals.failed = 1;
+  console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 }
 process.exit(code);

@@ -2,6 +2,10 @@
 // key comes from an environment variable whose *name* the pipeline gives
 // (`apiKeyEnv`); the key itself never appears in YAML, args or logs.
 import { BadInput } from '../step-kind.js';
+import { redact, registerSecret } from '../redact.js';
+
+/** What of a response body goes into an error: redacted first (an endpoint may echo the request, key included), then cut. */
+const bodyExcerpt = (text: string) => redact(text).slice(0, 300);
 
 export interface ChatEndpoint {
   /** Base URL (`http://host:port`, `…/v1`) or the full `…/v1/chat/completions` URL. */
@@ -35,6 +39,7 @@ export function apiKeyFrom(apiKeyEnv: string | undefined, env: NodeJS.ProcessEnv
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) throw new BadInput(`apiKeyEnv must name an environment variable, got "${apiKeyEnv}"`);
   const key = env[apiKeyEnv];
   if (!key) throw new BadInput(`environment variable ${apiKeyEnv} (apiKeyEnv) is not set on the worker`);
+  registerSecret(key);
   return key;
 }
 
@@ -56,12 +61,12 @@ export async function chatCompletions(ep: ChatEndpoint, req: ChatRequest, signal
       });
       const text = await res.text();
       if (res.status >= 500) {
-        lastErr = new Error(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+        lastErr = new Error(`${url}: HTTP ${res.status}: ${bodyExcerpt(text)}`);
         continue;
       }
-      if (!res.ok) throw new BadInput(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+      if (!res.ok) throw new BadInput(`${url}: HTTP ${res.status}: ${bodyExcerpt(text)}`);
       const body = JSON.parse(text) as { choices?: { index?: number; message?: { content?: string | null } }[] };
-      if (!Array.isArray(body.choices)) throw new Error(`${url}: response has no "choices": ${text.slice(0, 300)}`);
+      if (!Array.isArray(body.choices)) throw new Error(`${url}: response has no "choices": ${bodyExcerpt(text)}`);
       return [...body.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((c) => c.message?.content ?? '');
     } catch (err) {
       if (err instanceof BadInput || signal?.aborted) throw err;

@@ -93,8 +93,8 @@ export const bpoTrain: StepKind = {
       const lengths = pairs.map((p) => encodeExample(tok, p.prompt, p.chosen, maxLength).ids.length + encodeExample(tok, p.prompt, p.rejected, maxLength).ids.length);
       const tokensPerStep = tokensForSteps(lengths, args.seed, totalSteps, perStep);
 
-      const resume = await findResume(ctx);
-      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt });
+      const resume = await findResume(ctx, rawArgs);
+      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep,
@@ -103,6 +103,7 @@ export const bpoTrain: StepKind = {
         resume,
         pauseMs: args.pauseMs,
         inputs,
+        args: rawArgs,
       });
       ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps', message: resume ? `resumed at step ${resume.step}` : 'training' });
       const result = await trainDpo({

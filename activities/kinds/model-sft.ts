@@ -34,8 +34,8 @@ export const modelSft: StepKind = {
       const seed = num(a.seed, 0);
       const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * examples.length) / (batchSize * gradAccumSteps));
       const lengths = examples.map((e) => encodeSftExample(tok, e, maxLength).ids.length);
-      const resume = await findResume(ctx);
-      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt });
+      const resume = await findResume(ctx, a);
+      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
@@ -44,6 +44,7 @@ export const modelSft: StepKind = {
         resume,
         pauseMs: num(a.pauseMs, 0),
         inputs,
+        args: a,
       });
       ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps' });
       const result = await trainSft({

@@ -7,6 +7,16 @@
 // A retry resumes from the newest valid checkpoint of this run/step (or the one
 // its previous attempt heartbeated), so at most `checkpointEvery` steps are
 // redone, and the final weights equal an uninterrupted run's bit for bit.
+//
+// A run made by `bpoflow resume` has no checkpoints of its own at first: the
+// step then continues from the newest valid checkpoint of the run(s) it
+// resumes (activities/run-links.ts), provided that checkpoint was written by
+// the same step with the same resolved arguments. Each checkpoint carries the
+// fingerprint of those (`resume-key.json`); a step whose inputs or settings
+// changed (e.g. `resume --from` an upstream step) trains from scratch.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../spec/canonical-json.js';
+import { resumeAncestors } from '../run-links.js';
 import { Rng, type CausalLM, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
@@ -16,19 +26,34 @@ import { assertNotCancelled, breathe, producerOf } from './common.js';
 
 export const STATE_FILE = 'state.safetensors';
 export const ROWS_FILE = 'metrics.jsonl';
+export const RESUME_KEY_FILE = 'resume-key.json';
 
 export interface Resume {
   state: Uint8Array;
   step: number;
   uri: string;
   rows: MetricsRow[];
+  /** The run whose checkpoint this is, when it is an earlier run that this one resumes. */
+  fromRun?: string;
 }
 
-/** The newest valid checkpoint of this run/step, or the one the previous attempt heartbeated if that is newer. */
-export async function findResume(ctx: StepContext): Promise<Resume | null> {
+/** What a checkpoint is valid for: this step id with these resolved arguments. */
+export function resumeKey(stepId: string, args: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson({ stepId, args })).digest('hex');
+}
+
+const keyBytes = (key: string) => new TextEncoder().encode(JSON.stringify({ resumeKey: key }));
+
+/**
+ * The newest valid checkpoint of this run/step, or the one the previous attempt
+ * heartbeated if that is newer; without either, the newest valid checkpoint of
+ * the same step in the runs this run resumes whose resume key matches `args`.
+ */
+export async function findResume(ctx: StepContext, args?: Record<string, unknown>): Promise<Resume | null> {
   const ckpts = new Checkpoints(ctx.store);
   let best: LoadedCheckpoint | null = await ckpts.latestCheckpoint(ctx.runId, ctx.stepId);
   for (const s of best?.skipped ?? []) ctx.log.warn('skipping invalid checkpoint', s);
+  let fromRun: string | undefined;
   const hinted = ctx.previousProgress?.checkpoint;
   if (hinted && hinted !== best?.uri) {
     try {
@@ -38,12 +63,30 @@ export async function findResume(ctx: StepContext): Promise<Resume | null> {
       ctx.log.warn('heartbeated checkpoint is unusable', { uri: hinted, error: String(e) });
     }
   }
+  if (!best && args) {
+    const found = await ancestorCheckpoint(ctx, ckpts, resumeKey(ctx.stepId, args));
+    if (found) [best, fromRun] = [found.checkpoint, found.runId];
+  }
   if (!best) return null;
   const state = best.files[STATE_FILE];
   if (!state) return null;
   const rowsBytes = best.files[ROWS_FILE];
   const rows = rowsBytes ? parseMetrics(new TextDecoder().decode(rowsBytes)) : [];
-  return { state, step: best.step, uri: best.uri, rows };
+  return { state, step: best.step, uri: best.uri, rows, ...(fromRun ? { fromRun } : {}) };
+}
+
+async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: string): Promise<{ checkpoint: LoadedCheckpoint; runId: string } | null> {
+  for (const runId of await resumeAncestors(ctx.store, ctx.runId)) {
+    const c = await ckpts.latestCheckpoint(runId, ctx.stepId);
+    for (const s of c?.skipped ?? []) ctx.log.warn('skipping invalid checkpoint', s);
+    if (!c) continue;
+    const stored = c.files[RESUME_KEY_FILE] ? (JSON.parse(new TextDecoder().decode(c.files[RESUME_KEY_FILE])) as { resumeKey?: string }).resumeKey : undefined;
+    if (stored === key) return { checkpoint: c, runId };
+    // Another step's work (other inputs or settings): starting over is the only correct choice.
+    ctx.log.info('checkpoint of the resumed run does not match this step', { run: runId, uri: c.uri, reason: stored ? "the step's arguments changed" : 'it has no resume key' });
+    return null;
+  }
+  return null;
 }
 
 /**
@@ -92,8 +135,11 @@ export function trainingDriver(
     resume: Resume | null;
     pauseMs: number;
     inputs: string[];
+    /** The step's resolved arguments: their fingerprint goes into every checkpoint (see findResume). */
+    args?: Record<string, unknown>;
   },
 ): TrainingDriver {
+  const keyFile: Record<string, Uint8Array> = opts.args ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) } : {};
   const ckpts = new Checkpoints(ctx.store, { retention: { keepLast: opts.keepCheckpoints } });
   const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000 });
   const rows: MetricsRow[] = [];
@@ -124,7 +170,7 @@ export function trainingDriver(
       const ref = await ckpts.save(
         ctx.runId,
         ctx.stepId,
-        { files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body) }, meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} } },
+        { files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body), ...keyFile }, meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} } },
         { producer: producerOf(ctx), inputs: opts.inputs },
       );
       checkpoints.push(ref.uri);

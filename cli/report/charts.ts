@@ -20,9 +20,16 @@ export interface RenderedChart extends Chart {
 
 const WIDTH = 560;
 const HEIGHT = 260;
-const CONFIG = { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14 } };
+// labelLimit 0: vega never cuts a label short; long prompts are shortened by `short` (48 characters) instead.
+const CONFIG = {
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0 },
+  legend: { labelLimit: 0 },
+  title: { fontSize: 14 },
+};
 
-const base = (title: string, extra: Record<string, unknown> = {}) => ({
+const base = (title: string | { text: string; subtitle?: string }, extra: Record<string, unknown> = {}) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title,
   width: WIDTH,
@@ -31,6 +38,16 @@ const base = (title: string, extra: Record<string, unknown> = {}) => ({
   config: CONFIG,
   ...extra,
 });
+
+/** Legends below the plot with whole labels: a right-hand legend cut long series names. */
+const LEGEND = { orient: 'bottom', direction: 'horizontal' } as const;
+
+/** The depth histograms compare the datasets the stats steps saw, which may hold different prompts. */
+function promptSetNote(data: ReportData): string {
+  const sets = data.stats.map((s) => `${s.stepId}: ${s.breadth} prompts`).join(', ');
+  const breadths = new Set(data.stats.map((s) => s.breadth));
+  return breadths.size > 1 ? `different prompt sets: ${sets}` : sets;
+}
 
 const short = (s: string, n = 48) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 
@@ -41,6 +58,16 @@ const CURVES: [string, string, string[]][] = [
   ['reward-accuracies', 'Reward accuracies', ['rewards/accuracies', 'eval/rewards/accuracies']],
   ['rewards', 'Rewards of chosen and rejected responses', ['rewards/chosen', 'rewards/rejected']],
 ];
+
+const DECIDED = ['budget share', 'max depth', 'min depth', 'all its pairs'];
+
+/** Which bound set a prompt's depth (see bpo.gradient-cluster's allocation). */
+function decidedBy(p: ReportData['allocation'][number]['prompts'][number], a: ReportData['allocation'][number]): string {
+  if (p.available !== undefined && p.depth >= p.available) return 'all its pairs';
+  if (a.maxDepth !== undefined && p.depth >= a.maxDepth) return 'max depth';
+  if (a.minDepth !== undefined && p.depth <= a.minDepth) return 'min depth';
+  return 'budget share';
+}
 
 export function buildCharts(data: ReportData): Chart[] {
   const charts: Chart[] = [];
@@ -71,26 +98,33 @@ export function buildCharts(data: ReportData): Chart[] {
     });
   }
 
-  const trainers = new Set(data.curves.map((c) => c.stepId));
-  for (const [id, title, metrics] of CURVES) {
-    const points = data.curves.filter((c) => metrics.includes(c.metric));
-    if (!points.length) continue;
-    const multi = new Set(points.map((p) => p.metric)).size > 1 || trainers.size > 1;
-    const values = points.map((p) => ({ ...p, series: multi ? `${p.stepId} ${p.metric}` : p.stepId }));
-    charts.push({
-      id,
-      section: 'training',
-      title,
-      spec: base(title, {
-        data: { values },
-        mark: { type: 'line', point: values.length <= 60, interpolate: 'monotone' },
-        encoding: {
-          x: { field: 'step', type: 'quantitative', title: 'training step' },
-          y: { field: 'value', type: 'quantitative', title: metrics.length === 2 && id === 'rewards' ? 'reward' : metrics[0], scale: { zero: false } },
-          color: { field: 'series', type: 'nominal', title: null },
-        },
-      }) as TopLevelSpec,
-    });
+  // One chart per training step and curve: an SFT loss (0–6 over 1000 steps) and a DPO loss
+  // (about 0.5 over 60) on one axis would flatten the DPO curve into a corner.
+  const trainers = [...new Set(data.curves.map((c) => c.stepId))];
+  for (const stepId of trainers) {
+    const uses = data.steps.find((s) => s.id === stepId)?.uses;
+    for (const [id, title, metrics] of CURVES) {
+      const points = data.curves.filter((c) => c.stepId === stepId && metrics.includes(c.metric));
+      if (!points.length) continue;
+      const series = new Set(points.map((p) => p.metric));
+      const perSeries = points.length / series.size;
+      charts.push({
+        id: `${id}-${stepId}`,
+        section: 'training',
+        title: `${title}: ${stepId}`,
+        spec: base(`${title}: ${stepId}${uses ? ` (${uses})` : ''}`, {
+          data: { values: points },
+          // Straight segments between the measured points (a spline invents values between them),
+          // and the points themselves while they are few enough to see.
+          mark: { type: 'line', point: perSeries <= 60 },
+          encoding: {
+            x: { field: 'step', type: 'quantitative', title: 'training step', axis: { tickMinStep: 1, format: 'd' } },
+            y: { field: 'value', type: 'quantitative', title: id === 'rewards' ? 'reward' : metrics[0], scale: { zero: false } },
+            color: { field: 'metric', type: 'nominal', title: null, legend: series.size > 1 ? LEGEND : null },
+          },
+        }) as TopLevelSpec,
+      });
+    }
   }
 
   if (data.stats.length) {
@@ -99,14 +133,14 @@ export function buildCharts(data: ReportData): Chart[] {
       id: 'depth-histogram',
       section: 'balance',
       title: 'Depth: prompts by number of pairs',
-      spec: base('Depth histogram (prompts with N pairs)', {
+      spec: base({ text: 'Depth histogram (prompts with N pairs)', subtitle: promptSetNote(data) }, {
         data: { values: depth },
         mark: 'bar',
         encoding: {
           x: { field: 'depth', type: 'ordinal', title: 'pairs per prompt' },
           xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
           y: { field: 'prompts', type: 'quantitative', title: 'prompts' },
-          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId) },
+          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId), legend: LEGEND },
         },
       }) as TopLevelSpec,
     });
@@ -125,7 +159,7 @@ export function buildCharts(data: ReportData): Chart[] {
           x: { field: 'measure', type: 'nominal', title: null, axis: { labelAngle: 0 } },
           xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
           y: { field: 'value', type: 'quantitative', title: 'count' },
-          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId) },
+          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId), legend: LEGEND },
         },
       }) as TopLevelSpec,
     });
@@ -143,7 +177,7 @@ export function buildCharts(data: ReportData): Chart[] {
         encoding: {
           x: { field: 'x', type: 'quantitative', scale: { zero: false } },
           y: { field: 'y', type: 'quantitative', scale: { zero: false } },
-          color: { field: 'cluster', type: 'nominal', title: 'cluster' },
+          color: { field: 'cluster', type: 'nominal', title: 'cluster', legend: LEGEND },
           tooltip: [{ field: 'prompt' }, { field: 'cluster' }],
         },
       }) as TopLevelSpec,
@@ -151,28 +185,33 @@ export function buildCharts(data: ReportData): Chart[] {
   }
 
   for (const a of data.allocation) {
+    // Depth is a budget share ∝ exp(score / T), clamped to [minDepth, maxDepth] and to the pairs a prompt
+    // has: colouring by the bound that decided each depth shows why depth is not monotone in score.
+    // Highest score first, numbered in that order (the numbers keep equal shortened prompts apart).
+    const ranked = [...a.prompts].sort((x, y) => (y.score ?? -Infinity) - (x.score ?? -Infinity));
+    const values = ranked.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, available: p.available ?? null, score: p.score ?? null, decided: decidedBy(p, a) }));
+    const color = { field: 'decided', type: 'nominal', title: 'depth set by', scale: { domain: DECIDED, range: ['#4c78a8', '#e45756', '#f58518', '#9d755d'] }, legend: LEGEND };
     const perPrompt = a.prompts.length <= 40;
     charts.push({
       id: `allocation-${a.stepId}`,
       section: 'allocation',
       title: `Depth allocation (${a.stepId})`,
       spec: perPrompt
-        ? (base(`Depth allocated per prompt (${a.stepId})`, {
+        ? (base(`Pairs allocated per prompt, by score (${a.stepId})`, {
             height: Math.max(80, 16 * a.prompts.length),
-            data: { values: a.prompts.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, score: p.score ?? null })) },
-            mark: 'bar',
-            encoding: {
-              y: { field: 'prompt', type: 'nominal', sort: '-x', title: null },
-              x: { field: 'depth', type: 'quantitative', title: 'pairs allocated' },
-              color: { field: 'score', type: 'quantitative', title: 'score', scale: { scheme: 'viridis' } },
-            },
+            data: { values },
+            layer: [
+              { mark: { type: 'bar', color: '#e8e8e8' }, encoding: { y: { field: 'prompt', type: 'nominal', sort: null, title: 'prompts, highest score first' }, x: { field: 'available', type: 'quantitative', title: 'pairs (grey: candidates the prompt has)' } } },
+              { mark: 'bar', encoding: { y: { field: 'prompt', type: 'nominal', sort: null }, x: { field: 'depth', type: 'quantitative' }, color } },
+            ],
           }) as TopLevelSpec)
-        : (base(`Depth allocated per prompt (${a.stepId}): prompts by depth`, {
-            data: { values: a.prompts.map((p) => ({ depth: p.depth })) },
-            mark: 'bar',
+        : (base(`Pairs allocated against prompt score (${a.stepId})`, {
+            data: { values },
+            mark: { type: 'point', filled: true, opacity: 0.7 },
             encoding: {
-              x: { field: 'depth', type: 'ordinal', title: 'pairs allocated' },
-              y: { aggregate: 'count', type: 'quantitative', title: 'prompts' },
+              x: { field: 'score', type: 'quantitative', title: 'prompt score', scale: { zero: false } },
+              y: { field: 'depth', type: 'quantitative', title: 'pairs allocated', axis: { tickMinStep: 1, format: 'd' } },
+              color,
             },
           }) as TopLevelSpec),
     });

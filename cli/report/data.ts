@@ -58,6 +58,8 @@ export interface AllocationRow {
   prompt: string;
   depth: number;
   score?: number;
+  /** Candidate pairs the prompt had: its depth can't exceed them. */
+  available?: number;
 }
 
 export interface EvalRow {
@@ -80,14 +82,29 @@ export interface ReportData {
   curves: CurvePoint[];
   stats: StatsEntry[];
   clusters: { stepId: string; uri: string; points: ClusterPoint[] }[];
-  allocation: { stepId: string; uri: string; prompts: AllocationRow[] }[];
+  allocation: { stepId: string; uri: string; minDepth?: number; maxDepth?: number; prompts: AllocationRow[] }[];
   eval: EvalRow[];
   lineage: LineageNode[];
   /** Artifacts that could not be read, and why (shown in the report, never fatal). */
   problems: string[];
 }
 
-const promptText = (p: unknown): string | undefined => (p === undefined || p === null ? undefined : typeof p === 'string' ? p : JSON.stringify(p));
+/**
+ * A prompt as a reader recognises it: its last human turn. HH-RLHF prompts are whole
+ * dialogues ("\n\nHuman: … \n\nAssistant: …"), so their first words are all "Human:";
+ * conversational prompts are message lists.
+ */
+export function promptText(p: unknown): string | undefined {
+  if (p === undefined || p === null) return undefined;
+  if (Array.isArray(p)) {
+    const user = [...p].reverse().find((m) => m && typeof m === 'object' && (m as { role?: unknown }).role === 'user') as { content?: unknown } | undefined;
+    return user && typeof user.content === 'string' ? user.content.trim() : JSON.stringify(p);
+  }
+  if (typeof p !== 'string') return JSON.stringify(p);
+  const turns = p.split(/\n\nHuman:\s*/);
+  if (turns.length < 2) return p;
+  return turns[turns.length - 1]!.split(/\n\nAssistant:/)[0]!.trim();
+}
 
 const isUri = (v: unknown): v is string => typeof v === 'string' && v.startsWith('s3://');
 const METRICS_FILE = /(^|\/)[^/]*metrics[^/]*\.jsonl(\.shard-\d+)?$/;
@@ -159,19 +176,28 @@ export async function collectReportData(run: LiveRun, store: ArtifactStore, opts
       if (points.length) clusters.push({ stepId: s.id, uri: out.clusters, points });
     }
     if (isUri(out.allocation)) {
-      const a = await attempt(`allocation ${out.allocation}`, () => store.readJson<{ prompts?: AllocationRow[] }>(String(out.allocation)));
+      const a = await attempt(`allocation ${out.allocation}`, () => store.readJson<{ minDepth?: number; maxDepth?: number; prompts?: AllocationRow[] }>(String(out.allocation)));
       const prompts = (Array.isArray(a?.prompts) ? a.prompts : [])
         .filter((p) => p && typeof p.depth === 'number')
-        .map((p) => ({ prompt: promptText(p.prompt) ?? '', depth: p.depth, ...(typeof p.score === 'number' ? { score: p.score } : {}) }));
+        .map((p) => ({
+          prompt: promptText(p.prompt) ?? '',
+          depth: p.depth,
+          ...(typeof p.score === 'number' ? { score: p.score } : {}),
+          ...(typeof p.available === 'number' ? { available: p.available } : {}),
+        }));
       if (a && !Array.isArray(a.prompts)) problems.push(`allocation ${out.allocation}: expected {prompts: [{prompt, depth}]}`);
-      if (prompts.length) allocation.push({ stepId: s.id, uri: out.allocation, prompts });
+      const bounds = { ...(typeof a?.minDepth === 'number' ? { minDepth: a.minDepth } : {}), ...(typeof a?.maxDepth === 'number' ? { maxDepth: a.maxDepth } : {}) };
+      if (prompts.length) allocation.push({ stepId: s.id, uri: out.allocation, ...bounds, prompts });
     }
     if (isUri(out.eval)) {
       const e = await attempt(`eval ${out.eval}`, () => store.readJson<Record<string, unknown>>(String(out.eval)));
       for (const [metric, value] of Object.entries(e ?? {})) if (typeof value === 'number') evalRows.push({ stepId: s.id, metric, value });
     }
+    // An eval step's numeric outputs repeat its eval.json: each metric once per step.
     if (s.uses.startsWith('eval.')) {
-      for (const [metric, value] of Object.entries(out)) if (typeof value === 'number') evalRows.push({ stepId: s.id, metric, value });
+      for (const [metric, value] of Object.entries(out)) {
+        if (typeof value === 'number' && !evalRows.some((r) => r.stepId === s.id && r.metric === metric)) evalRows.push({ stepId: s.id, metric, value });
+      }
     }
   }
 

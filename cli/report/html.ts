@@ -4,12 +4,14 @@ import type { LineageNode } from '../../store/artifacts.js';
 import type { ReportData } from './data.js';
 import type { RenderedChart, Section } from './charts.js';
 import { formatDuration, metricsText } from '../run-view.js';
+import { forPeople } from '../output.js';
 
 export const esc = (s: unknown): string =>
   String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const time = (ms?: number) => (ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
-const num = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : v.toFixed(4));
+// Numbers for people, as the CLI prints them (report.json keeps them exact).
+const num = forPeople;
 
 function figures(charts: RenderedChart[], section: Section): string {
   return charts
@@ -42,7 +44,7 @@ function statsTable(data: ReportData): string {
 }
 
 function evalTable(data: ReportData): string {
-  if (!data.eval.length) return empty('No eval results in this run (no outputs named "eval" and no eval.* steps).');
+  if (!data.eval.length) return empty('No eval results in this run (no eval.* step, nor any step output named "eval").');
   const rows = data.eval.map((e) => `<tr><td>${esc(e.stepId)}</td><td><code>${esc(e.metric)}</code></td><td class="n">${esc(num(e.value))}</td></tr>`);
   return `<table class="eval"><thead><tr><th>step</th><th>metric</th><th>value</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -77,12 +79,12 @@ export function renderHtml(data: ReportData, charts: RenderedChart[]): string {
   const outputs = Object.entries(data.outputs ?? {});
   const sections = [
     `<section id="steps"><h2>Steps</h2>${stepsTable(data)}${figures(charts, 'steps')}</section>`,
-    `<section id="training"><h2>Training curves</h2>${has('training') ? figures(charts, 'training') : empty('No training metrics in this run (no metrics.jsonl artifacts).')}</section>`,
+    `<section id="training"><h2>Training curves</h2>${has('training') ? figures(charts, 'training') : empty('No training metrics in this run (no model.sft or bpo.train step, nor any step output named "metrics").')}</section>`,
     `<section id="balance"><h2>Breadth and depth, before and after balancing</h2>${
-      data.stats.length ? `${statsTable(data)}${figures(charts, 'balance')}` : empty('No dataset statistics in this run (no dataset.stats steps).')
+      data.stats.length ? `${statsTable(data)}${figures(charts, 'balance')}` : empty('No dataset statistics in this run (no dataset.stats step).')
     }</section>`,
-    `<section id="clusters"><h2>Gradient clusters</h2>${has('clusters') ? figures(charts, 'clusters') : empty('No gradient clusters in this run (no outputs named "clusters").')}</section>`,
-    `<section id="allocation"><h2>Depth allocation per prompt</h2>${has('allocation') ? figures(charts, 'allocation') : empty('No depth allocation in this run (no outputs named "allocation").')}</section>`,
+    `<section id="clusters"><h2>Gradient clusters</h2>${has('clusters') ? figures(charts, 'clusters') : empty('No gradient clusters in this run (no bpo.gradient-cluster step, nor any step output named "clusters").')}</section>`,
+    `<section id="allocation"><h2>Depth allocation per prompt</h2>${has('allocation') ? figures(charts, 'allocation') : empty('No depth allocation in this run (no bpo.gradient-cluster step, nor any step output named "allocation").')}</section>`,
     `<section id="eval"><h2>Evaluation</h2>${evalTable(data)}</section>`,
     `<section id="lineage"><h2>Lineage of the final model</h2>${
       data.lineage.length ? data.lineage.map((n) => `<ul class="lineage">${lineageTree(n)}</ul>`).join('') : empty('No model artifact in this run, and no artifact outputs to trace.')
@@ -99,7 +101,7 @@ export function renderHtml(data: ReportData, charts: RenderedChart[]): string {
     data.ui ? ` · <a href="${esc(data.ui)}">Temporal UI</a>` : ''
   } · report generated ${esc(data.generatedAt)}</p>
 ${data.error ? `<p class="error">${esc(data.error)}</p>` : ''}
-${outputs.length ? `<p class="meta">outputs: ${outputs.map(([k, v]) => `<b>${esc(k)}</b> = <code>${esc(v)}</code>`).join(' · ')}</p>` : ''}
+${outputs.length ? `<p class="meta">outputs: ${outputs.map(([k, v]) => `<b>${esc(k)}</b> = <code>${esc(typeof v === 'number' ? num(v) : v)}</code>`).join(' · ')}</p>` : ''}
 ${sections.join('\n')}
 ${data.problems.length ? `<section id="problems"><h2>Unreadable artifacts</h2><ul class="problems">${data.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></section>` : ''}
 </body></html>

@@ -34,7 +34,7 @@ async function loadRun(client: Client, runId: string): Promise<LiveRun> {
       steps: result.steps,
       outputs: result.outputs,
     };
-    return { ...status, temporalStatus: description.status.name };
+    return { ...status, temporalStatus: description.status.name, source: 'history' };
   }
 }
 

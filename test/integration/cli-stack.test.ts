@@ -130,7 +130,7 @@ describe('what a run leaves is readable by standard tools', () => {
     assert.match(listed, new RegExp(`Completed +${handle.workflowId} `));
     const ours = await bpoflow(['list', '--pipeline', 'quickstart']);
     assert.equal(ours.code, 0, ours.stderr);
-    assert.match(ours.stdout, new RegExp(`^${handle.workflowId} +COMPLETED `, 'm'));
+    assert.match(ours.stdout, new RegExp(`^${handle.workflowId} +succeeded `, "m"), "bpoflow list speaks bpoflow's run states");
 
     // A plain S3 GET of the artifact's key returns its manifest; the manifest names the blob.
     const url = new URL(process.env.BPOFLOW_S3_ENDPOINT!);

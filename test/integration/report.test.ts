@@ -34,12 +34,13 @@ after(async () => {
 
 interface PageCheck {
   errors: string[];
-  plots: { id: string; width: number; height: number; marks: number }[];
+  /** clipped: texts drawn outside their plot's box, or cut short with an ellipsis (unreadable legends, labels). */
+  plots: { id: string; width: number; height: number; marks: number; clipped: string[] }[];
   text: string;
 }
 
-async function openReport(html: string): Promise<PageCheck> {
-  const page = await browser!.newPage();
+async function openReport(html: string, screenshot?: string): Promise<PageCheck> {
+  const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
@@ -52,10 +53,21 @@ async function openReport(html: string): Promise<PageCheck> {
       const svg = f.querySelector('svg');
       const box = svg?.getBoundingClientRect();
       const marks = svg ? svg.querySelectorAll('g[class^="mark-"] path, g[class^="mark-"] rect, g[class^="mark-"] line, g[class^="mark-"] circle').length : 0;
-      return { id: f.getAttribute('data-plot') ?? '', width: box?.width ?? 0, height: box?.height ?? 0, marks };
+      const clipped: string[] = [];
+      for (const t of svg ? (Array.from(svg.querySelectorAll('text')) as { getBoundingClientRect(): typeof box; textContent: string | null; closest?(selector: string): unknown }[]) : []) {
+        const r = t.getBoundingClientRect()!;
+        const text = t.textContent ?? '';
+        if (!text.trim()) continue;
+        const outside = box && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+        // Prompts on axes are shortened on purpose (48 characters); anything else ending in … was cut by the renderer.
+        const cut = text.endsWith('…') && !t.closest?.('.role-axis-label');
+        if (outside || cut) clipped.push(text);
+      }
+      return { id: f.getAttribute('data-plot') ?? '', width: box?.width ?? 0, height: box?.height ?? 0, marks, clipped };
     }),
   );
   const text = await page.innerText('body');
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   await page.close();
   return { errors, plots, text };
 }
@@ -77,7 +89,7 @@ describe('run report', () => {
     const { dir, html, stdout } = await report(handle.workflowId);
     console.log(`report: ${html}\n${stdout}`);
 
-    const expected = ['timeline', 'loss', 'reward-margins', 'reward-accuracies', 'rewards', 'depth-histogram', 'breadth', 'clusters-train', 'allocation-train'];
+    const expected = ['timeline', 'loss-train', 'reward-margins-train', 'reward-accuracies-train', 'rewards-train', 'depth-histogram', 'breadth', 'clusters-train', 'allocation-train'];
     for (const id of expected) {
       const png = join(dir, 'plots', `${id}.png`);
       assert.ok(existsSync(png) && statSync(png).size > 2000, `${png} written`);
@@ -92,6 +104,7 @@ describe('run report', () => {
     for (const p of page.plots) {
       assert.ok(p.width > 100 && p.height > 50, `${p.id} has a size: ${p.width}x${p.height}`);
       assert.ok(p.marks > 0, `${p.id} draws marks`);
+      assert.deepEqual(p.clipped, [], `${p.id}: every label whole and inside the plot`);
     }
     assert.ok(page.plots.find((p) => p.id === 'clusters-train')!.marks >= 15, 'one point per prompt');
     // Steps with times, attempts and cache; eval table; lineage back to the input data.
@@ -109,14 +122,20 @@ describe('run report', () => {
     const { status, error } = await finish(handle);
     assert.equal(status.state, 'succeeded', String(error));
     const { dir, html } = await report(handle.workflowId);
-    const page = await openReport(html);
+    // BPOFLOW_REPORT_SCREENSHOT=docs/report.png refreshes the README's screenshot of this report.
+    const page = await openReport(html, process.env.BPOFLOW_REPORT_SCREENSHOT ?? join(dir, 'screenshot.png'));
     assert.deepEqual(page.errors, [], 'no console errors');
     const ids = page.plots.map((p) => p.id);
-    for (const id of ['loss', 'reward-margins', 'reward-accuracies', 'clusters-depth', 'allocation-depth', 'depth-histogram', 'breadth']) {
+    for (const id of ['loss-sft', 'loss-train', 'reward-margins-train', 'reward-accuracies-train', 'clusters-depth', 'allocation-depth', 'depth-histogram', 'breadth']) {
       assert.ok(ids.includes(id), `${id} plotted (plots: ${ids.join(', ')})`);
       assert.ok(existsSync(join(dir, 'plots', `${id}.png`)), `${id}.png written`);
     }
-    for (const p of page.plots) assert.ok(p.marks > 0, `${p.id} draws marks`);
+    for (const p of page.plots) {
+      assert.ok(p.marks > 0, `${p.id} draws marks`);
+      assert.deepEqual(p.clipped, [], `${p.id}: every label whole and inside the plot`);
+    }
+    // SFT and DPO on their own charts, numbers rounded: no raw float reaches the page.
+    assert.doesNotMatch(page.text, /\d\.\d{7,}/, 'no unrounded floats on the page');
     const clusters = page.plots.find((p) => p.id === 'clusters-depth')!;
     assert.ok(clusters.marks >= Number(status.steps.find((x) => x.id === 'depth')!.outputs!.poolPairs), 'one point per candidate pair');
     assert.match(page.text, /gen\s+eval\.generate@v1/);

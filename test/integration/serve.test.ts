@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpoflowBin } from '../../infra/worker-process.js';
@@ -16,8 +17,8 @@ interface Served {
   output: () => string;
 }
 
-async function serve(model: string, extra: string[] = []): Promise<Served> {
-  const proc = spawn(process.execPath, [bpoflowBin(), 'serve', model, '--port', '0', ...extra], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<Served> {
+  const proc = spawn(process.execPath, [bpoflowBin(), 'serve', model, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -139,6 +140,84 @@ describe('bpoflow serve', () => {
       assert.deepEqual(a.json.choices.map((c: any) => c.message.content), b.json.choices.map((c: any) => c.message.content), 'the same weights from S3 and from disk sample alike');
     } finally {
       await stop(remote);
+    }
+  });
+});
+
+describe('bpoflow serve: API key and bounds', () => {
+  const KEY = 'serve-test-key-' + randomBytes(12).toString('hex');
+  const envWithoutKey = () => {
+    const env = { ...process.env };
+    delete env.BPOFLOW_SERVE_API_KEY;
+    return env;
+  };
+  const chat = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, seed: 1 };
+  const call = async (url: string, headers: Record<string, string>, body: unknown = chat) => {
+    const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as Record<string, any>, headers: res.headers };
+  };
+
+  test('refuses to bind beyond loopback without a key', async () => {
+    const r = await bpoflow(['serve', join(dir, 'micro'), '--host', '0.0.0.0', '--port', '0'], envWithoutKey());
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /refusing to serve on 0\.0\.0\.0 without an API key.*BPOFLOW_SERVE_API_KEY.*--api-key-file/);
+    const short = await bpoflow(['serve', join(dir, 'micro'), '--host', '0.0.0.0', '--port', '0'], { BPOFLOW_SERVE_API_KEY: 'short' });
+    assert.notEqual(short.code, 0);
+    assert.match(short.stderr, /at least 16 characters/);
+  });
+
+  test('on 0.0.0.0 with --api-key-file: 401 without or with a wrong key, 200 with it, 413 over the body limit, 429 over the concurrency bound', async () => {
+    const keyFile = join(dir, 'serve.key');
+    writeFileSync(keyFile, KEY + '\n', { mode: 0o600 });
+    const s = await serve(join(dir, 'micro'), ['--host', '0.0.0.0', '--api-key-file', keyFile, '--max-concurrent', '1', '--max-body-bytes', '2048'], envWithoutKey());
+    const url = s.url.replace('0.0.0.0', '127.0.0.1');
+    try {
+      const none = await call(url, {});
+      assert.equal(none.status, 401);
+      assert.equal(none.json.error.code, 'invalid_api_key');
+      assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+      assert.equal((await call(url, { authorization: `Bearer ${KEY}x` })).status, 401, 'a longer wrong key');
+      assert.equal((await call(url, { authorization: 'Bearer wrong' })).status, 401, 'a short wrong key');
+      assert.equal((await call(url, { authorization: KEY })).status, 401, 'the key without the Bearer scheme');
+      const ok = await call(url, { authorization: `Bearer ${KEY}` });
+      assert.equal(ok.status, 200, JSON.stringify(ok.json));
+      assert.equal(ok.json.object, 'chat.completion');
+      assert.equal((await call(url, { 'x-api-key': KEY })).status, 200);
+      assert.equal((await fetch(`${url}/v1/models`)).status, 401);
+      // Liveness probes need no key, but learn nothing else.
+      assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
+
+      const big = await call(url, { authorization: `Bearer ${KEY}` }, JSON.stringify({ ...chat, pad: 'x'.repeat(4096) }));
+      assert.equal(big.status, 413);
+      assert.match(big.json.error.message, /request body too large/);
+
+      // One request holds the only slot while its body trickles in; the next is turned away.
+      const body = JSON.stringify(chat);
+      const port = Number(new URL(url).port);
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      const held = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+      req.write(body.slice(0, 5));
+      req.flushHeaders();
+      let busy = { status: 0, json: {} as Record<string, any>, headers: new Headers() };
+      for (let i = 0; i < 50 && busy.status !== 429; i++) {
+        busy = await call(url, { authorization: `Bearer ${KEY}` });
+        if (busy.status !== 429) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(busy.status, 429);
+      assert.equal(busy.json.error.type, 'rate_limit_exceeded');
+      assert.equal(busy.headers.get('retry-after'), '1');
+      req.end(body.slice(5));
+      assert.equal(await held, 200, 'the held request completes');
+      assert.equal((await call(url, { authorization: `Bearer ${KEY}` })).status, 200, 'the slot is free again');
+      assert.ok(!s.output().includes(KEY), 'the key never appears in the server output');
+    } finally {
+      await stop(s);
     }
   });
 });

@@ -14,6 +14,21 @@ describe('compile problems', () => {
     assert.deepEqual(problemLines(text), ['p.yaml:5:1: YAML syntax error: Map keys must be unique']);
   });
 
+  it('reports a YAML alias bomb at the alias that exceeds the limit, not as a crash', () => {
+    // "Billion laughs": each level is 9 aliases of the one above, 9^5 nodes if expanded.
+    const bomb = ['x0: &a0 [l, l, l, l, l, l, l, l, l]'];
+    for (let i = 1; i <= 5; i++) bomb.push(`x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    const text = yaml(...HEADER, ...bomb, 'steps:', '  - id: a', '    uses: test.noop@v1');
+    assert.deepEqual(problemLines(text), [
+      'p.yaml:9:10: YAML aliases expand beyond the limit of 1000 (a "billion laughs" alias bomb?); use fewer aliases',
+    ]);
+  });
+
+  it('ordinary aliases still compile', () => {
+    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: &kind test.noop@v1', '  - id: b', '    uses: *kind');
+    assert.deepEqual(problemLines(text), []);
+  });
+
   it('says a non-mapping file is not a pipeline', () => {
     assert.deepEqual(problemLines('- a\n'), [
       'p.yaml:1:1: a pipeline file must be a YAML mapping (apiVersion, kind, metadata, steps, …)',
