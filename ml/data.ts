@@ -1,7 +1,7 @@
 // Turning (prompt, response) text into padded next-token batches. Loss masks
 // select response tokens only: the model is never trained to predict the
 // prompt or padding.
-import { chatPromptResponse, type ChatMessage } from './chat.js';
+import { chatPromptResponse, hasChatTemplate, type ChatMessage } from './chat.js';
 import { tokenizeParts } from './token-split.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -42,17 +42,18 @@ export function encodeExample(tok: Tokenizer, prompt: string, response: string, 
 /** A prompt given as text or as a conversation (rendered with the model's chat template). */
 export interface PromptItem {
   prompt: string;
-  /** When set, the prompt conversation; `prompt` is then not used. */
+  /** The prompt conversation; used instead of `prompt` when the tokenizer has a chat template. */
   messages?: ChatMessage[];
 }
 
 /**
  * Prompt + response as the model sees it: plain text gets the tokenizer's
  * prefix (BOS) and EOS; a conversation is rendered by the chat template,
- * which brings its own BOS and end-of-turn token.
+ * which brings its own BOS and end-of-turn token. Without a chat template
+ * (byte, gpt2) `prompt` is the text.
  */
 export function encodeItem(tok: Tokenizer, item: PromptItem, response: string, maxLength: number): EncodedSeq {
-  if (!item.messages) return encodeExample(tok, item.prompt, response, maxLength);
+  if (!item.messages || !hasChatTemplate(tok)) return encodeExample(tok, item.prompt, response, maxLength);
   const c = chatPromptResponse(tok, item.messages, response);
   const [p, r] = tokenizeParts(tok, [c.prompt, c.response]) as [number[], number[]];
   return fitExample(p, r, maxLength);

@@ -3,7 +3,7 @@
 // are computed once and stored (`ref-logps.json`), and a retry reuses them.
 // Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
 // so the final model is byte-identical to an uninterrupted run's.
-import { encodeExample, tokenizerOf, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
+import { encodeItem, tokenizerOf, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
 import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
@@ -82,15 +82,15 @@ export const bpoTrain: StepKind = {
       } else {
         ctx.progress({ message: 'computing reference log-probs', done: 0, total: pairs.length, unit: 'pairs' });
         // = computeRefLogps(policy, pairs, {maxLength, batchSize: 8}), in chunks that keep heartbeats going.
-        const c = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), { batchSize: 8, maxLength, label: 'reference log-probs (chosen)' });
-        const r = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), { batchSize: 8, maxLength, label: 'reference log-probs (rejected)' });
+        const c = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { batchSize: 8, maxLength, label: 'reference log-probs (chosen)' });
+        const r = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { batchSize: 8, maxLength, label: 'reference log-probs (rejected)' });
         refLogps = { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
         await ctx.store.putJson(refUri, refLogps, { kind: 'other', producer: producerOf(ctx), inputs, attributes: { pairs: pairs.length, maxLength } });
       }
 
       const perStep = args.batchSize * args.gradAccumSteps;
       const totalSteps = args.maxSteps ?? Math.ceil((args.epochs * pairs.length) / perStep);
-      const lengths = pairs.map((p) => encodeExample(tok, p.prompt, p.chosen, maxLength).ids.length + encodeExample(tok, p.prompt, p.rejected, maxLength).ids.length);
+      const lengths = pairs.map((p) => encodeItem(tok, p, p.chosen, maxLength).ids.length + encodeItem(tok, p, p.rejected, maxLength).ids.length);
       const tokensPerStep = tokensForSteps(lengths, args.seed, totalSteps, perStep);
 
       const resume = await findResume(ctx, rawArgs);

@@ -26,8 +26,8 @@ export interface PreferenceEval {
 async function pairLogps(ctx: StepContext, model: CausalLM, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
   const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
   return {
-    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
-    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
+    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
+    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
   };
 }
 

@@ -1,18 +1,23 @@
 // Supervised fine-tuning: next-token cross-entropy on response tokens only,
 // averaged over the response tokens of the micro-batch.
 import * as tf from '@tensorflow/tfjs';
-import { encodeConversation, type ChatMessage } from '../chat.js';
+import { encodeConversation, hasChatTemplate, type ChatMessage } from '../chat.js';
 import { collate, encodeExample, type EncodedSeq } from '../data.js';
 import { tokenizerOf, type CausalLM } from '../model.js';
 import { batchLogps } from '../logprobs.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { runTrainLoop, type LoopHooks, type TrainConfig, type TrainResult } from './loop.js';
 
-/** Prompt/response text (loss on the response), or a conversation (loss on its assistant turns). */
-export type SftExample = { prompt: string; response: string } | { messages: ChatMessage[] };
+/**
+ * Prompt/response text (loss on the response), or a conversation (loss on
+ * all its assistant turns). With both, a tokenizer with a chat template
+ * takes the conversation and any other the text.
+ */
+export type SftExample = { prompt: string; response: string; messages?: ChatMessage[] } | { messages: ChatMessage[] };
 
 export function encodeSftExample(tok: Tokenizer, e: SftExample, maxLength: number): EncodedSeq {
-  return 'messages' in e ? encodeConversation(tok, e.messages, maxLength) : encodeExample(tok, e.prompt, e.response, maxLength);
+  if ('prompt' in e && !(e.messages && hasChatTemplate(tok))) return encodeExample(tok, e.prompt, e.response, maxLength);
+  return encodeConversation(tok, e.messages!, maxLength);
 }
 
 export type SftConfig = TrainConfig;

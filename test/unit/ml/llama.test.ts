@@ -15,7 +15,8 @@ import { parseSafetensors } from '../../../ml/safetensors.js';
 import { generateTokens } from '../../../ml/sample.js';
 import { getTokenizer } from '../../../ml/tokenizer.js';
 import { computeRefLogps, trainDpo, type PreferencePair } from '../../../ml/train/dpo.js';
-import { trainSft } from '../../../ml/train/sft.js';
+import { encodeSftExample, trainSft } from '../../../ml/train/sft.js';
+import { encodeExample, encodeItem } from '../../../ml/data.js';
 import { PAIRS, maxAbsDiff, useBackend } from './_helpers.js';
 
 await useBackend();
@@ -116,6 +117,21 @@ test('DPO on an imported Qwen2 model (own tokenizer, chat-templated prompts): lo
   assert.equal(maxAbsDiff(logitsOf(back, [[3, 4, 5]]), logitsOf(policy, [[3, 4, 5]])), 0);
   assert.deepEqual(tokenizerOf(back).tokenize('Hello world!'), tokenizerOf(policy).tokenize('Hello world!'));
   for (const m of [policy, ref, back]) m.dispose();
+});
+
+test('conversations: a tokenizer with a chat template renders messages; byte/gpt2 keep the text', async () => {
+  const messages = [{ role: 'user', content: 'Hi' }];
+  const item = { prompt: 'User: Hi\nAssistant: ', messages };
+  assert.deepEqual(encodeItem(byte, item, 'Hello', 64), encodeExample(byte, item.prompt, 'Hello', 64));
+  assert.deepEqual(encodeSftExample(byte, { ...item, response: 'Hello' }, 64), encodeExample(byte, item.prompt, 'Hello', 64));
+  const m = await loadModel(path.join(FIX, 'qwen2-bpe'));
+  const q = tokenizerOf(m);
+  const e = encodeItem(q, item, 'Hello', 64);
+  assert.equal(q.detokenize(e.ids.slice(0, e.promptLen)), 'user\nHi\nassistant\n', 'ChatML prompt (special tokens dropped when decoding)');
+  // The template closes the turn (<|im_end|> = EOS); no second EOS is appended.
+  assert.equal(e.ids.slice(e.promptLen).filter((t) => t === q.eosId).length, 1);
+  assert.equal(q.detokenize(e.ids.slice(e.promptLen)).trim(), 'Hello');
+  m.dispose();
 });
 
 test('SFT on conversations trains the assistant turns; resume is bit-identical; gradient features use the last block', async () => {
