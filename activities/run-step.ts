@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult } from './contract.js';
 import { attemptLogName, createLogger, LogCapture } from './log.js';
+import { isNonRetryableError } from './failures.js';
 import { findKind } from './registry.js';
 import type { StepContext } from './step-kind.js';
 import { sharedStore } from './shared-store.js';
@@ -75,7 +76,7 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
   }
 }
 
-/** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it. */
+/** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it; bad input is not retried. */
 function toFailure(err: unknown, attempt: number): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? undefined, details: [{ attempt }] });
@@ -84,7 +85,7 @@ function toFailure(err: unknown, attempt: number): ApplicationFailure {
   return ApplicationFailure.create({
     type: e.name,
     message: e.message,
-    nonRetryable: e.name === 'BadInput',
+    nonRetryable: isNonRetryableError(e),
     details: [{ attempt }],
     cause: e,
   });

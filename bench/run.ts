@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, on a private stack, each writing
 // JSON to bench-results/. `npm run bench -- engine store` picks some; `--quick` shrinks them.
+// ml takes its own flags in --name=value form (see bench/ml.ts), e.g. `npm run bench -- ml --sizes=tiny,small`.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { benchEngine } from './engine.js';
 import { benchStore } from './store.js';
-import { benchMl } from './ml.js';
+import { benchMl, parseMlArgs } from './ml.js';
 import { benchWorkers } from './workers.js';
 
 const args = process.argv.slice(2);
@@ -26,7 +27,12 @@ function save(name: string, result: unknown): void {
   console.log(`[bench] ${name} -> ${file}\n${JSON.stringify(result, null, 2)}`);
 }
 
-if (want('ml')) save('ml', await benchMl({ quick, log: (l) => console.log(`[bench:ml] ${l}`) }));
+if (want('ml')) {
+  const { opts } = parseMlArgs(args.filter((a) => a.startsWith('--')));
+  const result = await benchMl({ ...opts, quick, log: (l) => console.log(`[bench:ml] ${l}`) });
+  writeFileSync(join(outDir, 'ml.md'), result.table + '\n');
+  save('ml', result);
+}
 
 if (want('engine') || want('store') || want('workers')) {
   const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')));

@@ -1,18 +1,31 @@
 // `bpoflow artifacts ls | get | put | show | gc`.
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
 import { ArtifactStore } from '../store/artifacts.js';
+import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
 import { outputFormat, printJson, withOutputOptions } from './output.js';
 
 type OutputOpts = { output?: string; json?: boolean };
+
+/**
+ * Someone is waiting at the terminal: S3 outages are retried for 30 s (not the workers'
+ * minutes) unless BPOFLOW_S3_RETRY_MS says otherwise, and each wait is reported.
+ */
+function cliStore(): ArtifactStore {
+  return ArtifactStore.fromEnv(process.env, {
+    resilience: {
+      ...(process.env.BPOFLOW_S3_RETRY_MS ? {} : { retryBudgetMs: 30_000 }),
+      onRetry: (n) => process.stderr.write(`bpoflow: S3 unavailable, retrying ${n.what}: ${n.error}\n`),
+    },
+  });
+}
 
 export function artifactCommands(program: Command): void {
   const artifacts = program.command('artifacts').description('datasets, models, checkpoints and reports in the artifact store');
   withOutputOptions(artifacts.command('ls').description('artifacts under a prefix: kind, size, date, URI').argument('[prefix]', 'key prefix or s3:// URI', '')).action(
     async (prefix: string, opts: OutputOpts) => {
-      if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsLs(prefix));
-      const entries = await ArtifactStore.fromEnv().list(prefix, { details: true });
+      if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsLs(prefix, { store: cliStore() }));
+      const entries = await cliStore().list(prefix, { details: true });
       printJson(entries.map((e) => ({ uri: e.uri, kind: e.manifest?.kind ?? 'object', size: e.manifest?.size ?? e.size, sha256: e.manifest?.sha256 ?? null, lastModified: e.lastModified.toISOString() })));
     },
   );
@@ -22,7 +35,7 @@ export function artifactCommands(program: Command): void {
     .argument('<uri>')
     .argument('[path]')
     .action(async (uri: string, path?: string) => {
-      const ref = await artifactsGet(uri, path);
+      const ref = await artifactsGet(uri, path, { store: cliStore() });
       if (path) process.stderr.write(`${ref.uri} -> ${path} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });
   artifacts
@@ -33,17 +46,17 @@ export function artifactCommands(program: Command): void {
     .action(async (path: string, uri?: string) => {
       // The local side first, so a typo reads as a missing file rather than a failed upload.
       if (!statSync(path).isFile()) throw new Error(`${path} is a folder: artifacts put uploads one file`);
-      const ref = await artifactsPut(path, uri);
+      const ref = await artifactsPut(path, uri, { store: cliStore() });
       process.stdout.write(`${ref.uri} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });
   withOutputOptions(artifacts.command('show').description('the manifest and its lineage').argument('<uri>')).action(async (uri: string, opts: OutputOpts) => {
-    if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsShow(uri));
-    const store = ArtifactStore.fromEnv();
+    if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsShow(uri, { store: cliStore() }));
+    const store = cliStore();
     printJson({ manifest: await store.manifest(uri), lineage: await store.lineage(uri) });
   });
   artifacts
     .command('gc')
     .description('remove orphaned blobs and abandoned uploads')
     .option('--dry-run', 'list what would be removed')
-    .action(async (opts: { dryRun?: boolean }) => void process.stdout.write((await artifactsGc({ dryRun: opts.dryRun })).text));
+    .action(async (opts: { dryRun?: boolean }) => void process.stdout.write((await artifactsGc({ store: cliStore(), dryRun: opts.dryRun })).text));
 }

@@ -5,9 +5,11 @@
 //
 // tfjs 4.22 traps handled here:
 //  - wasm has no UnsortedSegmentSum, the gradient of gather: the token
-//    embedding uses gather forward and a oneHotᵀ·dy matmul backward.
+//    embedding's backward is scatterAddRows (lmhead.ts): oneHotᵀ·dy on wasm,
+//    the segment sum elsewhere.
 //  - the gradient of a 3-D × 2-D matMul fails: projections run on 2-D.
 import * as tf from '@tensorflow/tfjs';
+import { scatterAddRows } from './lmhead.js';
 
 /** Per-layer attention keys/values, [B·H_kv, T, D] each, grown in place. */
 export class KvCache {
@@ -91,10 +93,7 @@ export function embedTokens(wte: tf.Tensor, ids: tf.Tensor1D, vocab: number): tf
     save([i]);
     return {
       value: tf.gather(w, i),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        tf.matMul(tf.oneHot(saved[0]! as tf.Tensor1D, vocab).toFloat(), dy as tf.Tensor2D, true, false),
-        tf.zerosLike(saved[0]!),
-      ],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [scatterAddRows(dy as tf.Tensor2D, saved[0]! as tf.Tensor1D, vocab), tf.zerosLike(saved[0]!)],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(wte, ids) as tf.Tensor2D;

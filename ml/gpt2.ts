@@ -5,14 +5,20 @@
 //
 // tfjs 4.22 traps this file works around:
 //  - wasm has no UnsortedSegmentSum, the gradient of gather: the token
-//    embedding uses gather forward and a oneHotᵀ·dy matmul backward.
+//    embedding's backward is scatterAddRows (lmhead.ts), a oneHotᵀ·dy matmul
+//    on wasm and the segment sum elsewhere (with GPT-2's 50k vocabulary the
+//    matmul would be ~10% of a step).
 //  - the gradient of a 3-D × 2-D matMul fails: every projection runs on 2-D.
 //  - positions use slice (gradient = pad) rather than gather when contiguous.
+//  - wasm runs transposed and batched matMuls (every matMul gradient, the
+//    LM head x·Wᵀ, attention) ~10× slower than a plain 2-D one: importing
+//    ./wasm-matmul.js replaces that kernel with one that keeps them fast.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
 import { attentionBias, embedTokens, linear, makeVariable, type ForwardOptions, type ForwardResult } from './blocks.js';
+import './wasm-matmul.js';
 
 export { KvCache, type ForwardOptions, type ForwardResult } from './blocks.js';
 
@@ -130,62 +136,79 @@ export class Gpt2Model {
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
     const c = this.config;
     const [B, T] = ids.shape;
+    const out = tf.tidy(() => {
+      const hf = this.trunk(ids, opts);
+      const logits = tf.matMul(hf, this.p('transformer.wte.weight'), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
+      const r: Record<string, tf.Tensor> = { logits };
+      if (opts.returnHidden) r.hidden = hf.reshape([B, T, c.n_embd]);
+      return r;
+    });
+    if (opts.cache) opts.cache.length += T;
+    return out as unknown as ForwardResult;
+  }
+
+  /** The LM head weight [vocab, n_embd]: GPT-2 ties it to the token embedding. */
+  lmHead(): tf.Variable {
+    return this.p('transformer.wte.weight');
+  }
+
+  /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head themselves (lmhead.ts). */
+  hidden(ids: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.trunk(ids, {}));
+  }
+
+  // Embeddings, blocks and final LayerNorm; the caller's tidy owns the intermediates.
+  private trunk(ids: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
+    const c = this.config;
+    const [B, T] = ids.shape;
     const C = c.n_embd;
     const H = c.n_head;
     const D = C / H;
     const past = opts.cache?.length ?? 0;
     if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds n_positions ${c.n_positions}`);
     const cache = opts.cache;
-    const out = tf.tidy(() => {
-      const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
-      const tok = embedTokens(this.p('transformer.wte.weight'), flatIds, c.vocab_size).reshape([B, T, C]);
-      const wpe = this.p('transformer.wpe.weight');
-      const pos = opts.positionIds
-        ? tf.gather(wpe, opts.positionIds.reshape([B * T])).reshape([B, T, C])
-        : tf.slice(wpe, [past, 0], [T, C]).reshape([1, T, C]);
-      let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
+    const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
+    const tok = embedTokens(this.p('transformer.wte.weight'), flatIds, c.vocab_size).reshape([B, T, C]);
+    const wpe = this.p('transformer.wpe.weight');
+    const pos = opts.positionIds
+      ? tf.gather(wpe, opts.positionIds.reshape([B * T])).reshape([B, T, C])
+      : tf.slice(wpe, [past, 0], [T, C]).reshape([1, T, C]);
+    let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
 
-      const bias = attentionBias(B, T, past, opts.attentionMask);
-      const scale = 1 / Math.sqrt(D);
-      for (let l = 0; l < c.n_layer; l++) {
-        const pre = `transformer.h.${l}.`;
-        const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
-        const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
-        // [B·T, 3C] -> three [B·H, T, D]
-        const heads = (t: tf.Tensor2D) => t.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
-        const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => heads(t as tf.Tensor2D)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-        let k = kNew;
-        let v = vNew;
-        if (cache) {
-          const pk = cache.k[l];
-          const pv = cache.v[l];
-          if (pk && pv) {
-            k = tf.concat([pk, kNew], 1);
-            v = tf.concat([pv, vNew], 1);
-            pk.dispose();
-            pv.dispose();
-          }
-          cache.k[l] = tf.keep(k);
-          cache.v[l] = tf.keep(v);
+    const bias = attentionBias(B, T, past, opts.attentionMask);
+    const scale = 1 / Math.sqrt(D);
+    for (let l = 0; l < c.n_layer; l++) {
+      const pre = `transformer.h.${l}.`;
+      const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
+      const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
+      // [B·T, 3C] -> three [B·H, T, D]
+      const heads = (t: tf.Tensor2D) => t.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
+      const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => heads(t as tf.Tensor2D)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+      let k = kNew;
+      let v = vNew;
+      if (cache) {
+        const pk = cache.k[l];
+        const pv = cache.v[l];
+        if (pk && pv) {
+          k = tf.concat([pk, kNew], 1);
+          v = tf.concat([pv, vNew], 1);
+          pk.dispose();
+          pv.dispose();
         }
-        const Tk = past + T;
-        let att = tf.matMul(q, k, false, true).mul(scale).reshape([B, H, T, Tk]);
-        att = tf.softmax(tf.add(att, bias), -1).reshape([B * H, T, Tk]);
-        const y = tf.matMul(att, v).reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
-        x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
-
-        const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
-        const m = geluTanh(linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias')));
-        x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
+        cache.k[l] = tf.keep(k);
+        cache.v[l] = tf.keep(v);
       }
-      const hf = layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);
-      const logits = tf.matMul(hf, this.p('transformer.wte.weight'), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
-      const r: Record<string, tf.Tensor> = { logits };
-      if (opts.returnHidden) r.hidden = hf.reshape([B, T, C]);
-      return r;
-    });
-    if (cache) cache.length = past + T;
-    return out as unknown as ForwardResult;
+      const Tk = past + T;
+      let att = tf.matMul(q, k, false, true).mul(scale).reshape([B, H, T, Tk]);
+      att = tf.softmax(tf.add(att, bias), -1).reshape([B * H, T, Tk]);
+      const y = tf.matMul(att, v).reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+      x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
+
+      const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
+      const m = geluTanh(linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias')));
+      x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
+    }
+    return layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);
   }
 }
 
@@ -194,9 +217,30 @@ function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 
-// GPT-2's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+// GPT-2's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), with its
+// derivative written out: autodiff through the ~8 elementwise ops would keep
+// each of their [tokens, 4·n_embd] inputs for the backward pass (the largest
+// activations of the model) and run twice as many ops there. This keeps x and
+// the tanh only. x³ is x·x·x: wasm's Pow costs ~10 Muls.
 const GELU_K = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
 function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_K);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  type Save = (t: tf.Tensor[]) => void;
+  const f = tf.customGrad(((xx: tf.Tensor, save: Save) => {
+    // tanh(K·x·(1 + a·x²))
+    const t = tf.tanh(tf.mul(tf.mul(xx, tf.add(tf.mul(tf.mul(xx, xx), GELU_A), 1)), GELU_K));
+    save([xx, t]);
+    return {
+      value: tf.mul(tf.mul(xx, 0.5), tf.add(t, 1)),
+      // d/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·K·(1 + 3a·x²)
+      gradFunc: (dy: tf.Tensor, [x0, t0]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const poly = tf.add(tf.mul(tf.mul(x0!, x0!), 1.5 * GELU_K * GELU_A), 0.5 * GELU_K);
+          const sech2 = tf.sub(1, tf.mul(t0!, t0!));
+          const d = tf.add(tf.add(tf.mul(t0!, 0.5), 0.5), tf.mul(tf.mul(x0!, sech2), poly));
+          return tf.mul(dy, d);
+        }),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor2D;
 }

@@ -4,6 +4,8 @@
 // Parameters are named tf.Variables with the Hugging Face tensor names and
 // nn.Linear's [out, in] layout, so a checkpoint is a plain
 // LlamaForCausalLM / Qwen2ForCausalLM / MistralForCausalLM safetensors file.
+// The x·Wᵀ projections are transposed matMuls: ./wasm-matmul.js keeps those
+// on XNNPACK on wasm (stock tfjs-wasm runs them ~10× slower).
 import * as tf from '@tensorflow/tfjs';
 import {
   applyRope,
@@ -20,6 +22,7 @@ import {
   type ForwardResult,
 } from './blocks.js';
 import type { LlamaConfig } from './llama-config.js';
+import './wasm-matmul.js';
 import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
 

@@ -4,19 +4,17 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ChatMessage } from './chat.js';
 import { collate, encodeItem, type Batch } from './data.js';
+import { tokenLogps } from './lmhead.js';
 import { tokenizerOf, type CausalLM } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 
 /** [B] summed response log-probs, differentiable. Call inside tf.tidy / variableGrads. */
 export function batchLogps(model: CausalLM, batch: Batch): tf.Tensor1D {
   const { B, T } = batch;
-  const V = model.config.vocab_size;
   const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
-  const { logits } = model.forward(ids);
-  const logp = tf.logSoftmax(logits.reshape([B * T, V]));
-  // Pick the target column with a one-hot product: gather's gradient is
-  // missing on wasm, and this costs no more than the logits themselves.
-  const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(batch.targets, 'int32'), V)), 1);
+  // The LM head and log-softmax as one op (lmhead.ts): its backward never
+  // holds [tokens, vocab] tensors beyond the logits and one temporary.
+  const picked = tokenLogps(model.hidden(ids), model.lmHead() as tf.Tensor as tf.Tensor2D, tf.tensor1d(batch.targets, 'int32'));
   return tf.sum(tf.mul(picked, tf.tensor1d(batch.mask)).reshape([B, T]), 1) as tf.Tensor1D;
 }
 

@@ -28,6 +28,10 @@ export interface CausalLM {
   /** Set when the model came with its own tokenizer files (tokenizer.json); wins over tokenizerName. */
   tokenizer?: Tokenizer;
   forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
+  /** Final-norm states [B·T, n_embd] without the LM head (losses that apply the head themselves, lmhead.ts). */
+  hidden(ids: tf.Tensor2D): tf.Tensor2D;
+  /** The LM head weight [vocab, n_embd]: logits = hidden · lmHeadᵀ (the token embedding when tied). */
+  lmHead(): tf.Variable;
   p(name: string): tf.Variable;
   parameterCount(): number;
   toArrays(): Map<string, { shape: number[]; data: Float32Array }>;

@@ -46,10 +46,12 @@ export class AdamW {
     const bc2 = 1 - this.b2 ** this.t;
     const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
-    tf.tidy(() => {
-      for (const [name, p] of this.params) {
-        const g = grads.get(name);
-        if (!g) continue;
+    // One tidy per parameter: the temporaries of all parameters at once
+    // would be several model-sized copies at the peak.
+    for (const [name, p] of this.params) {
+      const g = grads.get(name);
+      if (!g) continue;
+      tf.tidy(() => {
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const m1 = tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1));
@@ -60,8 +62,8 @@ export class AdamW {
         if (this.wd > 0 && AdamW.decays(name, p.shape)) w = tf.mul(w, 1 - lr * this.wd);
         const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), this.eps);
         p.assign(tf.sub(w, tf.mul(tf.div(m1, denom), stepSize)));
-      }
-    });
+      });
+    }
   }
 
   exportState(): { t: number; tensors: Map<string, NamedTensor> } {

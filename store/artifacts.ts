@@ -28,8 +28,12 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as Minio from 'minio';
 import { resolveStoreConfig, StoreConfig, type StoreConfigInit } from './config.js';
+import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStoreError, BucketNotFoundError, ManifestError, StoreUnavailableError } from './errors.js';
+import { classifyS3Error, deadlineTransport, httpStatusOf, s3ErrorMessage, resilienceFromEnv, resumableBody, RetriesExhausted, retrying, withIdleTimeout, type ResilienceOptions } from './resilience.js';
 import { assertSafeKey, blobKey, formatUri, InvalidUriError, parsePrefix, parseUri, runUri as runUriFn, UnsafeKeyError } from './keys.js';
 
 export const MANIFEST_SCHEMA = 'bpoflow.artifact/v1';
@@ -106,6 +110,8 @@ export interface StoreOptions {
   partSize?: number;
   /** Parts uploaded in parallel. Default 1 (one part uploading while the next fills). Upload memory is (uploadConcurrency + 1) × partSize. */
   uploadConcurrency?: number;
+  /** Deadlines, retry budget, cancellation and retry notices (default: {@link resilienceFromEnv}). */
+  resilience?: Partial<ResilienceOptions>;
 }
 
 export interface ListEntry {
@@ -148,38 +154,15 @@ export interface GcResult {
 
 // ---------------------------------------------------------------- errors
 
-export class ArtifactStoreError extends Error {
-  override name = 'ArtifactStoreError';
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
-export class ArtifactNotFoundError extends ArtifactStoreError {
-  override name = 'ArtifactNotFoundError';
-  constructor(readonly uri: string) {
-    super(`artifact not found: ${uri}`, 'NotFound');
-  }
-}
-
-export class ArtifactIntegrityError extends ArtifactStoreError {
-  override name = 'ArtifactIntegrityError';
-  constructor(
-    readonly uri: string,
-    readonly reason: string,
-  ) {
-    super(`integrity check failed for ${uri}: ${reason}`, 'Integrity');
-  }
-}
-
-export class ManifestError extends ArtifactStoreError {
-  override name = 'ManifestError';
-}
+export { ArtifactStoreError, ArtifactNotFoundError, ArtifactIntegrityError, BucketNotFoundError, ManifestError, StoreUnavailableError } from './errors.js';
 
 // ---------------------------------------------------------------- helpers
+
+type S3Body = Readable & { headers?: Record<string, string | string[] | undefined> };
+const header = (r: S3Body, k: string): string | undefined => {
+  const v = r.headers?.[k];
+  return Array.isArray(v) ? v[0] : v;
+};
 
 const toBuf = (c: Uint8Array | string): Buffer =>
   typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
@@ -251,6 +234,44 @@ async function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
   return Buffer.concat(chunks, n);
 }
 
+/** Run `fn`; an error it throws says first which operation it broke (`publishing s3://…: …`). */
+async function inContext<T>(context: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(context)) e.message = `${context}: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
+ * A bundle member's name becomes a path under the download directory: a relative `/`-separated
+ * path without `.`/`..` segments, backslashes, drive letters or control characters (NUL).
+ */
+export function assertMemberName(name: string, uri: string): string {
+  try {
+    return assertSafeKey(name, { allowReserved: true });
+  } catch (e) {
+    throw new ManifestError(`bundle ${uri}: file name ${JSON.stringify(name)} is not allowed: ${e instanceof UnsafeKeyError ? e.reason : String(e)}`);
+  }
+}
+
+/**
+ * Where bundle member `name` goes under directory `root` (a real path): never outside it, also
+ * not through a symbolic link already in the directory. The manifest's names were validated on
+ * read; this is the second lock.
+ */
+async function confinedPath(root: string, name: string, uri: string): Promise<string> {
+  assertMemberName(name, uri);
+  const dest = path.resolve(root, ...name.split('/'));
+  const inside = (p: string): boolean => p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+  if (!inside(dest)) throw new ManifestError(`bundle ${uri}: file ${JSON.stringify(name)} would be written outside ${root}`);
+  await fsp.mkdir(path.dirname(dest), { recursive: true });
+  const parent = await fsp.realpath(path.dirname(dest));
+  if (parent !== root && !inside(parent)) throw new ManifestError(`bundle ${uri}: file ${JSON.stringify(name)} would be written outside ${root} (through a symbolic link)`);
+  return path.join(parent, path.basename(dest));
+}
+
 function isNotFound(e: unknown): boolean {
   const code = (e as { code?: string })?.code;
   return code === 'NotFound' || code === 'NoSuchKey' || code === 'NoSuchObject' || (e as { statusCode?: number })?.statusCode === 404;
@@ -291,7 +312,10 @@ export class VerifyingStream extends Transform {
   }
 }
 
-function validateManifest(j: unknown, uri: string): ArtifactManifest {
+const isBlobKey = (k: string): boolean => /^blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(k);
+
+/** Check a manifest read from the store; exported for tests. */
+export function validateManifest(j: unknown, uri: string): ArtifactManifest {
   const bad = (why: string): never => {
     throw new ManifestError(`invalid manifest at ${uri}: ${why}`);
   };
@@ -302,6 +326,18 @@ function validateManifest(j: unknown, uri: string): ArtifactManifest {
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) bad('missing sha256');
   if (typeof m.size !== 'number' || m.size < 0) bad('missing size');
   if (m.files === undefined && typeof m.blob !== 'string') bad('neither "blob" nor "files"');
+  if (m.blob !== undefined && (typeof m.blob !== 'string' || !isBlobKey(m.blob))) bad(`"blob" ${JSON.stringify(m.blob)} is not a blob key`);
+  if (m.files !== undefined) {
+    if (!m.files || typeof m.files !== 'object' || Array.isArray(m.files)) bad('"files" must be an object');
+    for (const [name, f] of Object.entries(m.files as Record<string, unknown>)) {
+      assertMemberName(name, uri);
+      const file = f as Partial<BundleFile> | null;
+      if (!file || typeof file !== 'object') bad(`file ${JSON.stringify(name)} is not an object`);
+      if (typeof file!.blob !== 'string' || !isBlobKey(file!.blob)) bad(`file ${JSON.stringify(name)}: "blob" ${JSON.stringify(file!.blob)} is not a blob key`);
+      if (typeof file!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file!.sha256)) bad(`file ${JSON.stringify(name)}: missing sha256`);
+      if (typeof file!.size !== 'number' || file!.size < 0) bad(`file ${JSON.stringify(name)}: missing size`);
+    }
+  }
   if (!Array.isArray(m.inputs)) bad('"inputs" must be an array');
   return m as unknown as ArtifactManifest;
 }
@@ -317,6 +353,7 @@ export class ArtifactStore {
   readonly bucket: string;
   readonly partSize: number;
   readonly uploadConcurrency: number;
+  readonly resilience: ResilienceOptions;
   /** The underlying minio client (for tests and advanced use). */
   declare readonly client: Minio.Client;
 
@@ -326,7 +363,12 @@ export class ArtifactStore {
     this.partSize = opts.partSize ?? 32 * 1024 * 1024;
     if (this.partSize < 5 * 1024 * 1024) throw new ArtifactStoreError('partSize must be at least 5 MiB');
     this.uploadConcurrency = Math.max(1, Math.floor(opts.uploadConcurrency ?? 1));
+    this.resilience = { ...resilienceFromEnv(), ...opts.resilience };
     const client = new Minio.Client({
+      // Every request gets an inactivity deadline; the client's own retry (once, on 5xx, which
+      // hides the server's error code behind "Retryable HTTP status") is off: this store retries.
+      transport: deadlineTransport(this.config.useSSL ? https : http, this.resilience.idleTimeoutMs),
+      retryOptions: { disableRetry: true },
       endPoint: this.config.endPoint,
       port: this.config.port,
       useSSL: this.config.useSSL,
@@ -340,7 +382,7 @@ export class ArtifactStore {
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: StoreOptions = {}): ArtifactStore {
-    return new ArtifactStore(resolveStoreConfig(env), opts);
+    return new ArtifactStore(resolveStoreConfig(env), { ...opts, resilience: { ...resilienceFromEnv(env), ...opts.resilience } });
   }
 
   toString(): string {
@@ -355,27 +397,89 @@ export class ArtifactStore {
     return runUriFn(run, step, name, this.bucket);
   }
 
-  /** Wrap S3 client errors: keep code/status, redact credentials, drop the raw error. */
-  private async s3<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One S3 call (safe to repeat): infrastructure errors are retried for the retry budget, then
+   * fail as {@link StoreUnavailableError} naming `what`; other errors are rethrown as they are,
+   * for the caller to tell NotFound apart. Public for the store's other modules (channels).
+   */
+  async retried<T>(what: string, fn: () => Promise<T>, uri = what): Promise<T> {
+    // Some servers answer a write to a missing bucket with a 500: ask once whether the bucket
+    // is there before spending minutes on retries that cannot succeed.
+    const bucket = /^s3:\/\/([^/]+)/.exec(uri)?.[1];
+    let probed = !bucket;
+    const once = async (): Promise<T> => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!probed && httpStatusOf(e) !== undefined && classifyS3Error(e) === 'transient') {
+          probed = true;
+          if (!(await this.client.bucketExists(bucket!).catch(() => true))) throw new BucketNotFoundError(bucket!, uri);
+        }
+        throw e;
+      }
+    };
     try {
-      return await fn();
+      return await retrying(this.resilience, what, once);
     } catch (e) {
-      throw this.wrap(what, e);
+      if (!(e instanceof RetriesExhausted)) throw e;
+      const last = e.last as { code?: string; message?: string };
+      const secs = (e.waitedMs / 1000).toFixed(0);
+      throw new StoreUnavailableError(
+        this.config.redact(`S3 at ${this.config.endpointUrl} unavailable: ${what} still failing after ${secs} s and ${e.attempts} attempts: ${s3ErrorMessage(last)}${last?.code && !String(last?.message).includes(last.code) ? ` (${last.code})` : ''}`),
+        last?.code,
+        uri,
+        e.attempts,
+      );
     }
   }
-  private wrap(what: string, e: unknown): Error {
+
+  /** {@link retried}, then wrap what is left: keep code/status, redact credentials, drop the raw error. */
+  private async s3<T>(what: string, fn: () => Promise<T>, uri?: string): Promise<T> {
+    try {
+      return await this.retried(what, fn, uri);
+    } catch (e) {
+      throw this.wrap(what, e, uri);
+    }
+  }
+  private wrap(what: string, e: unknown, uri?: string): Error {
     if (e instanceof ArtifactStoreError) return e;
+    if (classifyS3Error(e) === 'no-bucket') {
+      const bucket = uri ? /^s3:\/\/([^/]+)/.exec(uri)?.[1] : undefined;
+      return new BucketNotFoundError(bucket ?? this.bucket, uri ?? what);
+    }
     const err = e as { code?: string; message?: string; statusCode?: number };
     const code = err?.code ?? (err?.statusCode ? `HTTP${err.statusCode}` : undefined);
-    const msg = this.config.redact(`${what}: ${err?.message ?? String(e)}${code ? ` (${code})` : ''}`);
+    const msg = this.config.redact(`${what}: ${s3ErrorMessage(e)}${code ? ` (${code})` : ''}`);
     const out = new ArtifactStoreError(msg, code);
     (out as { statusCode?: number }).statusCode = err?.statusCode;
     return out;
   }
 
+  /** Inactivity deadline of calls that answer only when a long server-side job is done. */
+  private get slowCallTimeoutMs(): number {
+    return Math.max(this.resilience.idleTimeoutMs, 300_000);
+  }
+
+  private readonly knownBuckets = new Set<string>();
+
+  /**
+   * Before the first write into a bucket: it must exist. Some servers create a bucket on a PUT
+   * (SeaweedFS), others answer 404 or even 500; either way a typo in a URI must fail at once,
+   * naming the bucket. A server that will not say (403) is given the benefit of the doubt.
+   */
+  private async assertBucket(bucket: string, uri: string): Promise<void> {
+    if (this.knownBuckets.has(bucket)) return;
+    const exists = await this.retried(`check bucket ${bucket}`, () => this.client.bucketExists(bucket)).catch((e: unknown) => {
+      if (e instanceof StoreUnavailableError) throw e;
+      return true;
+    });
+    if (!exists) throw new BucketNotFoundError(bucket, uri);
+    this.knownBuckets.add(bucket);
+  }
+
   /** Create the bucket (configured one by default) if it does not exist. */
   async ensureBucket(bucket: string = this.bucket): Promise<void> {
-    await this.s3(`ensureBucket ${bucket}`, async () => {
+    await this.s3(`ensure bucket ${bucket}`, async () => {
       if (await this.client.bucketExists(bucket)) return;
       try {
         await this.client.makeBucket(bucket, this.config.region);
@@ -383,6 +487,7 @@ export class ArtifactStore {
         const code = (e as { code?: string }).code;
         if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw e;
       }
+      this.knownBuckets.add(bucket);
     });
   }
 
@@ -493,8 +598,10 @@ export class ArtifactStore {
         const body = Buffer.concat(small, smallBytes);
         small = null;
         // Always (re)write: refreshes lastModified so a concurrent gc keeps a deduplicated blob.
-        await this.s3(`put ${blob}`, () =>
-          this.client.putObject(bucket, blob, body, body.length, { 'Content-Type': 'application/octet-stream', [`x-amz-meta-${SHA_META}`]: sha256 }),
+        await this.s3(
+          `put s3://${bucket}/${blob}`,
+          () => this.client.putObject(bucket, blob, body, body.length, { 'Content-Type': 'application/octet-stream', [`x-amz-meta-${SHA_META}`]: sha256 }),
+          `s3://${bucket}/${blob}`,
         );
         return { sha256, size, blob };
       }
@@ -504,7 +611,16 @@ export class ArtifactStore {
       free = [];
       cur = null;
       etags.sort((a, b) => a.part - b.part);
-      await this.s3(`complete upload ${tmpKey}`, () => this.client.completeMultipartUpload(bucket, tmpKey, uploadId, etags));
+      await withIdleTimeout(this.slowCallTimeoutMs, () =>
+        this.s3(`complete upload ${tmpKey}`, async () => {
+          try {
+            await this.client.completeMultipartUpload(bucket, tmpKey, uploadId, etags);
+          } catch (e) {
+            // a retry after an answer that was lost: the upload is complete already
+            if ((e as { code?: string }).code !== 'NoSuchUpload' || !(await this.client.statObject(bucket, tmpKey).then(() => true, () => false))) throw e;
+          }
+        }),
+      );
       uploadId = '';
       await this.copyToBlob(bucket, tmpKey, blob, sha256, size);
       await this.s3(`remove ${tmpKey}`, () => this.client.removeObject(bucket, tmpKey));
@@ -515,7 +631,7 @@ export class ArtifactStore {
       await Promise.all(inflightSet);
       if (uploadId) await this.client.abortMultipartUpload(bucket, tmpKey, uploadId).catch(() => undefined);
       if (tmpKey) await this.client.removeObject(bucket, tmpKey).catch(() => undefined);
-      throw e instanceof Error && !(e as { code?: string }).code && !(e instanceof ArtifactStoreError) ? e : this.wrap('upload', e);
+      throw e instanceof Error && !(e as { code?: string }).code && !(e instanceof ArtifactStoreError) ? e : this.wrap(`upload to s3://${bucket}`, e, `s3://${bucket}/`);
     }
   }
 
@@ -528,10 +644,13 @@ export class ArtifactStore {
       UserMetadata: { [SHA_META]: sha256 },
       Headers: { 'Content-Type': 'application/octet-stream' },
     });
-    await this.s3(`copy ${src} -> ${dst}`, async () => {
-      if (size > MAX_COPY_BYTES) await this.client.composeObject(dest, [source]);
-      else await this.client.copyObject(source, dest);
-    });
+    // A server-side copy sends nothing until it is done: give it longer than a normal request.
+    await withIdleTimeout(this.slowCallTimeoutMs, () =>
+      this.s3(`copy ${src} -> ${dst}`, async () => {
+        if (size > MAX_COPY_BYTES) await this.client.composeObject(dest, [source]);
+        else await this.client.copyObject(source, dest);
+      }),
+    );
   }
 
   private async resolveInputs(inputs: PutMeta['inputs']): Promise<ArtifactInput[]> {
@@ -565,11 +684,14 @@ export class ArtifactStore {
 
   private async writeManifest(bucket: string, key: string, m: ArtifactManifest): Promise<void> {
     const body = Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
-    await this.s3(`write manifest ${m.uri}`, () =>
-      this.client.putObject(bucket, key, body, body.length, {
-        'Content-Type': MANIFEST_MEDIA_TYPE,
-        [`x-amz-meta-${MANIFEST_META}`]: 'v1',
-      }),
+    await this.s3(
+      `write manifest ${m.uri}`,
+      () =>
+        this.client.putObject(bucket, key, body, body.length, {
+          'Content-Type': MANIFEST_MEDIA_TYPE,
+          [`x-amz-meta-${MANIFEST_META}`]: 'v1',
+        }),
+      m.uri,
     );
   }
 
@@ -577,10 +699,10 @@ export class ArtifactStore {
   private async assertBlobsPresent(bucket: string, uri: string, blobs: string[]): Promise<void> {
     await mapLimit(blobs, 8, async (b) => {
       try {
-        await this.client.statObject(bucket, b);
+        await this.retried(`stat s3://${bucket}/${b}`, () => this.client.statObject(bucket, b));
       } catch (e) {
         if (isNotFound(e)) throw new ArtifactStoreError(`blob ${b} of ${uri} vanished during publish (concurrent gc?); retry the put`);
-        throw this.wrap(`stat ${b}`, e);
+        throw this.wrap(`stat ${b}`, e, uri);
       }
     });
   }
@@ -595,6 +717,13 @@ export class ArtifactStore {
   async put(target: string, source: PutSource, meta: PutMeta): Promise<ArtifactRef> {
     const { bucket, key, uri } = this.targetOf(target);
     if (!ARTIFACT_KINDS.includes(meta.kind)) throw new ArtifactStoreError(`unknown artifact kind ${JSON.stringify(meta.kind)}`);
+    return inContext(`publishing ${uri}`, async () => {
+      await this.assertBucket(bucket, uri);
+      return this.putUnchecked(bucket, key, uri, source, meta);
+    });
+  }
+
+  private async putUnchecked(bucket: string, key: string, uri: string, source: PutSource, meta: PutMeta): Promise<ArtifactRef> {
     const inputs = await this.resolveInputs(meta.inputs);
     const b = await this.putBlob(bucket, source);
     const m: ArtifactManifest = {
@@ -630,7 +759,14 @@ export class ArtifactStore {
     if (!ARTIFACT_KINDS.includes(meta.kind)) throw new ArtifactStoreError(`unknown artifact kind ${JSON.stringify(meta.kind)}`);
     const names = Object.keys(files).sort();
     if (names.length === 0) throw new ArtifactStoreError(`bundle ${uri} has no files`);
-    for (const n of names) assertSafeKey(n, { allowReserved: true });
+    for (const n of names) assertSafeKey(n, { allowReserved: true }); // the same rule assertMemberName applies on read
+    return inContext(`publishing ${uri}`, async () => {
+      await this.assertBucket(bucket, uri);
+      return this.putBundleUnchecked(bucket, key, uri, names, files, meta);
+    });
+  }
+
+  private async putBundleUnchecked(bucket: string, key: string, uri: string, names: string[], files: Record<string, Uint8Array | string>, meta: PutMeta): Promise<ArtifactRef> {
     const inputs = await this.resolveInputs(meta.inputs);
     const entries: Record<string, BundleFile> = {};
     let total = 0;
@@ -671,22 +807,28 @@ export class ArtifactStore {
   async resolve(uri: string, opts: { keepBody?: boolean } = {}): Promise<ResolvedUri> {
     const { bucket, key } = parseUri(uri);
     const norm = formatUri(bucket, key);
-    let res: Readable & { headers?: Record<string, string | string[] | undefined> };
+    const isManifest = (r: S3Body): boolean => !!header(r, `x-amz-meta-${MANIFEST_META}`) || header(r, 'content-type') === MANIFEST_MEDIA_TYPE;
+    let res: S3Body;
+    let manifestBytes: Buffer | undefined;
     try {
-      res = (await this.client.getObject(bucket, key)) as typeof res;
+      // A manifest is read inside the retried call, so a connection cut while reading it is retried too.
+      [res, manifestBytes] = await this.retried(
+        `get ${norm}`,
+        async () => {
+          const r = (await this.client.getObject(bucket, key)) as S3Body;
+          return [r, isManifest(r) ? await readAll(r, MAX_MANIFEST_BYTES) : undefined] as const;
+        },
+        norm,
+      );
     } catch (e) {
-      if (isNotFound(e) || (e as { code?: string }).code === 'NoSuchBucket') throw new ArtifactNotFoundError(norm);
-      throw this.wrap(`get ${norm}`, e);
+      const c = classifyS3Error(e);
+      if (c === 'no-bucket') throw new BucketNotFoundError(bucket, norm);
+      if (c === 'not-found') throw new ArtifactNotFoundError(norm);
+      throw this.wrap(`get ${norm}`, e, norm);
     }
-    const h = res.headers ?? {};
-    const one = (k: string): string | undefined => {
-      const v = h[k];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    if (one(`x-amz-meta-${MANIFEST_META}`) || one('content-type') === MANIFEST_MEDIA_TYPE) {
-      const body = await readAll(res, MAX_MANIFEST_BYTES).catch((e) => {
-        throw this.wrap(`read manifest ${norm}`, e);
-      });
+    const one = (k: string): string | undefined => header(res, k);
+    if (manifestBytes) {
+      const body = manifestBytes;
       let j: unknown;
       try {
         j = JSON.parse(body.toString('utf8'));
@@ -707,22 +849,48 @@ export class ArtifactStore {
       ...(sha && /^[0-9a-f]{64}$/.test(sha) ? { sha256: sha } : {}),
       lastModified: lm ? new Date(lm) : new Date(0),
     };
-    if (opts.keepBody) r.body = res;
+    if (opts.keepBody) r.body = this.resumable(res, bucket, key, norm);
     else res.destroy();
     return r;
   }
 
+  /** The body of a GET that picks up where it stopped when the connection is cut (same ETag only). */
+  private resumable(first: S3Body, bucket: string, key: string, label: string): Readable {
+    const etag = header(first, 'etag');
+    const reopen = async (offset: number): Promise<Readable> => {
+      try {
+        return await this.retried(
+          `get ${label} from byte ${offset}`,
+          async () => {
+            const r = (await this.client.getPartialObject(bucket, key, offset)) as S3Body;
+            const now = header(r, 'etag');
+            if (etag && now && now !== etag) {
+              r.destroy();
+              throw new ArtifactIntegrityError(label, 'the object changed while it was being read');
+            }
+            return r;
+          },
+          label,
+        );
+      } catch (e) {
+        throw this.wrap(`read ${label}`, e, label);
+      }
+    };
+    return Readable.from(resumableBody(first, reopen, this.resilience, `read ${label}`), { objectMode: false });
+  }
+
   /** Open a blob with verification; a missing blob is an integrity error. */
   private async openBlob(bucket: string, blob: string, label: string, expected: { sha256: string; size: number }): Promise<Readable> {
-    let src: Readable;
+    let first: S3Body;
     try {
-      src = await this.client.getObject(bucket, blob);
+      first = (await this.retried(`get ${label}`, () => this.client.getObject(bucket, blob), label)) as S3Body;
     } catch (e) {
       if (isNotFound(e)) throw new ArtifactIntegrityError(label, `blob ${blob} is missing`);
-      throw this.wrap(`get ${blob}`, e);
+      throw this.wrap(`get ${label}`, e, label);
     }
+    const src = this.resumable(first, bucket, blob, label);
     const v = new VerifyingStream(label, expected);
-    src.on('error', (e) => v.destroy(this.wrap(`read ${label}`, e)));
+    src.on('error', (e) => v.destroy(this.wrap(`read ${label}`, e, label)));
     src.pipe(v);
     return v;
   }
@@ -741,7 +909,7 @@ export class ArtifactStore {
         throw new ArtifactStoreError(`${r.uri} is not a bundle; cannot open file ${JSON.stringify(opts.file)}`);
       }
       const v = new VerifyingStream(r.uri, { ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.size >= 0 ? { size: r.size } : {}) });
-      r.body!.on('error', (e) => v.destroy(this.wrap(`read ${r.uri}`, e)));
+      r.body!.on('error', (e) => v.destroy(this.wrap(`read ${r.uri}`, e, r.uri)));
       r.body!.pipe(v);
       return v;
     }
@@ -791,9 +959,9 @@ export class ArtifactStore {
     const r = await this.resolve(uri);
     if (r.type === 'artifact' && r.manifest.files) {
       await fsp.mkdir(localPath, { recursive: true });
+      const root = await fsp.realpath(localPath);
       for (const [name, f] of Object.entries(r.manifest.files)) {
-        const dest = path.join(localPath, ...name.split('/'));
-        await fsp.mkdir(path.dirname(dest), { recursive: true });
+        const dest = await confinedPath(root, name, r.uri);
         await this.streamToFile(await this.openBlob(r.bucket, f.blob, `${r.uri}#${name}`, f), dest);
       }
       return { uri: r.uri, sha256: r.manifest.sha256, size: r.manifest.size };
@@ -851,18 +1019,18 @@ export class ArtifactStore {
   async exists(uri: string): Promise<boolean> {
     const { bucket, key } = parseUri(uri);
     try {
-      await this.client.statObject(bucket, key);
+      await this.retried(`stat ${uri}`, () => this.client.statObject(bucket, key), uri);
       return true;
     } catch (e) {
       if (isNotFound(e) || (e as { code?: string }).code === 'NoSuchBucket') return false;
-      throw this.wrap(`stat ${uri}`, e);
+      throw this.wrap(`stat ${uri}`, e, uri);
     }
   }
 
   /** Remove an artifact's manifest (its blobs become garbage for {@link gc}). */
   async remove(uri: string): Promise<void> {
     const { bucket, key } = this.targetOf(uri);
-    await this.s3(`remove ${uri}`, () => this.client.removeObject(bucket, key));
+    await this.s3(`remove ${uri}`, () => this.client.removeObject(bucket, key), uri);
   }
 
   /**
@@ -909,7 +1077,8 @@ export class ArtifactStore {
     const { bucket, key } = parsePrefix(prefix, this.bucket);
     const internal = key.startsWith('blobs/') || key.startsWith('tmp/');
     const out: ListEntry[] = [];
-    await this.s3(`list ${prefix}`, async () => {
+    await this.s3(`list s3://${bucket}/${key}`, async () => {
+      out.length = 0; // a retry lists again from the start
       const stream = this.client.listObjectsV2(bucket, key, true);
       for await (const o of stream as AsyncIterable<{ name?: string; size: number; lastModified: Date }>) {
         if (!o.name) continue;
@@ -949,7 +1118,8 @@ export class ArtifactStore {
     const blobs: { key: string; lastModified: Date }[] = [];
     const tmps: { key: string; lastModified: Date }[] = [];
     const others: { key: string; size: number }[] = [];
-    await this.s3(`gc list ${bucket}`, async () => {
+    await this.s3(`gc list s3://${bucket}/`, async () => {
+      blobs.length = tmps.length = others.length = 0; // a retry lists again from the start
       for await (const o of this.client.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string; size: number; lastModified: Date }>) {
         if (!o.name) continue;
         const lm = new Date(o.lastModified);
@@ -967,7 +1137,7 @@ export class ArtifactStore {
       async (o) => {
         let stat;
         try {
-          stat = await this.client.statObject(bucket, o.key);
+          stat = await this.retried(`stat s3://${bucket}/${o.key}`, () => this.client.statObject(bucket, o.key));
         } catch (e) {
           if (isNotFound(e)) return;
           throw this.wrap(`stat ${o.key}`, e);
@@ -996,7 +1166,7 @@ export class ArtifactStore {
       if (!dryRun) {
         // re-check: a concurrent put may have just refreshed it
         try {
-          const st = await this.client.statObject(bucket, b.key);
+          const st = await this.retried(`stat s3://${bucket}/${b.key}`, () => this.client.statObject(bucket, b.key));
           if (new Date(st.lastModified).getTime() > cutoff) continue;
         } catch (e) {
           if (isNotFound(e)) continue;

@@ -50,18 +50,26 @@ export class Channels {
   private async getJson(key: string): Promise<{ value: ChannelPointer; etag: string } | null> {
     const client = this.store.client;
     let res: Awaited<ReturnType<typeof client.getObject>> & { headers?: Record<string, string> };
+    let body: Buffer;
     try {
-      res = (await client.getObject(this.store.bucket, key)) as typeof res;
+      // read inside the retried call: a cut while reading is retried too
+      const got = await this.store.retried(`get s3://${this.store.bucket}/${key}`, async () => {
+        const r = (await client.getObject(this.store.bucket, key)) as typeof res;
+        const chunks: Buffer[] = [];
+        for await (const c of r) chunks.push(c as Buffer);
+        return { r, body: Buffer.concat(chunks) };
+      });
+      res = got.r;
+      body = got.body;
     } catch (e) {
+      if (e instanceof ArtifactStoreError) throw e; // S3 stayed unavailable: already names the key
       const code = (e as { code?: string }).code;
       if (code === 'NoSuchKey' || code === 'NotFound') return null;
       throw new ArtifactStoreError(this.store.config.redact(`read ${key}: ${(e as Error).message}`), code);
     }
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
     const etag = String(res.headers?.etag ?? '').replace(/"/g, '');
     try {
-      return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChannelPointer, etag };
+      return { value: JSON.parse(body.toString('utf8')) as ChannelPointer, etag };
     } catch {
       throw new ArtifactStoreError(`${key} is not valid JSON`);
     }
@@ -74,11 +82,12 @@ export class Channels {
     if (cond.ifMatch) headers['If-Match'] = `"${cond.ifMatch}"`;
     if (cond.ifNoneMatch) headers['If-None-Match'] = '*';
     try {
-      await this.store.client.putObject(this.store.bucket, key, body, body.length, headers);
+      await this.store.retried(`put s3://${this.store.bucket}/${key}`, () => this.store.client.putObject(this.store.bucket, key, body, body.length, headers));
       return true;
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'PreconditionFailed' || (e as { statusCode?: number }).statusCode === 412) return false;
+      if (e instanceof ArtifactStoreError) throw e;
       throw new ArtifactStoreError(this.store.config.redact(`write ${key}: ${(e as Error).message}`), code);
     }
   }

@@ -18,6 +18,7 @@
  * line number and a reason (`row 17: "rejected" must be a string`); blank lines are ignored but
  * counted. Policy `fail` throws {@link DatasetRowError}; `skip` collects the issues in the report.
  */
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { ArtifactRef, ArtifactStore, PutMeta } from './artifacts.js';
 
@@ -99,25 +100,87 @@ export type ByteSource = Readable | AsyncIterable<Uint8Array | string> | Iterabl
 
 // ------------------------------------------------------------------ line splitting
 
-/** Split a byte/string stream into lines (LF or CRLF) without buffering more than one line. */
-export async function* splitLines(source: ByteSource): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: false });
-  let rest = '';
+/** Split a byte/string stream into raw lines (LF or CRLF) without buffering more than one line. */
+async function* rawLines(source: ByteSource): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  const stripCR = (b: Buffer): Buffer => (b.length > 0 && b[b.length - 1] === 13 ? b.subarray(0, -1) : b);
   for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let idx: number;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
-    while ((idx = rest.indexOf('\n', start)) !== -1) {
-      let line = rest.slice(start, idx);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      yield line;
+    let idx: number;
+    while ((idx = buf.indexOf(10, start)) !== -1) {
+      let line = buf.subarray(start, idx);
+      if (pending.length) {
+        pending.push(line);
+        line = Buffer.concat(pending);
+        pending = [];
+      }
+      yield stripCR(line);
       start = idx + 1;
     }
-    rest = rest.slice(start);
+    if (start < buf.length) pending.push(buf.subarray(start));
   }
-  rest += decoder.decode();
-  if (rest.endsWith('\r')) rest = rest.slice(0, -1);
-  if (rest.length > 0) yield rest;
+  if (pending.length) {
+    const last = stripCR(Buffer.concat(pending));
+    if (last.length > 0) yield last;
+  }
+}
+
+/** A line whose bytes are not valid UTF-8; `byte` is the 1-based offset of the first bad byte. */
+export class InvalidUtf8Line {
+  constructor(readonly byte: number) {}
+  get reason(): string {
+    return `invalid UTF-8 at byte ${this.byte} of the line`;
+  }
+}
+
+/** Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Lines of a byte/string stream, decoded as UTF-8. A line that is not valid UTF-8 comes out as
+ * an {@link InvalidUtf8Line} (never with U+FFFD in place of its bytes), so the reader can apply
+ * its row policy to it. A byte-order mark at the very start is dropped.
+ */
+export async function* decodeLines(source: ByteSource): AsyncGenerator<string | InvalidUtf8Line> {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let first = true;
+  for await (const raw of rawLines(source)) {
+    if (!isUtf8(raw)) {
+      yield new InvalidUtf8Line(invalidUtf8At(raw) + 1);
+    } else {
+      const text = decoder.decode(raw);
+      yield first && text.startsWith('\uFEFF') ? text.slice(1) : text;
+    }
+    first = false;
+  }
+}
+
+/**
+ * Split a byte/string stream into lines (LF or CRLF) without buffering more than one line.
+ * Invalid UTF-8 throws {@link DatasetRowError} with the line number (`source` labels it).
+ */
+export async function* splitLines(source: ByteSource, opts: { source?: string } = {}): AsyncGenerator<string> {
+  let n = 0;
+  for await (const line of decodeLines(source)) {
+    n++;
+    if (line instanceof InvalidUtf8Line) throw new DatasetRowError(n, line.reason, opts.source);
+    yield line;
+  }
 }
 
 // ------------------------------------------------------------------ validation
@@ -327,8 +390,13 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
   };
   async function* gen(): AsyncGenerator<DatasetRecord> {
     let lineNo = 0;
-    for await (const line of splitLines(source)) {
+    for await (const line of decodeLines(source)) {
       lineNo++;
+      if (line instanceof InvalidUtf8Line) {
+        report.rows++;
+        bad(lineNo, line.reason);
+        continue;
+      }
       if (line.trim() === '') continue;
       report.rows++;
       let value: unknown;

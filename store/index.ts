@@ -6,7 +6,11 @@ export {
   ArtifactStoreError,
   ArtifactNotFoundError,
   ArtifactIntegrityError,
+  BucketNotFoundError,
   ManifestError,
+  StoreUnavailableError,
+  validateManifest,
+  assertMemberName,
   VerifyingStream,
   ARTIFACT_KINDS,
   MANIFEST_SCHEMA,
@@ -36,3 +40,5 @@ export * from './checkpoints.js';
 export { Channels, ChannelConflictError, CHANNEL_SCHEMA, promote, latest, history } from './channels.js';
 export type { ChannelPointer } from './channels.js';
 export * from './cli.js';
+export { classifyS3Error, resilienceFromEnv, DEFAULT_RESILIENCE } from './resilience.js';
+export type { ResilienceOptions, RetryNotice, FaultClass } from './resilience.js';

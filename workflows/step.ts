@@ -6,6 +6,7 @@ import type { PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTaskResult } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
 import type * as steps from '../activities/run-step.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../activities/failures.js';
 import { WORKFLOW_QUEUE } from './queues.js';
 
 export interface StepWorkflowInput {
@@ -22,17 +23,20 @@ export interface StepWorkflowResult {
   metrics?: Record<string, number>;
 }
 
-const CACHE_RETRY = { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } as const;
+// The store itself retries S3 outages for minutes (its retry budget, 10 min by default), so
+// few attempts are needed here, and a missing input or bucket fails at once.
+const CACHE_RETRY = { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const CACHE_TIMEOUT = '15 minutes';
 
 /** Before the `local-cache-activities` patch: the cache as regular activities (kept to replay old histories). */
-const remoteCache = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: '2 minutes', retry: CACHE_RETRY });
+const remoteCache = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: CACHE_TIMEOUT, retry: CACHE_RETRY });
 
 /**
  * The cache lookup and record are a few small S3 calls: as local activities they run in the
  * worker that runs this workflow, without a trip through a task queue each (two fewer
  * task dispatches per step).
  */
-const localCache = proxyLocalActivities<typeof control>({ startToCloseTimeout: '2 minutes', retry: CACHE_RETRY });
+const localCache = proxyLocalActivities<typeof control>({ startToCloseTimeout: CACHE_TIMEOUT, retry: CACHE_RETRY });
 
 export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Promise<StepWorkflowResult> {
   const task = { runId, stepId: step.id, kind: step.kind, version: step.version, args };

@@ -18,7 +18,7 @@ export interface PairRow {
 async function readLines(ctx: StepContext, uri: string): Promise<{ line: number; value: Record<string, unknown> }[]> {
   const out: { line: number; value: Record<string, unknown> }[] = [];
   let n = 0;
-  for await (const line of splitLines(await ctx.store.open(uri))) {
+  for await (const line of splitLines(await ctx.store.open(uri), { source: uri })) {
     n++;
     if (line.trim() === '') continue;
     let v: unknown;
