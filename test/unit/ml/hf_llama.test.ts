@@ -104,3 +104,22 @@ for (const [name, { arch, note }] of Object.entries(FIXTURES)) {
     assert.equal(trained.filter((t) => t === tok.eosId).length, 2);
   });
 }
+
+test('older folder layouts: special tokens from special_tokens_map.json (AddedToken objects), chat_template inside tokenizer_config.json', () => {
+  const dir = path.join(HF_FIXTURES, 'qwen2-bpe');
+  const e = expected('qwen2-bpe');
+  const enc = new TextEncoder();
+  const tok = new HfTokenizer({
+    'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')),
+    'tokenizer_config.json': enc.encode(JSON.stringify({ chat_template: readFileSync(path.join(dir, 'chat_template.jinja'), 'utf8') })),
+    'special_tokens_map.json': enc.encode(JSON.stringify({ eos_token: { content: '<|im_end|>', lstrip: false }, pad_token: '<|endoftext|>' })),
+  });
+  assert.equal(tok.eosToken, '<|im_end|>');
+  assert.equal(tok.eosId, tok.tokenToId('<|im_end|>'));
+  assert.equal(tok.padId, tok.tokenToId('<|endoftext|>'));
+  assert.equal(renderChat(tok, e.chat.messages), e.chat.text);
+  // No EOS anywhere is an error that says where to put one.
+  assert.throws(() => new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }), /no eos_token \(tokenizer_config\.json\) and config\.json has no eos_token_id/);
+  // config.json's eos_token_id is the fallback.
+  assert.equal(new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }, { eos_token_id: [2, 1] }).eosId, 2);
+});
