@@ -24,6 +24,22 @@ export interface StepTaskResult {
   attempt: number;
   /** The latest metrics the step reported (see activities/metrics.ts), if any. */
   metrics?: Record<string, number>;
+  /** Where the step computed and how much memory it took (steps run in a compute process). */
+  telemetry?: StepTelemetry;
+}
+
+/** A compute process's backend and memory, sampled while it runs and at its end. */
+export interface StepTelemetry {
+  /** Tensor backend: tensorflow, wasm or cpu. */
+  backend: string;
+  /** Where its kernels run: "GPU <name>" or "CPU only: <why>" (ml/backend.ts). */
+  device?: string;
+  pid: number;
+  rssMb: number;
+  /** Peak resident memory of the compute process (its maxRSS). */
+  peakRssMb: number;
+  /** Bytes held by tensors on the GPU (tfjs-node-gpu only), in MiB. */
+  gpuMemoryMb?: number;
 }
 
 export interface MergeTask {
@@ -64,4 +80,5 @@ export interface StepProgress {
   message?: string;
   metrics?: Record<string, number>;
   checkpoint?: string;
+  telemetry?: StepTelemetry;
 }

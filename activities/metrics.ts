@@ -15,7 +15,9 @@
 // and `bpoflow status` show the latest values while the step runs, and the
 // run's `status` query keeps them in the step's `metrics` once it ends.
 // Names follow TRL's: `loss`, `rewards/margins`, `rewards/accuracies`,
-// `rewards/chosen`, `rewards/rejected`, `eval/...`, `learning_rate`.
+// `rewards/chosen`, `rewards/rejected`, `eval/...`, `learning_rate`. Training
+// kinds add telemetry (TELEMETRY_METRICS): throughput and the compute process's
+// peak memory; the manifest's attributes name the tensor backend.
 import type { StepContext } from './step-kind.js';
 
 /** One line of metrics.jsonl. `step` is the training step (or eval round); `ts` is epoch ms. */
@@ -34,7 +36,12 @@ export interface MetricsWriterOptions {
   total?: number;
   /** Progress unit. Default `steps`. */
   unit?: string;
+  /** The tensor backend the rows were computed on, kept in the manifest's attributes. */
+  backend?: string;
 }
+
+/** Metrics that measure the machine, not the model: they differ between otherwise identical runs. */
+export const TELEMETRY_METRICS = ['tokens_per_s', 'sequences_per_s', 'peak_rss_mb', 'gpu_memory_mb'] as const;
 
 type WriterContext = Pick<StepContext, 'runId' | 'stepId' | 'attempt' | 'store' | 'progress' | 'outputUri' | 'log'>;
 
@@ -95,7 +102,7 @@ export class MetricsWriter {
       kind: 'metrics',
       mediaType: 'application/x-ndjson',
       producer: { runId: this.ctx.runId, stepId: this.ctx.stepId, attempt: this.ctx.attempt },
-      attributes: { rows: count, latest: this.latestValues },
+      attributes: { rows: count, latest: this.latestValues, ...(this.opts.backend ? { backend: this.opts.backend } : {}) },
     });
     this.flushed = count;
   }

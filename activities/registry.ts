@@ -10,7 +10,7 @@ import { bpoTrain } from './kinds/bpo-train.js';
 import { evalPreference } from './kinds/eval-preference.js';
 import { evalGenerate } from './kinds/eval-generate.js';
 import { modelPromote } from './kinds/model-promote.js';
-import { testNoop, testShard, testTrain } from './kinds/test-kinds.js';
+import { testBlock, testNoop, testShard, testTrain } from './kinds/test-kinds.js';
 import { bpoSelectPrompts } from './kinds/bpo-select-prompts.js';
 import { bpoAugment } from './kinds/bpo-augment.js';
 import { bpoBalanceUniform } from './kinds/bpo-balance-uniform.js';
@@ -26,7 +26,7 @@ export function registerKind(kind: StepKind): void {
 for (const k of [datasetStats, datasetCollect]) registerKind(k);
 for (const k of [datasetImport, datasetSplit, modelSft, bpoTrain, evalPreference, evalGenerate, modelPromote]) registerKind(k);
 for (const k of [bpoSelectPrompts, bpoAugment, bpoBalanceUniform, bpoGradientCluster, bpoBalanceLength]) registerKind(k);
-if (process.env.BPOFLOW_TEST_KINDS === '1') for (const k of [testNoop, testShard, testTrain]) registerKind(k);
+if (process.env.BPOFLOW_TEST_KINDS === '1') for (const k of [testNoop, testShard, testTrain, testBlock]) registerKind(k);
 
 export function findKind(kind: string, version: string): StepKind {
   const found = kinds.get(`${kind}@${version}`);

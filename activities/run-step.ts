@@ -1,31 +1,48 @@
 // The activities that run step kinds: one task = one step (or one shard of it).
-// They turn a StepTask into a StepContext, heartbeat while the kind works, and
-// map the kind's errors onto Temporal failures that keep the error's type.
+// They heartbeat on a timer while the kind works, capture its logs, and map
+// its errors onto Temporal failures that keep the error's type. The kind
+// itself runs in a compute process of its own (compute-host.ts), so a long
+// tensor op never holds up this event loop: heartbeats, workflow tasks and
+// queries go on. Kinds marked `inline` (I/O only) run here.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult } from './contract.js';
-import { attemptLogName, createLogger, LogCapture } from './log.js';
+import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult, StepTelemetry } from './contract.js';
+import { attemptLogName, createLogger, LogCapture, type Logger } from './log.js';
 import { isNonRetryableError } from './failures.js';
 import { findKind } from './registry.js';
-import type { StepContext } from './step-kind.js';
+import type { StepKind } from './step-kind.js';
+import { stepContext } from './step-context.js';
 import { sharedStore } from './shared-store.js';
+import { runInComputeProcess } from './compute-host.js';
+import type { ArtifactStore } from '../store/artifacts.js';
 import { redactError } from './redact.js';
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
 export async function runStep(task: StepTask): Promise<StepTaskResult> {
-  const kind = findKind(task.kind, task.version);
-  return withStepContext(task, async (ctx) => ({ outputs: await kind.run(ctx, task.args), attempt: ctx.attempt }));
+  return runAttempt(task, findKind(task.kind, task.version), 'run');
 }
 
 export async function mergeShards(task: MergeTask): Promise<StepTaskResult> {
   const kind = findKind(task.kind, task.version);
   if (!kind.merge) throw ApplicationFailure.nonRetryable(`${task.kind}@${task.version} cannot be sharded`, 'BadInput');
-  const merge = kind.merge.bind(kind);
-  return withStepContext(task, async (ctx) => ({ outputs: await merge(ctx, task.args, task.shards), attempt: ctx.attempt }));
+  return runAttempt(task, kind, 'merge');
 }
 
-async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepContext) => Promise<StepTaskResult>): Promise<StepTaskResult> {
+interface Attempt {
+  task: StepTask | MergeTask;
+  kind: StepKind;
+  mode: 'run' | 'merge';
+  attempt: number;
+  store: ArtifactStore;
+  log: Logger;
+  signal: AbortSignal;
+  previousProgress?: StepProgress;
+  progress(p: StepProgress): void;
+  telemetry(t: StepTelemetry): void;
+}
+
+async function runAttempt(task: StepTask | MergeTask, kind: StepKind, mode: 'run' | 'merge'): Promise<StepTaskResult> {
   const activity = Context.current();
   const { attempt } = activity.info;
   const shard = 'shard' in task ? task.shard : undefined;
@@ -41,39 +58,51 @@ async function withStepContext(task: StepTask | MergeTask, body: (ctx: StepConte
   let latest: StepProgress = (activity.info.heartbeatDetails as StepProgress | undefined) ?? {};
   const previousProgress = attempt > 1 && activity.info.heartbeatDetails ? (activity.info.heartbeatDetails as StepProgress) : undefined;
   // Heartbeats go out on a timer, not per progress call: Temporal throttles them anyway,
-  // and a kind that reports nothing for a while must still look alive.
+  // and a kind that reports nothing for a while (one long tensor op) must still look alive.
   const beat = () => activity.heartbeat(latest);
   beat();
   const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
-  const suffix = shard ? `.shard-${String(shard.index).padStart(4, '0')}` : '';
-  const ctx: StepContext = {
-    runId: task.runId,
-    stepId: task.stepId,
-    attempt,
-    shard,
-    store,
-    log,
-    previousProgress,
-    signal: activity.cancellationSignal,
-    progress: (p) => {
-      latest = { ...latest, ...p };
-    },
-    outputUri: (name) => store.runUri(task.runId, task.stepId, name + suffix),
-  };
   const started = Date.now();
-  log.info('step started', { kind: `${task.kind}@${task.version}` });
+  log.info('step started', { kind: `${task.kind}@${task.version}`, ...(kind.inline ? { inline: true } : {}) });
   try {
-    const result = await body(ctx);
-    log.info('step finished', { ms: Date.now() - started, outputs: result.outputs });
-    // The latest metrics the kind reported (MetricsWriter) travel with the result into the run's status.
-    return latest.metrics ? { ...result, metrics: latest.metrics } : result;
+    const { outputs, telemetry } = await (kind.inline ? runInline : runInChild)({
+      task,
+      kind,
+      mode,
+      attempt,
+      store,
+      log,
+      signal: activity.cancellationSignal,
+      previousProgress,
+      progress: (p) => {
+        latest = { ...latest, ...p };
+      },
+      telemetry: (t) => {
+        latest = { ...latest, telemetry: t };
+      },
+    });
+    log.info('step finished', { ms: Date.now() - started, outputs, ...(telemetry ? { backend: telemetry.backend, peakRssMb: telemetry.peakRssMb } : {}) });
+    // The latest metrics the kind reported (MetricsWriter) travel with the result into the run's status,
+    // with the compute process's peak memory.
+    const metrics = telemetry ? { ...latest.metrics, peak_rss_mb: telemetry.peakRssMb } : latest.metrics;
+    return { outputs, attempt, ...(metrics ? { metrics } : {}), ...(telemetry ? { telemetry } : {}) };
   } catch (err) {
-    log.error('step failed', { ms: Date.now() - started, error: String(err) });
+    log.error('step failed', { ms: Date.now() - started, error: String(err), ...(latest.telemetry ? { peakRssMb: latest.telemetry.peakRssMb } : {}) });
     throw toFailure(redactError(err), attempt); // the failure's message, stack and causes go into Temporal history
   } finally {
     clearInterval(timer);
     await capture.close();
   }
+}
+
+async function runInChild(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?: StepTelemetry }> {
+  return runInComputeProcess({ mode: a.mode, task: a.task, attempt: a.attempt, previousProgress: a.previousProgress }, a);
+}
+
+async function runInline(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?: StepTelemetry }> {
+  const ctx = stepContext(a.task, a);
+  const outputs = a.mode === 'merge' && 'shards' in a.task ? await a.kind.merge!(ctx, a.task.args, a.task.shards) : await a.kind.run(ctx, a.task.args);
+  return { outputs };
 }
 
 /** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it; bad input is not retried. */

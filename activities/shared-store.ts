@@ -7,6 +7,13 @@ import type { RetryNotice } from '../store/resilience.js';
 import { createLogger } from './log.js';
 
 let store: Promise<ArtifactStore> | undefined;
+/** Where there is no activity context (a compute child process), the signal that cancels the step. */
+let processSignal: AbortSignal | undefined;
+
+/** A compute child hands in its step's abort signal, so a cancelled step stops waiting on S3 too. */
+export function useCancellationSignal(signal: AbortSignal): void {
+  processSignal = signal;
+}
 
 /** The running activity's context (the store's calls happen inside it), or undefined outside one. */
 function activityContext(): Context | undefined {
@@ -35,7 +42,7 @@ function noticeRetry(n: RetryNotice): void {
 export function sharedStore(): Promise<ArtifactStore> {
   store ??= (async () => {
     const s = ArtifactStore.fromEnv(process.env, {
-      resilience: { signal: () => activityContext()?.cancellationSignal, onRetry: noticeRetry },
+      resilience: { signal: () => activityContext()?.cancellationSignal ?? processSignal, onRetry: noticeRetry },
     });
     await s.ensureBucket();
     return s;

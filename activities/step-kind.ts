@@ -26,6 +26,12 @@ export interface StepKind {
   kind: string;
   version: string;
   run(ctx: StepContext, args: Record<string, unknown>): Promise<StepOutputs>;
+  /**
+   * True for kinds that only move data (awaited I/O, small pieces of CPU work): they run
+   * on the worker's event loop and skip starting a compute process (1–3 s). Every other
+   * kind runs in a compute process of its own (compute-host.ts).
+   */
+  inline?: boolean;
   /** For shardable kinds: combines the shards' outputs, in shard order. */
   merge?(ctx: StepContext, args: Record<string, unknown>, shards: StepOutputs[]): Promise<StepOutputs>;
 }

@@ -5,8 +5,6 @@ import { stackCommands } from './stack-commands.js';
 import { runCommands } from './run-commands.js';
 import { artifactCommands } from './artifact-commands.js';
 import { modelCommands } from './model-commands.js';
-import { runWorker } from './worker.js';
-import { runServe } from './serve.js';
 import { scheduleCommands } from './schedule-commands.js';
 import { resumeCommand } from './resume-command.js';
 import { resolveStackHome, useStackHome } from '../infra/stack.js';
@@ -51,6 +49,8 @@ function buildProgram(): Command {
         if (!q || !n || !/^[0-9]+$/.test(n)) throw usageError(`--concurrency: expected queue=N, got "${part}"`);
         concurrency[q] = Number(n);
       }
+      // Loaded on use: the worker and server bring TensorFlow.js and every step kind, which `status` and the other commands do not need.
+      const { runWorker } = await import('./worker.js');
       await runWorker({ queues: opts.queues.split(',').filter(Boolean), backend: opts.backend, concurrency, workflows: opts.workflows });
     });
   program
@@ -70,6 +70,7 @@ function buildProgram(): Command {
       for (const [flag, v] of [['--max-concurrent', o.maxConcurrent], ['--max-body-bytes', o.maxBodyBytes]] as const) {
         if (!Number.isInteger(v) || v < 1) throw usageError(`${flag}: expected a positive integer, got "${v}"`);
       }
+      const { runServe } = await import('./serve.js');
       await runServe({ model, port: o.port, host: o.host, name: o.name, backend: o.backend, maxTokensLimit: o.maxTokensLimit, apiKeyFile: o.apiKeyFile, maxConcurrent: o.maxConcurrent, maxBodyBytes: o.maxBodyBytes });
     });
   program

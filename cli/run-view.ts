@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { RunStatus, StepStatus } from '../workflows/pipeline.js';
-import type { StepProgress } from '../activities/contract.js';
+import type { StepProgress, StepTelemetry } from '../activities/contract.js';
 import { redactValue } from '../activities/redact.js';
 import { statusFromHistory } from './run-history.js';
 
@@ -159,6 +159,7 @@ const HEADLINE_METRICS: [string, string, number][] = [
   ['loss', 'loss', 4],
   ['rewards/accuracies', 'acc', 3],
   ['eval/loss', 'eval loss', 4],
+  ['tokens_per_s', 'tok/s', 0],
 ];
 
 /** The headline metrics of a step, e.g. `loss 0.4123  acc 0.812` (empty when it reported none). */
@@ -169,12 +170,19 @@ export function metricsText(metrics: Record<string, number> | undefined): string
     .join('  ');
 }
 
+/** Where a step computes and its memory, e.g. `wasm 312MB` (peak RSS; `gpu 1.2GB` on GPU); empty for inline steps. */
+export function telemetryText(t: StepTelemetry | undefined): string {
+  if (!t) return '';
+  const mb = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(1)}GB` : `${Math.round(x)}MB`);
+  return `${t.backend} ${mb(t.peakRssMb)}${t.gpuMemoryMb !== undefined ? ` gpu ${mb(t.gpuMemoryMb)}` : ''}`;
+}
+
 export function stepLine(s: LiveStep, now = Date.now()): string {
   const time = s.startedAt ? formatDuration((s.endedAt ?? now) - s.startedAt) : '';
   const attempts = s.attempts > 1 || (s.currentAttempt ?? 0) > 1 ? ` attempt ${Math.max(s.attempts, s.currentAttempt ?? 0)}` : '';
   const progress = s.progress?.total ? ` ${s.progress.done ?? 0}/${s.progress.total}${s.progress.unit ? ' ' + s.progress.unit : ''}` : '';
   const error = s.error ? `  ${s.error.type}: ${s.error.message}` : '';
-  const m = metricsText(s.progress?.metrics ?? s.metrics);
+  const m = [metricsText(s.progress?.metrics ?? s.metrics), telemetryText(s.progress?.telemetry ?? s.telemetry)].filter(Boolean).join('  ');
   return `${ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${m ? '  ' + m : ''}${error}`;
 }
 

@@ -8,7 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { describeRun, formatDuration, metricsText, renderSteps, stepLine, type DescribeOptions, type LiveRun, type LiveStep } from './run-view.js';
+import { describeRun, formatDuration, metricsText, renderSteps, stepLine, telemetryText, type DescribeOptions, type LiveRun, type LiveStep } from './run-view.js';
 
 export { metricsText };
 
@@ -49,7 +49,7 @@ export class RateTracker {
   }
 }
 
-/** `12/40 steps  3.1 steps/s  ETA 9.0s  loss 0.4123  acc 0.812` (the parts that are known). */
+/** `12/40 steps  3.1 steps/s  ETA 9.0s  loss 0.4123  acc 0.812  tok/s 410  wasm 312MB` (the parts that are known). */
 export function progressText(s: LiveStep, rate: number | undefined): string {
   const p = s.progress;
   if (!p) return '';
@@ -60,6 +60,8 @@ export function progressText(s: LiveStep, rate: number | undefined): string {
   if (rate && p.total && p.done !== undefined) parts.push(`ETA ${formatDuration(Math.max(0, Math.round(((p.total - p.done) / rate) * 1000)))}`);
   const m = metricsText(p.metrics ?? s.metrics);
   if (m) parts.push(m);
+  const t = telemetryText(p.telemetry);
+  if (t) parts.push(t);
   if (p.message) parts.push(p.message);
   return parts.join('  ');
 }
@@ -79,7 +81,7 @@ function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress
   }
   if (s.state === 'running') return `${head}  ${progressText(s, rate)}${s.lastFailure ? `  last failure: ${s.lastFailure}` : ''}`;
   if (s.state === 'failed' && s.error) return `${head}  ${s.error.type}: ${s.error.message}`;
-  const m = metricsText(s.metrics);
+  const m = [metricsText(s.metrics), telemetryText(s.telemetry)].filter(Boolean).join('  ');
   return m ? `${head}  ${m}` : head;
 }
 

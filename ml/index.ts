@@ -23,3 +23,5 @@ export { perSampleGradFeatures, selectParams, type ParamFilter, type GradFeature
 export { embedPrompts } from './embed.js';
 export { generate, generateTokens, pickToken, type GenerateOptions } from './sample.js';
 export { modelInit, modelInfo, modelGenerate, MODEL_SIZES } from './cli-model.js';
+export { tensorBytes } from './memory.js';
+export { epochOrder, trainingIndices, firstUses } from './train/order.js';

@@ -17,7 +17,9 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   nonRetryableErrorTypes: ['BadInput', 'ValidationError'],
 });
 export const DEFAULT_TIMEOUT_MS = 3_600_000; // 1h
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000; // 2m
+// Heartbeats come from the worker's event loop on a timer, whatever the step computes (it runs
+// in a compute process of its own), so a silent activity means a dead worker: notice it in 30 s.
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 export const DEFAULT_CACHE = true;
 
 /** The execution settings of a plan step: what `defaults` and each step may set. */

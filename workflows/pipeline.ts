@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Plan, PlanStep } from '../spec/plan.js';
-import type { StepOutputs } from '../activities/contract.js';
+import type { StepOutputs, StepTelemetry } from '../activities/contract.js';
 import { evaluate, resolveValue, truthy, type Scalar } from '../spec/expr-eval.js';
 import { RunScope } from './scope.js';
 import { stepWorkflow, type StepWorkflowResult } from './step.js';
@@ -43,6 +43,8 @@ export interface StepStatus {
   reusedFrom?: string;
   /** The latest metrics the step reported (training/eval kinds: loss, rewards/accuracies, ...). */
   metrics?: Record<string, number>;
+  /** The compute process's tensor backend and peak memory (steps that ran in one). */
+  telemetry?: StepTelemetry;
 }
 
 export interface RunStatus {
@@ -140,6 +142,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       });
       Object.assign(st, { state: result.cached ? 'cached' : 'succeeded', outputs: result.outputs, attempts: result.attempts });
       if (result.metrics) st.metrics = result.metrics;
+      if (result.telemetry) st.telemetry = result.telemetry;
       scope.stepOutputs[step.id] = result.outputs;
     } catch (err) {
       if (isCancellation(err)) {

@@ -3,7 +3,7 @@
 // step adds to this history, not to the pipeline's.
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { PlanStep } from '../spec/plan.js';
-import type { StepOutputs, StepTaskResult } from '../activities/contract.js';
+import type { StepOutputs, StepTaskResult, StepTelemetry } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
 import type * as steps from '../activities/run-step.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../activities/failures.js';
@@ -21,6 +21,8 @@ export interface StepWorkflowResult {
   attempts: number;
   /** The latest metrics the step reported (training/eval kinds). */
   metrics?: Record<string, number>;
+  /** The compute process's backend and peak memory (steps that ran in one). */
+  telemetry?: StepTelemetry;
 }
 
 // The store itself retries S3 outages for minutes (its retry budget, 10 min by default), so
@@ -85,7 +87,7 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
   }
   if (lookup) await cache.cacheRecord.executeWithOptions({ summary: `cache record for ${step.id}` }, [{ kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id }]);
   setCurrentDetails(`**${step.id}** (${uses}): succeeded (attempt ${result.attempt})`);
-  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}) };
+  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}), ...(result.telemetry ? { telemetry: result.telemetry } : {}) };
 }
 
 /** Re-raises an activity's final failure with the step's own error type, message and attempt count. */

@@ -17,6 +17,7 @@ export function uniformDepth(rows: Pick<PairRow, 'prompt' | 'gap'>[], depth: num
 export const bpoBalanceUniform: StepKind = {
   kind: 'bpo.balance-uniform',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const uri = String(args.data);
     const depth = int(args.depth, 2, 'depth', 1);

@@ -1,12 +1,15 @@
 // bpo.train@v1: DPO (sigmoid / IPO / hinge / robust) from a policy model on a
 // preference-pair dataset. The reference is the initial policy; its log-probs
-// are computed once and stored (`ref-logps.json`), and a retry reuses them.
+// are computed only for the pairs training reads (maxSteps × batch, in the
+// loop's epoch order) and cached by model and data (ref-logps.ts), so a retry
+// or a rerun reuses them.
 // Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
 // so the final model is byte-identical to an uninterrupted run's.
-import { encodeItem, tokenizerOf, trainDpo, type DpoLossType, type RefLogps, type ScheduleType } from '../../ml/index.js';
+import { encodeItem, firstUses, tokenizerOf, trainDpo, trainingIndices, type DpoLossType, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
-import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
+import { loadDataset, num, optNum, toPairs } from './common.js';
+import { referenceLogps } from './ref-logps.js';
 import { loadModelArtifact } from './model-io.js';
 import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
 import type { DatasetFormat } from '../../store/datasets.js';
@@ -73,31 +76,26 @@ export const bpoTrain: StepKind = {
       const maxLength = Math.min(args.maxLength ?? policy.config.n_positions, policy.config.n_positions);
       const inputs = [args.data, modelUri];
 
-      // Reference log-probs: once per step (the policy is still the initial model here).
-      const refUri = ctx.outputUri('ref-logps.json');
-      let refLogps: RefLogps;
-      if (await ctx.store.exists(refUri)) {
-        refLogps = await ctx.store.readJson<RefLogps>(refUri);
-        ctx.log.info('reusing reference log-probs', { uri: refUri });
-      } else {
-        ctx.progress({ message: 'computing reference log-probs', done: 0, total: pairs.length, unit: 'pairs' });
-        // = computeRefLogps(policy, pairs, {maxLength, batchSize: 8}), in chunks that keep heartbeats going.
-        const c = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { batchSize: 8, maxLength, label: 'reference log-probs (chosen)' });
-        const r = await chunkedLogProbs(ctx, policy, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { batchSize: 8, maxLength, label: 'reference log-probs (rejected)' });
-        refLogps = { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
-        await ctx.store.putJson(refUri, refLogps, { kind: 'other', producer: producerOf(ctx), inputs, attributes: { pairs: pairs.length, maxLength } });
-      }
-
       const perStep = args.batchSize * args.gradAccumSteps;
       const totalSteps = args.maxSteps ?? Math.ceil((args.epochs * pairs.length) / perStep);
-      const lengths = pairs.map((p) => encodeItem(tok, p, p.chosen, maxLength).ids.length + encodeItem(tok, p, p.rejected, maxLength).ids.length);
-      const tokensPerStep = tokensForSteps(lengths, args.seed, totalSteps, perStep);
+      // Only what training reads: reference log-probs and token counts for those pairs.
+      const needed = firstUses(trainingIndices(pairs.length, args.seed, totalSteps, perStep));
+      const ref = await referenceLogps(ctx, { model: policy, modelUri, dataUri: args.data, format: args.format, pairs, needed, maxLength });
+      const refLogps = ref.refLogps;
+      const counted = new Map<number, number>();
+      const pairTokens = (i: number) => {
+        let n = counted.get(i);
+        if (n === undefined) counted.set(i, (n = encodeItem(tok, pairs[i]!, pairs[i]!.chosen, maxLength).ids.length + encodeItem(tok, pairs[i]!, pairs[i]!.rejected, maxLength).ids.length));
+        return n;
+      };
+      const tokensPerStep = tokensForSteps(pairTokens, args.seed, totalSteps, perStep, pairs.length);
 
       const resume = await findResume(ctx, rawArgs);
       if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep,
+        sequencesPerStep: 2 * perStep,
         checkpointEvery: args.checkpointEvery,
         keepCheckpoints: args.keepCheckpoints,
         resume,
@@ -130,10 +128,10 @@ export const bpoTrain: StepKind = {
         ...driver.hooks,
       });
       const outputs = await finishTraining(ctx, driver, result, resume, policy, {
-        inputs: [...inputs, refUri],
+        inputs: [...inputs, ref.uri],
         training: { kind: 'dpo', loss: args.loss, beta: args.beta },
       });
-      return { ...outputs, refLogps: refUri };
+      return { ...outputs, refLogps: ref.uri, refPairsComputed: ref.computedPairs, refPairsReused: ref.reusedPairs };
     } finally {
       policy.dispose();
     }

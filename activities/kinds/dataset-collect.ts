@@ -8,6 +8,7 @@ import type { StepKind } from '../step-kind.js';
 export const datasetCollect: StepKind = {
   kind: 'dataset.collect',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const prefix = String(args.prefix);
     const sinceChannel = args.sinceChannel ? String(args.sinceChannel) : undefined;

@@ -9,6 +9,7 @@ import { loadDataset, producerOf } from './common.js';
 export const datasetImport: StepKind = {
   kind: 'dataset.import',
   version: 'v1',
+  inline: true,
   async run(ctx, a) {
     const source = String(a.source);
     if (!source.startsWith('s3://')) throw new BadInput(`source must be an s3:// URI (local files are uploaded as pipeline inputs), got "${source}"`);

@@ -17,6 +17,7 @@ export function splitOf(prompt: string, seed: number, train: number, validation:
 export const datasetSplit: StepKind = {
   kind: 'dataset.split',
   version: 'v1',
+  inline: true,
   async run(ctx, a) {
     const data = String(a.data);
     const train = num(a.train, 0.8);

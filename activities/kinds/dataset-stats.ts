@@ -74,6 +74,7 @@ export function computeStats(records: Iterable<DatasetRecord>, meta: { format: s
 export const datasetStats: StepKind = {
   kind: 'dataset.stats',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const uri = String(args.data);
     const format = (args.format ?? 'auto') as DatasetFormat | 'auto';

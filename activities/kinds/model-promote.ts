@@ -16,6 +16,7 @@ export function beats(candidate: number, current: number | undefined, mode: 'max
 export const modelPromote: StepKind = {
   kind: 'model.promote',
   version: 'v1',
+  inline: true,
   async run(ctx, a) {
     const channel = String(a.channel);
     const metric = String(a.metric);

@@ -39,6 +39,7 @@ export const modelSft: StepKind = {
       const driver = trainingDriver(ctx, {
         totalSteps,
         tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
+        sequencesPerStep: batchSize * gradAccumSteps,
         checkpointEvery: num(a.checkpointEvery, 10),
         keepCheckpoints: num(a.keepCheckpoints, 2),
         resume,

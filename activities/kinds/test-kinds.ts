@@ -6,6 +6,7 @@ import type { StepContext, StepKind } from '../step-kind.js';
 import { BadInput, shardRange } from '../step-kind.js';
 import type { StepOutputs } from '../contract.js';
 import { MetricsWriter } from '../metrics.js';
+import * as tf from '@tensorflow/tfjs';
 
 class TestFailure extends Error {}
 
@@ -16,6 +17,7 @@ async function pause(ctx: StepContext, ms: number): Promise<void> {
 export const testNoop: StepKind = {
   kind: 'test.noop',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const startedAt = Date.now();
     await pause(ctx, Number(args.sleepMs ?? 0));
@@ -35,6 +37,7 @@ export const testNoop: StepKind = {
 export const testShard: StepKind = {
   kind: 'test.shard',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const text = new TextDecoder().decode(await ctx.store.readBytes(String(args.data)));
     const lines = text.split('\n').filter((l) => l.length > 0);
@@ -62,6 +65,33 @@ export const testShard: StepKind = {
   },
 };
 
+/**
+ * One long synchronous stretch of tensor work (`blockMs`, default 12 s) with no await in it,
+ * as a huge tensor op would be: it runs in a compute process, so the worker's heartbeats and
+ * workflow tasks carry on meanwhile. Reports how many matMuls it did.
+ */
+export const testBlock: StepKind = {
+  kind: 'test.block',
+  version: 'v1',
+  async run(ctx, args) {
+    const blockMs = Number(args.blockMs ?? 12_000);
+    const n = Number(args.size ?? 128);
+    ctx.progress({ message: 'blocking' });
+    ctx.log.info('blocking op started', { blockMs, pid: process.pid });
+    const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+    const started = Date.now();
+    let ops = 0;
+    while (Date.now() - started < blockMs) {
+      tf.tidy(() => tf.matMul(a, a)).dispose();
+      ops++;
+    }
+    a.dispose();
+    const ms = Date.now() - started;
+    ctx.log.info('blocking op finished', { ms, ops });
+    return { blockedMs: ms, ops, pid: process.pid };
+  },
+};
+
 /** Deterministic noise in [-1, 1] for fake curves. */
 const wobble = (i: number) => Math.sin(i * 12.9898) * 0.5 + Math.sin(i * 4.1414) * 0.5;
 
@@ -81,6 +111,7 @@ interface PairRow {
 export const testTrain: StepKind = {
   kind: 'test.train',
   version: 'v1',
+  inline: true,
   async run(ctx, args) {
     const steps = Number(args.steps ?? 20);
     const sleepMs = Number(args.sleepMs ?? 100);

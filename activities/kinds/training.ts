@@ -17,12 +17,13 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import { resumeAncestors } from '../run-links.js';
-import { Rng, type CausalLM, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { currentBackend, trainingIndices, type CausalLM, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
 import type { StepContext } from '../step-kind.js';
 import { assertNotCancelled, breathe, producerOf } from './common.js';
+import { sampleTelemetry } from '../telemetry.js';
 
 export const STATE_FILE = 'state.safetensors';
 export const ROWS_FILE = 'metrics.jsonl';
@@ -91,25 +92,16 @@ async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: str
 
 /**
  * Tokens (prompt + response + EOS, unpadded) the loop feeds through the model in
- * `steps` updates, replaying its data order: epoch e visits a permutation derived
- * from (seed, 0x5eed, e). `lengths[i]` is example i's token count.
+ * `steps` updates, replaying its data order (ml/train/order.ts). `lengths[i]` (or
+ * `lengths(i)`, asked only for the examples read) is example i's token count.
  */
-export function tokensForSteps(lengths: number[], seed: number, steps: number, examplesPerStep: number): number[] {
-  const N = lengths.length;
+export function tokensForSteps(lengths: number[] | ((i: number) => number), seed: number, steps: number, examplesPerStep: number, N = Array.isArray(lengths) ? lengths.length : 0): number[] {
+  const lengthOf = typeof lengths === 'function' ? lengths : (i: number) => lengths[i]!;
+  const visited = trainingIndices(N, seed, steps, examplesPerStep);
   const perStep: number[] = [];
-  let epoch = 0;
-  let cursor = 0;
-  let order = Rng.derive(seed, 0x5eed, 0).permutation(N);
   for (let s = 0; s < steps; s++) {
     let t = 0;
-    for (let k = 0; k < examplesPerStep; k++) {
-      if (cursor >= N) {
-        epoch++;
-        cursor = 0;
-        order = Rng.derive(seed, 0x5eed, epoch).permutation(N);
-      }
-      t += lengths[order[cursor++]!]!;
-    }
+    for (let k = 0; k < examplesPerStep; k++) t += lengthOf(visited[s * examplesPerStep + k]!);
     perStep.push(t);
   }
   return perStep;
@@ -124,12 +116,16 @@ export interface TrainingDriver {
   cumulativeTokens: number[];
 }
 
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 /** Heartbeats + metrics rows + checkpoints for one training step. */
 export function trainingDriver(
   ctx: StepContext,
   opts: {
     totalSteps: number;
     tokensPerStep: number[];
+    /** Sequences through the model per update (DPO: 2 × pairs), for sequences/s. */
+    sequencesPerStep?: number;
     checkpointEvery: number;
     keepCheckpoints: number;
     resume: Resume | null;
@@ -141,7 +137,7 @@ export function trainingDriver(
 ): TrainingDriver {
   const keyFile: Record<string, Uint8Array> = opts.args ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) } : {};
   const ckpts = new Checkpoints(ctx.store, { retention: { keepLast: opts.keepCheckpoints } });
-  const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000 });
+  const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000, backend: currentBackend()?.name });
   const rows: MetricsRow[] = [];
   const cumulativeTokens: number[] = [];
   let acc = 0;
@@ -153,15 +149,27 @@ export function trainingDriver(
     metrics.log(step, values);
   }
   const checkpoints: string[] = [];
+  // Throughput counts compute only: the clock restarts after each step's pause and checkpoint.
+  let clock = Date.now();
   const hooks: LoopHooks = {
     onStep: async (m: StepMetrics) => {
       const step = m.step!;
-      const values: Record<string, number> = { ...m, tokens: cumulativeTokens[step - 1] ?? acc };
+      const seconds = Math.max(1e-3, (Date.now() - clock) / 1000);
+      const machine = sampleTelemetry();
+      const values: Record<string, number> = {
+        ...m,
+        tokens: cumulativeTokens[step - 1] ?? acc,
+        tokens_per_s: round1((opts.tokensPerStep[step - 1] ?? 0) / seconds),
+        ...(opts.sequencesPerStep ? { sequences_per_s: round1(opts.sequencesPerStep / seconds) } : {}),
+        peak_rss_mb: machine.peakRssMb,
+        ...(machine.gpuMemoryMb !== undefined ? { gpu_memory_mb: machine.gpuMemoryMb } : {}),
+      };
       delete values.step;
       rows.push({ step, ts: Date.now(), ...values });
       metrics.log(step, values);
-      ctx.log.debug('train step', { trainStep: step, loss: values.loss });
+      ctx.log.debug('train step', { trainStep: step, loss: values.loss, tokensPerS: Math.round(values.tokens_per_s!) });
       await breathe(ctx, opts.pauseMs);
+      clock = Date.now();
     },
     shouldCheckpoint: (step) => opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && step < opts.totalSteps,
     onCheckpoint: async (state, step) => {
@@ -176,6 +184,7 @@ export function trainingDriver(
       checkpoints.push(ref.uri);
       ctx.progress({ checkpoint: ref.uri, message: `checkpoint at step ${step}` });
       ctx.log.info('checkpoint saved', { trainStep: step, uri: ref.uri, pruned: ref.pruned.length });
+      clock = Date.now();
     },
     shouldStop: () => ctx.signal.aborted,
   };

@@ -57,6 +57,8 @@ const CURVES: [string, string, string[]][] = [
   ['reward-margins', 'Reward margins (chosen − rejected)', ['rewards/margins', 'eval/rewards/margins']],
   ['reward-accuracies', 'Reward accuracies', ['rewards/accuracies', 'eval/rewards/accuracies']],
   ['rewards', 'Rewards of chosen and rejected responses', ['rewards/chosen', 'rewards/rejected']],
+  ['throughput', 'Training throughput (tokens/s)', ['tokens_per_s']],
+  ['memory', 'Peak memory of the compute process (MB)', ['peak_rss_mb']],
 ];
 
 const DECIDED = ['budget share', 'max depth', 'min depth', 'all its pairs'];

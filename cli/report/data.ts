@@ -14,6 +14,7 @@
 import type { ArtifactStore, LineageNode } from '../../store/artifacts.js';
 import type { StepState } from '../../workflows/pipeline.js';
 import type { LiveRun } from '../run-view.js';
+import type { StepTelemetry } from '../../activities/contract.js';
 import { parseMetrics } from '../../activities/metrics.js';
 
 export interface ReportStep {
@@ -30,6 +31,8 @@ export interface ReportStep {
   reusedFrom?: string;
   error?: string;
   metrics?: Record<string, number>;
+  /** Tensor backend and peak memory of the step's compute process. */
+  telemetry?: StepTelemetry;
   outputs?: Record<string, string | number | boolean | null>;
 }
 
@@ -133,6 +136,7 @@ export async function collectReportData(run: LiveRun, store: ArtifactStore, opts
     reusedFrom: s.reusedFrom,
     error: s.error ? `${s.error.type}: ${s.error.message}` : undefined,
     metrics: s.metrics ?? s.progress?.metrics,
+    telemetry: s.telemetry ?? s.progress?.telemetry,
     outputs: s.outputs,
   }));
 

@@ -3,7 +3,7 @@
 import type { LineageNode } from '../../store/artifacts.js';
 import type { ReportData } from './data.js';
 import type { RenderedChart, Section } from './charts.js';
-import { formatDuration, metricsText } from '../run-view.js';
+import { formatDuration, metricsText, telemetryText } from '../run-view.js';
 import { forPeople } from '../output.js';
 
 export const esc = (s: unknown): string =>
@@ -28,7 +28,7 @@ function stepsTable(data: ReportData): string {
     const duration = s.startedAt !== undefined ? formatDuration((s.endedAt ?? Date.now()) - s.startedAt) : '';
     const ran = s.state === 'succeeded' || s.state === 'failed';
     const cache = s.cached ? `hit${s.reusedFrom ? ` (from ${esc(s.reusedFrom)})` : ''}` : ran ? (s.cacheEnabled ? 'miss' : 'off') : '';
-    return `<tr class="state-${esc(s.state)}"><td>${esc(s.id)}</td><td><code>${esc(s.uses)}</code></td><td>${esc(s.queue)}</td><td>${esc(s.state)}</td><td>${esc(time(s.startedAt))}</td><td>${esc(time(s.endedAt))}</td><td class="n">${esc(duration)}</td><td class="n">${s.attempts}</td><td>${cache}</td><td>${esc(metricsText(s.metrics))}${s.error ? `<div class="error">${esc(s.error)}</div>` : ''}</td></tr>`;
+    return `<tr class="state-${esc(s.state)}"><td>${esc(s.id)}</td><td><code>${esc(s.uses)}</code></td><td>${esc(s.queue)}</td><td>${esc(s.state)}</td><td>${esc(time(s.startedAt))}</td><td>${esc(time(s.endedAt))}</td><td class="n">${esc(duration)}</td><td class="n">${s.attempts}</td><td>${cache}</td><td>${esc([metricsText(s.metrics), telemetryText(s.telemetry)].filter(Boolean).join('  '))}${s.error ? `<div class="error">${esc(s.error)}</div>` : ''}</td></tr>`;
   });
   return `<table class="steps"><thead><tr><th>step</th><th>kind</th><th>queue</th><th>state</th><th>started</th><th>ended</th><th>time</th><th>attempts</th><th>cache</th><th>metrics / error</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }

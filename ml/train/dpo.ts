@@ -19,7 +19,10 @@ export interface PreferencePair {
   messages?: ChatMessage[];
 }
 
-/** Summed response log-probs of the reference model, one entry per pair. */
+/**
+ * Summed response log-probs of the reference model, one entry per pair. Pairs
+ * training never reads may hold NaN (bpo.train computes only the pairs it uses).
+ */
 export interface RefLogps {
   chosen: number[];
   rejected: number[];
@@ -74,6 +77,8 @@ export function dpoBatchLoss(
   const pick = (arr: number[]) => indices.map((i) => arr[i]!);
   let refC = pick(refLogps.chosen);
   let refR = pick(refLogps.rejected);
+  const missing = indices.find((i, j) => !Number.isFinite(refC[j]!) || !Number.isFinite(refR[j]!));
+  if (missing !== undefined) throw new Error(`no reference log-probs for pair ${missing}`);
   if (cfg.lossType === 'ipo') {
     // TRL averages log-probs over completion tokens for IPO (policy and reference alike).
     all = tf.div(all, tf.tensor1d(batch.counts.map((n) => Math.max(1, n))));
@@ -130,7 +135,11 @@ export async function trainDpo(
   }
   const cfg = { ...DPO_DEFAULTS, ...(args.config ?? {}) } as DpoConfig & typeof DPO_DEFAULTS & Record<string, unknown>;
   const maxLength = Math.min(cfg.maxLength ?? args.policy.config.n_positions, args.policy.config.n_positions);
-  const encoded = encodePairs(tok, args.pairs, maxLength);
+  // Encoded when first read: a large dataset trained for a few steps tokenizes only what it uses.
+  const encoded: EncodedPair[] = new Array(args.pairs.length);
+  const encode = (indices: number[]) => {
+    for (const i of indices) encoded[i] ??= encodePairs(tok, [args.pairs[i]!], maxLength)[0]!;
+  };
   return runTrainLoop({
     kind: 'dpo',
     model: args.policy,
@@ -138,7 +147,9 @@ export async function trainDpo(
     config: cfg,
     state: args.state,
     hooks: args,
-    microLoss: (indices, c) =>
-      dpoBatchLoss(args.policy, encoded, args.refLogps, indices, c as typeof DPO_DEFAULTS, tok.padId),
+    microLoss: (indices, c) => {
+      encode(indices);
+      return dpoBatchLoss(args.policy, encoded, args.refLogps, indices, c as typeof DPO_DEFAULTS, tok.padId);
+    },
   });
 }

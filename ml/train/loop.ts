@@ -6,6 +6,7 @@ import type { CausalLM } from '../model.js';
 import { AdamW, clipGlobalNorm, learningRateAt, type ScheduleType } from '../optim.js';
 import { Rng } from '../rng.js';
 import { restoreTrainState, serializeTrainState, type TrainProgress } from './state.js';
+import { epochOrder } from './order.js';
 
 export interface TrainConfig {
   seed?: number;
@@ -114,7 +115,7 @@ export async function runTrainLoop(args: {
         cursor = 0;
       }
       if (orderEpoch !== epoch) {
-        order = Rng.derive(cfg.seed, 0x5eed, epoch).permutation(N);
+        order = epochOrder(cfg.seed, epoch, N);
         orderEpoch = epoch;
       }
       out.push(order[cursor++]!);

@@ -10,6 +10,7 @@ import { ArtifactStore } from '../../store/artifacts.js';
 import { Channels } from '../../store/channels.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { parseMetrics } from '../../activities/metrics.js';
+import type { RefLogpsCache } from '../../activities/kinds/ref-logps.js';
 import { startWorker, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline } from '../helpers/runs.js';
 
@@ -72,8 +73,11 @@ describe('bpo pipeline (micro model)', () => {
     assert.equal(out.steps, 20);
     assert.ok(Number(out.tokens) > 0);
     assert.equal(out.resumedFrom, 0);
-    const ref = await store.readJson<{ chosen: number[] }>(String(out.refLogps));
-    assert.equal(ref.chosen.length, Number(split.trainRows));
+    // Reference log-probs: the pairs training read (20 steps × batch 8 cover the train split), from the cache.
+    const ref = await store.readJson<RefLogpsCache>(String(out.refLogps));
+    assert.equal(ref.pairs, Number(split.trainRows));
+    assert.equal(new Set(ref.index).size, Number(split.trainRows));
+    assert.ok(ref.chosen.every(Number.isFinite));
     const model = await store.manifest(String(out.model));
     assert.equal(model.kind, 'model');
     assert.deepEqual(Object.keys(model.files!).sort(), ['config.json', 'model.safetensors']);

@@ -143,7 +143,7 @@ describe('compile: plan', () => {
     const [a, b] = plan.steps;
     assert.deepEqual(
       { queue: a!.queue, retry: a!.retry, timeoutMs: a!.timeoutMs, heartbeatTimeoutMs: a!.heartbeatTimeoutMs, cache: a!.cache, shards: a!.shards },
-      { queue: 'batch', retry: { ...DEFAULT_RETRY, maximumAttempts: 5, initialIntervalMs: 2000 }, timeoutMs: 600_000, heartbeatTimeoutMs: 120_000, cache: false, shards: 1 },
+      { queue: 'batch', retry: { ...DEFAULT_RETRY, maximumAttempts: 5, initialIntervalMs: 2000 }, timeoutMs: 600_000, heartbeatTimeoutMs: 30_000, cache: false, shards: 1 },
     );
     assert.deepEqual(
       { queue: b!.queue, retry: b!.retry, timeoutMs: b!.timeoutMs, heartbeatTimeoutMs: b!.heartbeatTimeoutMs, cache: b!.cache, shards: b!.shards },
@@ -172,7 +172,7 @@ describe('compile: plan', () => {
         queue: 'cpu',
         retry: { maximumAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 60_000, nonRetryableErrorTypes: ['BadInput', 'ValidationError'] },
         timeoutMs: 3_600_000,
-        heartbeatTimeoutMs: 120_000,
+        heartbeatTimeoutMs: 30_000,
         cache: true,
         shards: 1,
       },

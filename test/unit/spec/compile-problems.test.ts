@@ -86,7 +86,7 @@ describe('compile problems', () => {
     const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.nop@v1', '  - id: b', '    uses: fancy.thing@v1');
     assert.deepEqual(problemLines(text), [
       'p.yaml:7:11: steps[0].uses: unknown step kind "test.nop"; did you mean "test.noop"?',
-      'p.yaml:9:11: steps[1].uses: unknown step kind "fancy.thing" (known: test.noop, test.shard)',
+      'p.yaml:9:11: steps[1].uses: unknown step kind "fancy.thing" (known: test.block, test.noop, test.shard)',
     ]);
   });
 
