@@ -117,10 +117,12 @@ describe('--json on read commands', () => {
     worker = await startWorker();
     const run = await bpoflow(['run', quickstart, '--wait', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const final = JSON.parse(run.stdout) as { runId: string; state: string; steps: { id: string; reusedFrom?: string }[] };
+    const final = JSON.parse(run.stdout) as { runId: string; state: string; steps: { id: string; outputs?: Record<string, unknown> }[] };
     assert.equal(final.state, 'succeeded', 'run --wait --json prints only the final status');
     runId = final.runId;
-    ranIn = final.steps.find((s) => s.id === 'stats')?.reusedFrom ?? runId;
+    // A cache hit's outputs live under the run that computed them: s3://<bucket>/runs/<run>/stats/stats.json.
+    const stats = String(final.steps.find((s) => s.id === 'stats')?.outputs?.stats ?? '');
+    ranIn = /\/runs\/([^/]+)\/stats\//.exec(stats)?.[1] ?? runId;
   });
   after(async () => worker?.stop());
 
