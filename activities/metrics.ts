@@ -43,6 +43,11 @@ export interface MetricsWriterOptions {
 /** Metrics that measure the machine, not the model: they differ between otherwise identical runs. */
 export const TELEMETRY_METRICS = ['tokens_per_s', 'sequences_per_s', 'peak_rss_mb', 'gpu_memory_mb'] as const;
 
+/** What a progress line in the log carries: the headline metrics and the throughput. */
+const PROGRESS_FIELDS = ['loss', 'rewards/accuracies', 'rewards/margins', 'learning_rate', 'tokens_per_s', 'peak_rss_mb'];
+
+const pick = (values: Record<string, number>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in values).map((k) => [k, values[k]!]));
+
 type WriterContext = Pick<StepContext, 'runId' | 'stepId' | 'attempt' | 'store' | 'progress' | 'outputUri' | 'log'>;
 
 export class MetricsWriter {
@@ -53,6 +58,8 @@ export class MetricsWriter {
   private flushed = 0;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private lastTenth = 0;
+  private lastProgressLine = Date.now();
 
   private constructor(private readonly ctx: WriterContext, private readonly opts: MetricsWriterOptions) {
     this.uri = ctx.outputUri(opts.name ?? 'metrics.jsonl');
@@ -71,7 +78,19 @@ export class MetricsWriter {
     const { step: _s, ts: _t, ...metrics } = row;
     this.latestValues = { ...this.latestValues, ...metrics };
     this.ctx.progress({ done: step, ...(this.opts.total ? { total: this.opts.total } : {}), unit: this.opts.unit ?? 'steps', metrics: this.latestValues });
+    if (this.progressLineDue(step)) this.ctx.log.info('progress', { trainStep: step, ...(this.opts.total ? { of: this.opts.total } : {}), ...pick(this.latestValues, PROGRESS_FIELDS) });
     if (Date.now() - this.lastFlush >= (this.opts.flushEveryMs ?? 10_000)) void this.flush();
+  }
+
+  /** A progress line in the step's log (`bpoflow logs`) at every tenth of the total, else every 30 s. */
+  private progressLineDue(step: number): boolean {
+    const total = this.opts.total;
+    const tenth = total ? Math.floor((step * 10) / total) : undefined;
+    const due = tenth !== undefined ? tenth > this.lastTenth || step === total : Date.now() - this.lastProgressLine >= 30_000;
+    if (!due) return false;
+    if (tenth !== undefined) this.lastTenth = tenth;
+    this.lastProgressLine = Date.now();
+    return true;
   }
 
   /** The latest value of every metric seen so far. */

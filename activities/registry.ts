@@ -10,6 +10,8 @@ import { bpoTrain } from './kinds/bpo-train.js';
 import { evalPreference } from './kinds/eval-preference.js';
 import { evalGenerate } from './kinds/eval-generate.js';
 import { modelPromote } from './kinds/model-promote.js';
+import { modelReward } from './kinds/model-reward.js';
+import { evalReward } from './kinds/eval-reward.js';
 import { testBlock, testNoop, testShard, testTrain } from './kinds/test-kinds.js';
 import { bpoSelectPrompts } from './kinds/bpo-select-prompts.js';
 import { bpoAugment } from './kinds/bpo-augment.js';
@@ -25,6 +27,7 @@ export function registerKind(kind: StepKind): void {
 
 for (const k of [datasetStats, datasetCollect]) registerKind(k);
 for (const k of [datasetImport, datasetSplit, modelSft, bpoTrain, evalPreference, evalGenerate, modelPromote]) registerKind(k);
+for (const k of [modelReward, evalReward]) registerKind(k);
 for (const k of [bpoSelectPrompts, bpoAugment, bpoBalanceUniform, bpoGradientCluster, bpoBalanceLength]) registerKind(k);
 if (process.env.BPOFLOW_TEST_KINDS === '1') for (const k of [testNoop, testShard, testTrain, testBlock]) registerKind(k);
 

@@ -1,6 +1,7 @@
 // `bpoflow logs RUN`: the JSON-line logs each step attempt left in the artifact store.
 import { ArtifactStore } from '../store/artifacts.js';
 import { redact } from '../activities/redact.js';
+import { forPeople } from './output.js';
 
 export async function printRunLogs(run: string, opts: { step?: string; format: 'text' | 'json' }): Promise<void> {
   const store = ArtifactStore.fromEnv();
@@ -9,7 +10,7 @@ export async function printRunLogs(run: string, opts: { step?: string; format: '
     .filter((e) => /\/logs\/[^/]+\.jsonl$/.test(e.key))
     .sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true })); // attempt-2 before attempt-10
   if (!entries.length) {
-    process.stderr.write(`no logs under s3://${store.bucket}/${prefix}\n`);
+    process.stderr.write(`bpoflow: no logs under s3://${store.bucket}/${prefix}\n`);
     process.exitCode = 1;
     return;
   }
@@ -23,7 +24,9 @@ export async function printRunLogs(run: string, opts: { step?: string; format: '
       }
       const r = JSON.parse(line) as Record<string, unknown>;
       const { ts, level, msg, run: _r, step, attempt, ...rest } = r;
-      process.stdout.write(`${String(ts)} ${String(level).toUpperCase().padEnd(5)} [${String(step)}#${String(attempt)}] ${String(msg)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}\n`);
+      // For people: key=value with rounded numbers (--json keeps the records exact).
+      const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'number' ? forPeople(v) : typeof v === 'string' ? v : JSON.stringify(v)}`);
+      process.stdout.write(`${String(ts)} ${String(level).toUpperCase().padEnd(5)} [${String(step)}#${String(attempt)}] ${String(msg)}${fields.length ? '  ' + fields.join(' ') : ''}\n`);
     }
   }
 }

@@ -6,6 +6,7 @@
 // history (cli/run-history.ts): no worker needed. Queues without a worker are
 // named in `warnings`.
 import type { Client } from '@temporalio/client';
+import { forPeople } from './output.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { RunStatus, StepStatus } from '../workflows/pipeline.js';
@@ -188,7 +189,7 @@ export function stepLine(s: LiveStep, now = Date.now()): string {
 
 export function renderSteps(run: LiveRun): string {
   const head = `${run.runId}  ${run.state}${run.error ? `: ${run.error}` : ''}`;
-  const outputs = run.outputs ? Object.entries(run.outputs).map(([k, v]) => `  output ${k} = ${String(v)}`) : [];
+  const outputs = run.outputs ? Object.entries(run.outputs).map(([k, v]) => `  output ${k} = ${forPeople(v)}`) : [];
   const warnings = (run.warnings ?? []).map((w) => `  warning: ${w}`);
   return [head, ...run.steps.map((s) => '  ' + stepLine(s)), ...outputs, ...warnings].join('\n');
 }

@@ -15,7 +15,7 @@ export { encodeExample, encodeItem, collate, type Batch, type EncodedSeq, type P
 export { logProbs, batchLogps, type SequenceLogps } from './logprobs.js';
 export { dpoLosses, logSigmoid, type DpoLossType } from './losses.js';
 export { AdamW, learningRateAt, clipGlobalNorm, type ScheduleType } from './optim.js';
-export { runTrainLoop, type TrainConfig, type TrainResult, type StepMetrics, type LoopHooks } from './train/loop.js';
+export { runTrainLoop, type TrainConfig, type TrainResult, type StepMetrics, type LoopHooks, type Trainable, type TrainKind } from './train/loop.js';
 export { serializeTrainState, restoreTrainState, readTrainProgress, type TrainProgress } from './train/state.js';
 export { trainSft, sftLoss, encodeSftExample, type SftExample, type SftConfig } from './train/sft.js';
 export { trainDpo, computeRefLogps, dpoBatchLoss, type PreferencePair, type RefLogps, type DpoConfig } from './train/dpo.js';
@@ -23,5 +23,21 @@ export { perSampleGradFeatures, selectParams, type ParamFilter, type GradFeature
 export { embedPrompts } from './embed.js';
 export { generate, generateTokens, pickToken, type GenerateOptions } from './sample.js';
 export { modelInit, modelInfo, modelGenerate, MODEL_SIZES } from './cli-model.js';
+export {
+  RewardModel,
+  trainReward,
+  rewardBatchLoss,
+  scoreTexts,
+  pairwiseStats,
+  encodeForReward,
+  serializeRewardModel,
+  deserializeRewardModel,
+  rewardConfigJson,
+  isRewardBundle,
+  bundleArchitecture,
+  REWARD_ARCHITECTURE,
+  type RewardBackbone,
+  type PairwiseEval,
+} from './reward.js';
 export { tensorBytes } from './memory.js';
 export { epochOrder, trainingIndices, firstUses } from './train/order.js';

@@ -3,7 +3,7 @@
 // Shardable over prompts (contiguous ranges of the distinct prompts; the merge
 // concatenates in order).
 import { openSampler, parseGeneratorSpec } from '../generators/index.js';
-import { parseRewardSpec, scoreResponses } from '../rewards/index.js';
+import { openScorer, parseRewardSpec } from '../rewards/index.js';
 import { BadInput, shardRange, type StepKind } from '../step-kind.js';
 import { breathe, producerOf } from './common.js';
 import { groupByPrompt, int, readPromptRows, real, writeRows } from './bpo-common.js';
@@ -56,6 +56,10 @@ export const bpoAugment: StepKind = {
     });
     const [start, end] = shardRange(prompts.length, ctx.shard);
     const sampler = await openSampler(gen, { store: ctx.store, seed, signal: ctx.signal });
+    const scorer = await openScorer(reward, { store: ctx.store, signal: ctx.signal }).catch((e: unknown) => {
+      sampler.close();
+      throw e;
+    });
     const multi: unknown[] = [];
     const pairs: unknown[] = [];
     let responses = 0;
@@ -64,7 +68,7 @@ export const bpoAugment: StepKind = {
       for (let i = start; i < end; i++) {
         const prompt = prompts[i]!;
         const texts = await sampler.sample(prompt, i, n);
-        const [scores] = await scoreResponses(reward, [{ prompt, responses: texts, reference: references[i] }], { store: ctx.store, signal: ctx.signal });
+        const [scores] = await scorer.score([{ prompt, responses: texts, reference: references[i] }]);
         const scored = texts.map((t, j) => ({ text: t, score: scores![j]! }));
         responses += scored.length;
         const kept = scored.filter((x) => x.text.trim() !== '');
@@ -79,8 +83,9 @@ export const bpoAugment: StepKind = {
       }
     } finally {
       sampler.close();
+      scorer.close();
     }
-    const inputs = [uri, ...(gen.type === 'policy' ? [gen.model] : []), ...(reward.type === 'model' ? [reward.model] : [])].filter((u) => u.startsWith('s3://'));
+    const inputs = [uri, ...(gen.type === 'policy' ? [gen.model] : []), ...(reward.type === 'model' || reward.type === 'reward-model' ? [reward.model] : [])].filter((u) => u.startsWith('s3://'));
     const pairRef = await writeRows(ctx, 'pairs.jsonl', pairs, inputs);
     const multiRef = await writeRows(ctx, 'responses.jsonl', multi, inputs);
     const withPairs = new Set(pairs.map((p) => (p as { prompt: string }).prompt)).size;

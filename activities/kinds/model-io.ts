@@ -1,7 +1,20 @@
 // Models as bundle artifacts (config.json + model.safetensors, i.e. a Hugging
 // Face model directory: GPT-2 or Llama-family), named by s3:// URI or by channel (`channel://<name>`,
-// resolved to the channel's latest promotion).
-import { deserializeModel, getTokenizer, initModelFromPreset, serializeModel, type CausalLM, type TokenizerName } from '../../ml/index.js';
+// resolved to the channel's latest promotion). Reward models are bundles too
+// (GPT2ForSequenceClassification); each loader refuses the other kind by name.
+import {
+  bundleArchitecture,
+  deserializeModel,
+  deserializeRewardModel,
+  getTokenizer,
+  initModelFromPreset,
+  isRewardBundle,
+  RewardModel,
+  serializeModel,
+  serializeRewardModel,
+  type CausalLM,
+  type TokenizerName,
+} from '../../ml/index.js';
 import type { ArtifactRef, ArtifactStore } from '../../store/artifacts.js';
 import { Channels } from '../../store/channels.js';
 import { BadInput, type StepContext } from '../step-kind.js';
@@ -24,7 +37,21 @@ export async function resolveModelUri(store: ArtifactStore, ref: string): Promis
 export async function loadModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: CausalLM; uri: string }> {
   const uri = await resolveModelUri(store, ref);
   const files = await store.readBundle(uri);
+  if (isRewardBundle(files)) throw new BadInput(`${uri} is a reward model (${bundleArchitecture(files)}), not a causal language model`);
   return { model: deserializeModel(files), uri };
+}
+
+export async function loadRewardModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: RewardModel; uri: string }> {
+  const uri = await resolveModelUri(store, ref);
+  const files = await store.readBundle(uri);
+  if (!isRewardBundle(files)) {
+    throw new BadInput(`${uri} is not a reward model (its config.json names ${bundleArchitecture(files) ?? 'no architecture'}); train one with model.reward@v1`);
+  }
+  try {
+    return { model: deserializeRewardModel(files), uri };
+  } catch (e) {
+    throw new BadInput(`${uri}: ${(e as Error).message}`);
+  }
 }
 
 export interface ModelInit {
@@ -42,10 +69,11 @@ export function initModel(init: ModelInit): CausalLM {
 export async function saveModelArtifact(
   ctx: StepContext,
   name: string,
-  model: CausalLM,
+  model: CausalLM | RewardModel,
   opts: { inputs?: string[]; attributes?: Record<string, unknown> } = {},
 ): Promise<ArtifactRef> {
-  return ctx.store.putBundle(ctx.outputUri(name), serializeModel(model).files, {
+  const files = model instanceof RewardModel ? serializeRewardModel(model).files : serializeModel(model).files;
+  return ctx.store.putBundle(ctx.outputUri(name), files, {
     kind: 'model',
     producer: producerOf(ctx),
     inputs: opts.inputs ?? [],

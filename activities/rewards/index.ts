@@ -1,9 +1,10 @@
 // Rewards for bpo.augment (and eval.generate): a programmatic verifier named
-// from a registry, a learned reward model (a bpoflow model artifact), or an
+// from a registry, a trained Bradley–Terry reward model (model.reward), a
+// likelihood / implicit-DPO reward from a language model, or an
 // OpenAI-compatible judge. `scoreResponses` scores many responses per prompt.
-import { logProbs, selectBackend } from '../../ml/index.js';
+import { logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
-import { loadModelArtifact } from '../kinds/model-io.js';
+import { loadModelArtifact, loadRewardModelArtifact } from '../kinds/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { judgeScore, type JudgeSpec } from './judge.js';
 import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
@@ -19,6 +20,8 @@ export type RewardSpec =
    * answers); with `ref`, the DPO implicit reward β·(log π(y|x) − log π_ref(y|x)).
    */
   | { type: 'model'; model: string; ref?: string; beta?: number }
+  /** A Bradley–Terry reward model (model.reward@v1, or a GPT2ForSequenceClassification bundle): its scalar score. */
+  | { type: 'reward-model'; model: string; batchSize?: number }
   | ({ type: 'judge'; concurrency?: number } & JudgeSpec);
 
 export function parseRewardSpec(v: unknown): RewardSpec {
@@ -30,6 +33,10 @@ export function parseRewardSpec(v: unknown): RewardSpec {
     case 'model':
       if (typeof o.model !== 'string') throw new BadInput('reward.model must be a model URI');
       return { type: 'model', model: o.model, ref: typeof o.ref === 'string' ? o.ref : undefined, beta: typeof o.beta === 'number' ? o.beta : undefined };
+    case 'reward-model':
+      if (typeof o.model !== 'string') throw new BadInput('reward.model must be the URI of a reward model (the output of model.reward@v1)');
+      if (o.batchSize !== undefined && (typeof o.batchSize !== 'number' || !Number.isInteger(o.batchSize) || o.batchSize < 1)) throw new BadInput(`reward.batchSize must be a positive integer, got ${JSON.stringify(o.batchSize)}`);
+      return { type: 'reward-model', model: o.model, ...(typeof o.batchSize === 'number' ? { batchSize: o.batchSize } : {}) };
     case 'judge':
       if (typeof o.url !== 'string' || typeof o.model !== 'string') throw new BadInput('reward judge needs url and model');
       return {
@@ -42,7 +49,7 @@ export function parseRewardSpec(v: unknown): RewardSpec {
         concurrency: typeof o.concurrency === 'number' ? o.concurrency : undefined,
       };
     default:
-      throw new BadInput(`reward.type must be verifier, model or judge, got ${JSON.stringify(o.type)}`);
+      throw new BadInput(`reward.type must be verifier, reward-model, model or judge, got ${JSON.stringify(o.type)}`);
   }
 }
 
@@ -62,45 +69,88 @@ export interface ScoreOptions {
   stats?: { unparsed: number };
 }
 
+/** Scores batches of items with one reward; models are loaded once, when opened. */
+export interface Scorer {
+  score(items: ScoreItem[], onProgress?: (done: number) => void): Promise<number[][]>;
+  close(): void;
+}
+
 /** Scores every response of every item; the result has the items' shape. */
 export async function scoreResponses(spec: RewardSpec, items: ScoreItem[], opts: ScoreOptions = {}): Promise<number[][]> {
+  const scorer = await openScorer(spec, opts);
+  try {
+    return await scorer.score(items, opts.onProgress);
+  } finally {
+    scorer.close();
+  }
+}
+
+export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onProgress'> = {}): Promise<Scorer> {
   if (spec.type === 'verifier') {
     const v = getVerifier(spec.name);
-    return items.map((it, i) => {
-      const s = it.responses.map((r) => {
-        try {
-          return v(it.prompt, r, it.reference);
-        } catch (e) {
-          throw new BadInput((e as Error).message);
+    return {
+      score: async (items, onProgress) =>
+        items.map((it, i) => {
+          const s = it.responses.map((r) => {
+            try {
+              return v(it.prompt, r, it.reference);
+            } catch (e) {
+              throw new BadInput((e as Error).message);
+            }
+          });
+          onProgress?.(i + 1);
+          return s;
+        }),
+      close: () => undefined,
+    };
+  }
+  if (spec.type === 'reward-model') {
+    if (!opts.store) throw new Error('a reward model needs the artifact store');
+    await selectBackend();
+    const { model } = await loadRewardModelArtifact(opts.store, spec.model);
+    return {
+      score: async (items, onProgress) => {
+        const out: number[][] = [];
+        for (const it of items) {
+          out.push(scoreTexts(model, it.responses.map((r) => ({ prompt: it.prompt, response: r })), { batchSize: spec.batchSize ?? 16 }));
+          onProgress?.(out.length);
+          if (opts.signal?.aborted) throw opts.signal.reason;
         }
-      });
-      opts.onProgress?.(i + 1);
-      return s;
-    });
+        return out;
+      },
+      close: () => model.dispose(),
+    };
   }
   if (spec.type === 'model') {
     if (!opts.store) throw new Error('a model reward needs the artifact store');
     await selectBackend();
     const { model } = await loadModelArtifact(opts.store, spec.model);
     const ref = spec.ref ? (await loadModelArtifact(opts.store, spec.ref)).model : undefined;
-    try {
-      const out: number[][] = [];
-      for (const it of items) {
-        const seqs = it.responses.map((r) => ({ prompt: it.prompt, response: r }));
-        const lp = logProbs(model, seqs);
-        if (ref) {
-          const lr = logProbs(ref, seqs);
-          out.push(lp.sum.map((v, j) => (spec.beta ?? 0.1) * (v - lr.sum[j]!)));
-        } else out.push(lp.sum.map((v, j) => v / Math.max(1, lp.tokens[j]!)));
-        opts.onProgress?.(out.length);
-        if (opts.signal?.aborted) throw opts.signal.reason;
-      }
-      return out;
-    } finally {
-      model.dispose();
-      ref?.dispose();
-    }
+    return {
+      score: async (items, onProgress) => {
+        const out: number[][] = [];
+        for (const it of items) {
+          const seqs = it.responses.map((r) => ({ prompt: it.prompt, response: r }));
+          const lp = logProbs(model, seqs);
+          if (ref) {
+            const lr = logProbs(ref, seqs);
+            out.push(lp.sum.map((v, j) => (spec.beta ?? 0.1) * (v - lr.sum[j]!)));
+          } else out.push(lp.sum.map((v, j) => v / Math.max(1, lp.tokens[j]!)));
+          onProgress?.(out.length);
+          if (opts.signal?.aborted) throw opts.signal.reason;
+        }
+        return out;
+      },
+      close: () => {
+        model.dispose();
+        ref?.dispose();
+      },
+    };
   }
+  return { score: (items, onProgress) => judgeAll(spec, items, { ...opts, onProgress }), close: () => undefined };
+}
+
+async function judgeAll(spec: Extract<RewardSpec, { type: 'judge' }>, items: ScoreItem[], opts: ScoreOptions): Promise<number[][]> {
   const conc = Math.max(1, spec.concurrency ?? 4);
   const jobs = items.flatMap((it, i) => it.responses.map((r, j) => ({ i, j, prompt: it.prompt, response: r })));
   const out = items.map((it) => new Array<number>(it.responses.length).fill(0));

@@ -1,8 +1,7 @@
-// The optimisation loop shared by SFT and DPO: data order, gradient
+// The optimisation loop shared by SFT, DPO and reward modelling: data order, gradient
 // accumulation, clipping, AdamW, LR schedule, checkpoints. The objective
 // plugs in as `microLoss`.
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLM } from '../model.js';
 import { AdamW, clipGlobalNorm, learningRateAt, type ScheduleType } from '../optim.js';
 import { Rng } from '../rng.js';
 import { restoreTrainState, serializeTrainState, type TrainProgress } from './state.js';
@@ -67,6 +66,13 @@ export interface TrainResult {
   dispose: () => void;
 }
 
+/** What the loop trains: named variables (a causal LM, or a reward model's backbone + head). */
+export interface Trainable {
+  readonly params: Map<string, tf.Variable>;
+}
+
+export type TrainKind = 'sft' | 'dpo' | 'reward';
+
 export interface MicroLoss {
   loss: tf.Scalar;
   /** Plain numbers; averaged over the micro-batches of one update. */
@@ -74,8 +80,8 @@ export interface MicroLoss {
 }
 
 export async function runTrainLoop(args: {
-  kind: 'sft' | 'dpo';
-  model: CausalLM;
+  kind: TrainKind;
+  model: Trainable;
   datasetSize: number;
   config: TrainConfig & Record<string, unknown>;
   state?: Uint8Array;

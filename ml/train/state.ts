@@ -3,13 +3,13 @@
 // everything else (step, data cursor, RNG). Restoring it and continuing
 // reproduces an uninterrupted run bit for bit on the same backend.
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLM } from '../model.js';
 import type { AdamW } from '../optim.js';
+import type { Trainable, TrainKind } from './loop.js';
 import type { RngState } from '../rng.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor } from '../safetensors.js';
 
 export interface TrainProgress {
-  kind: 'sft' | 'dpo';
+  kind: TrainKind;
   /** Optimizer updates completed. */
   step: number;
   totalSteps: number;
@@ -25,7 +25,7 @@ export interface TrainProgress {
 
 const META_KEY = 'bpoflow_train_state';
 
-export function serializeTrainState(model: CausalLM, opt: AdamW, progress: TrainProgress): Uint8Array {
+export function serializeTrainState(model: Trainable, opt: AdamW, progress: TrainProgress): Uint8Array {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, v] of model.params) tensors.set(`model.${name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
   for (const [name, t] of opt.exportState().tensors) tensors.set(name, t);
@@ -33,7 +33,7 @@ export function serializeTrainState(model: CausalLM, opt: AdamW, progress: Train
 }
 
 /** Reads a state blob, loads weights and moments into the live model/optimizer, returns the rest. */
-export function restoreTrainState(bytes: Uint8Array, model: CausalLM, opt: AdamW): TrainProgress {
+export function restoreTrainState(bytes: Uint8Array, model: Trainable, opt: AdamW): TrainProgress {
   const { tensors, metadata } = parseSafetensors(bytes);
   const meta = metadata[META_KEY];
   if (!meta) throw new Error('not a bpoflow training state (no bpoflow_train_state metadata)');

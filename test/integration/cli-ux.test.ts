@@ -169,6 +169,22 @@ describe('--json on read commands', () => {
     assert.ok(records.some((r) => r.msg === 'step finished' && r.step === 'stats'));
   });
 
+  test("logs of a training step show its progress lines, rounded for people", async () => {
+    const catalog = { BPOFLOW_CATALOG_PATH: [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':') };
+    const run = await bpoflow(['run', join(root, 'test', 'fixtures', 'report', 'train-report.yaml'), '--set', 'steps=20', '--set', 'sleepMs=10', '--wait', '--json'], catalog);
+    assert.equal(run.code, 0, run.stderr);
+    const id = (JSON.parse(run.stdout) as { runId: string }).runId;
+    const text = (await bpoflow(['logs', id, '--step', 'train'])).stdout;
+    const progress = text.split('\n').filter((l) => / progress {2}/.test(l));
+    // One line per tenth of the 20 steps: steps 2, 4, …, 20.
+    assert.deepEqual(progress.map((l) => Number(/ trainStep=(\d+) /.exec(l)?.[1])), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], text);
+    assert.match(progress[0]!, /\[train#1\]/, 'the line names its pipeline step');
+    assert.match(progress.at(-1)!, / of=20 loss=\d\.\d{4} /);
+    assert.doesNotMatch(text, /\d\.\d{7,}/, 'numbers rounded for people');
+    const json = (await bpoflow(['logs', id, '--step', 'train', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; loss?: number });
+    assert.ok(json.some((r) => r.msg === 'progress' && typeof r.loss === 'number' && !Number.isInteger(r.loss * 1e4)), 'JSON keeps the exact value');
+  });
+
   test('validate --json gives every problem with its place', async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'bpoflow-validate-')), 'bad.yaml');
     writeFileSync(bad, 'apiVersion: bpoflow/v1\nkind: Pipeline\nmetadata: { name: bad }\nsteps:\n  - id: a\n    uses: no.such@v1\n');
