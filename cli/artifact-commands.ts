@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ArtifactStore } from '../store/artifacts.js';
 import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
 import { outputFormat, printJson, withOutputOptions } from './output.js';
+import { importModelFolder } from './model-import.js';
 
 type OutputOpts = { output?: string; json?: boolean };
 
@@ -40,12 +41,15 @@ export function artifactCommands(program: Command): void {
     });
   artifacts
     .command('put')
-    .description('upload a file (content-addressed, with a manifest)')
+    .description('upload a file (content-addressed, with a manifest), or a Hugging Face model folder as a model bundle')
     .argument('<path>')
-    .argument('[uri]', 'target (default s3://<bucket>/uploads/<name>)')
+    .argument('[uri]', 'target (default s3://<bucket>/uploads/<name>; a model folder: s3://<bucket>/models/<hash>/<name>)')
     .action(async (path: string, uri?: string) => {
       // The local side first, so a typo reads as a missing file rather than a failed upload.
-      if (!statSync(path).isFile()) throw new Error(`${path} is a folder: artifacts put uploads one file`);
+      if (statSync(path).isDirectory()) {
+        const r = await importModelFolder(cliStore(), path, { uri });
+        return void process.stdout.write(`${r.uri} (model bundle: ${r.folder.files.join(', ')})\n`);
+      }
       const ref = await artifactsPut(path, uri, { store: cliStore() });
       process.stdout.write(`${ref.uri} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });

@@ -1,4 +1,4 @@
-// `bpoflow model init | info | generate`: models on local paths or s3:// URIs.
+// `bpoflow model init | info | generate | import | export`: models on local paths or s3:// URIs.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { MODEL_SIZES, modelGenerate, modelInfo, modelInit } from '../ml/cli-model.js';
 import { ArtifactStore } from '../store/artifacts.js';
+import { exportModel, importModelFolder } from './model-import.js';
+import { inspectModelFolder } from '../ml/hf-folder.js';
 
 const isUri = (p: string) => p.startsWith('s3://');
 
@@ -30,7 +32,7 @@ export async function uploadModelDir(dir: string, uri: string): Promise<string> 
 }
 
 export function modelCommands(program: Command): void {
-  const model = program.command('model').description('GPT-2 models: create, inspect, sample');
+  const model = program.command('model').description('models: create, import/export Hugging Face folders, inspect, sample');
   model
     .command('init')
     .description('create a randomly initialised GPT-2 model (seeded)')
@@ -45,6 +47,29 @@ export function modelCommands(program: Command): void {
       const where = isUri(opts.out) ? await uploadModelDir(outDir, opts.out) : outDir;
       if (isUri(opts.out)) rmSync(outDir, { recursive: true, force: true });
       process.stdout.write(`model ${opts.size} (${res.parameterCount.toLocaleString('en-US')} parameters, ${opts.tokenizer} tokenizer) -> ${where}\n`);
+    });
+  model
+    .command('import')
+    .description('upload a Hugging Face model folder (config.json, model.safetensors or sharded index, tokenizer files) as a model artifact')
+    .argument('<dir>', 'model folder')
+    .option('--to <uri>', 'target s3:// URI (default: s3://<bucket>/models/<content hash>/<folder name>)')
+    .action(async (dir: string, opts: { to?: string }) => {
+      inspectModelFolder(dir); // the folder's problems first, before any store configuration is needed
+      const r = await importModelFolder(ArtifactStore.fromEnv(), dir, { uri: opts.to });
+      const f = r.folder;
+      const left = f.ignored.length ? `; left out: ${f.ignored.join(', ')}` : '';
+      process.stdout.write(`${r.uri}${r.uploaded ? '' : ' (already uploaded)'}\n`);
+      process.stderr.write(`${f.modelType} model, ${f.tensors.length} tensors (${f.weights === 'sharded' ? `${f.files.filter((n) => n.endsWith('.safetensors')).length} shards` : 'model.safetensors'}); files: ${f.files.join(', ')}${left}\n`);
+    });
+  model
+    .command('export')
+    .description('write a model artifact as a Hugging Face folder that transformers loads')
+    .argument('<uri>', 's3:// model artifact')
+    .argument('<dir>', 'output folder')
+    .action(async (uri: string, dir: string) => {
+      const r = await exportModel(ArtifactStore.fromEnv(), uri, dir);
+      for (const n of r.notes) process.stderr.write(`${n}\n`);
+      process.stdout.write(`${dir}: ${r.files.join(', ')}\n`);
     });
   model
     .command('info')

@@ -1,5 +1,5 @@
 // `bpoflow validate | run | status RUN | list | cancel | logs`: pipelines and their runs.
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -20,6 +20,7 @@ import { readStackState, stackHome } from '../infra/stack.js';
 import { describeRun, queueWorkers, renderSteps, type LiveRun } from './run-view.js';
 import { redact } from '../activities/redact.js';
 import { outputFormat, printJson, runStateOf, table, withOutputOptions } from './output.js';
+import { importModelFolder } from './model-import.js';
 
 const catalog = () => loadCatalog(defaultCatalogDir(), catalogDirsFromEnv());
 
@@ -49,6 +50,8 @@ export interface SubmitOptions {
 
 /** Local inputs go to a content-addressed key, so resubmitting the same file reuses the same URI (and the step cache). */
 async function uploadInput(store: ArtifactStore, path: string): Promise<string> {
+  // A folder is a Hugging Face model folder: a model bundle, content-addressed the same way.
+  if (statSync(path).isDirectory()) return (await importModelFolder(store, path, { prefix: 'inputs' })).uri;
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   const uri = `s3://${store.bucket}/inputs/${hash.digest('hex').slice(0, 16)}/${basename(path)}`;

@@ -1,5 +1,7 @@
-// GPT-2, exactly: learned positions, pre-LayerNorm blocks, tanh-GELU MLP,
-// causal self-attention, final LayerNorm, LM head tied to the token embedding.
+// GPT-2, exactly: learned positions, pre-LayerNorm blocks, an MLP (tanh-GELU
+// by default; config.activation_function), causal self-attention scaled as
+// config.ts says, final LayerNorm, LM head tied to the token embedding unless
+// tie_word_embeddings is false.
 // Parameters are named tf.Variables with the Hugging Face tensor names so a
 // checkpoint is a plain GPT2LMHeadModel safetensors file.
 //
@@ -14,7 +16,8 @@
 //    LM head x·Wᵀ, attention) ~10× slower than a plain 2-D one: importing
 //    ./wasm-matmul.js replaces that kernel with one that keeps them fast.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Config } from './config.js';
+import { activate, TANH_GELUS } from './activations.js';
+import { activationOf, attentionScale, isTied, mlpWidth, type Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
 import { attentionBias, embedTokens, linear, makeVariable, type ForwardOptions, type ForwardResult } from './blocks.js';
@@ -30,6 +33,7 @@ export interface ParamSpec {
 
 export function paramSpecs(c: Gpt2Config): ParamSpec[] {
   const C = c.n_embd;
+  const F = mlpWidth(c);
   const specs: ParamSpec[] = [
     { name: 'transformer.wte.weight', shape: [c.vocab_size, C], init: 'normal' },
     { name: 'transformer.wpe.weight', shape: [c.n_positions, C], init: 'normal' },
@@ -46,9 +50,9 @@ export function paramSpecs(c: Gpt2Config): ParamSpec[] {
       { name: p + 'attn.c_proj.bias', shape: [C], init: 'zeros' },
       { name: p + 'ln_2.weight', shape: [C], init: 'ones' },
       { name: p + 'ln_2.bias', shape: [C], init: 'zeros' },
-      { name: p + 'mlp.c_fc.weight', shape: [C, 4 * C], init: 'normal' },
-      { name: p + 'mlp.c_fc.bias', shape: [4 * C], init: 'zeros' },
-      { name: p + 'mlp.c_proj.weight', shape: [4 * C, C], init: 'residual' },
+      { name: p + 'mlp.c_fc.weight', shape: [C, F], init: 'normal' },
+      { name: p + 'mlp.c_fc.bias', shape: [F], init: 'zeros' },
+      { name: p + 'mlp.c_proj.weight', shape: [F, C], init: 'residual' },
       { name: p + 'mlp.c_proj.bias', shape: [C], init: 'zeros' },
     );
   }
@@ -56,6 +60,8 @@ export function paramSpecs(c: Gpt2Config): ParamSpec[] {
     { name: 'transformer.ln_f.weight', shape: [C], init: 'ones' },
     { name: 'transformer.ln_f.bias', shape: [C], init: 'zeros' },
   );
+  // tie_word_embeddings: false gives the LM head its own matrix (HF's name, no "transformer." prefix).
+  if (!isTied(c)) specs.push({ name: 'lm_head.weight', shape: [c.vocab_size, C], init: 'normal' });
   return specs;
 }
 
@@ -138,7 +144,7 @@ export class Gpt2Model {
     const [B, T] = ids.shape;
     const out = tf.tidy(() => {
       const hf = this.trunk(ids, opts);
-      const logits = tf.matMul(hf, this.p('transformer.wte.weight'), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
+      const logits = tf.matMul(hf, this.lmHead(), false, true).reshape([B, T, c.vocab_size]) as tf.Tensor3D;
       const r: Record<string, tf.Tensor> = { logits };
       if (opts.returnHidden) r.hidden = hf.reshape([B, T, c.n_embd]);
       return r;
@@ -147,9 +153,9 @@ export class Gpt2Model {
     return out as unknown as ForwardResult;
   }
 
-  /** The LM head weight [vocab, n_embd]: GPT-2 ties it to the token embedding. */
+  /** The LM head weight [vocab, n_embd]: the token embedding when tied (GPT-2's default), else lm_head.weight. */
   lmHead(): tf.Variable {
-    return this.p('transformer.wte.weight');
+    return this.p(isTied(this.config) ? 'transformer.wte.weight' : 'lm_head.weight');
   }
 
   /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head themselves (lmhead.ts). */
@@ -176,9 +182,10 @@ export class Gpt2Model {
     let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
 
     const bias = attentionBias(B, T, past, opts.attentionMask);
-    const scale = 1 / Math.sqrt(D);
+    const act = activationOf(c);
     for (let l = 0; l < c.n_layer; l++) {
       const pre = `transformer.h.${l}.`;
+      const scale = attentionScale(c, l);
       const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
       const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
       // [B·T, 3C] -> three [B·H, T, D]
@@ -205,7 +212,8 @@ export class Gpt2Model {
       x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
 
       const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
-      const m = geluTanh(linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias')));
+      const fc = linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias'));
+      const m = TANH_GELUS.has(act) ? geluTanh(fc) : activate(act, fc);
       x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
     }
     return layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);

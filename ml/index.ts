@@ -1,7 +1,7 @@
 // Public API of the learning core.
 export { selectBackend, currentBackend, type BackendPref, type BackendChoice } from './backend.js';
 export { Rng, type RngState } from './rng.js';
-export { PRESETS, makeConfig, toHfConfigJson, fromHfConfigJson, type Gpt2Config, type ModelShape } from './config.js';
+export { PRESETS, ACTIVATIONS, makeConfig, toHfConfigJson, fromHfConfigJson, ConfigError, type Gpt2Config, type ModelShape, type Activation } from './config.js';
 export { Gpt2Model, KvCache, paramSpecs, countParams, type ForwardOptions, type ForwardResult } from './gpt2.js';
 export { LlamaModel, llamaParamSpecs } from './llama.js';
 export { LLAMA_PRESETS, makeLlamaConfig, llamaConfigFromJson, llamaConfigToJson, isLlamaConfigJson, type LlamaConfig, type LlamaArchitecture } from './llama-config.js';
@@ -9,7 +9,8 @@ export { architectureOf, blockPrefix, hfConfigJson, initModelFromPreset, modelFr
 export { HfTokenizer, tokenizerFromFiles, TOKENIZER_FILES } from './hf-tokenizer.js';
 export { renderChat, encodeConversation, chatPromptResponse, chatPieces, hasChatTemplate, type ChatMessage } from './chat.js';
 export { parseSafetensors, serializeSafetensors, SafetensorsError, type NamedTensor, type DType } from './safetensors.js';
-export { saveModel, loadModel, serializeModel, deserializeModel, modelFromTensors, type SerializedModel } from './checkpoint.js';
+export { saveModel, loadModel, serializeModel, deserializeModel, modelFromTensors, tensorsFromFiles, tensorMismatch, sidecarFiles, copySidecar, type SerializedModel } from './checkpoint.js';
+export { inspectModelFolder, modelFolderPaths, writeModelFolder, checkModelConfig, conversionHint, ModelFolderError, type ModelFolder } from './hf-folder.js';
 export { ByteTokenizer, Gpt2Tokenizer, getTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
 export { encodeExample, encodeItem, collate, type Batch, type EncodedSeq, type PromptItem } from './data.js';
 export { logProbs, batchLogps, type SequenceLogps } from './logprobs.js';

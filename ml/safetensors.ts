@@ -73,23 +73,49 @@ export function f32ToBf16(v: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-export function parseSafetensors(buf: Uint8Array): SafetensorsFile {
-  if (buf.byteLength < 8) throw new SafetensorsError(`truncated: ${buf.byteLength} bytes, need at least 8 for the header length`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = dv.getBigUint64(0, true);
+export interface TensorEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Byte range in the data section (which starts at `dataOffset` in the file). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: TensorEntry[];
+  metadata: Record<string, string>;
+  /** File offset of the data section: 8 + header length. */
+  dataOffset: number;
+}
+
+/** Bytes needed from the start of a file to parse its header (8 + N), from its first 8 bytes. */
+export function headerSize(first8: Uint8Array): number {
+  if (first8.byteLength < 8) throw new SafetensorsError(`truncated: ${first8.byteLength} bytes, need at least 8 for the header length`);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER)) throw new SafetensorsError(`bad header length ${n}: exceeds limit of ${MAX_HEADER} bytes`);
-  const hlen = Number(n);
-  if (8 + hlen > buf.byteLength) throw new SafetensorsError(`bad header length ${hlen}: file has only ${buf.byteLength - 8} bytes after the length field`);
+  return 8 + Number(n);
+}
+
+/**
+ * Parse and check the header alone: `buf` holds at least the first
+ * headerSize() bytes, `fileSize` is the whole file's size (so a folder can be
+ * checked without reading its weights).
+ */
+export function parseSafetensorsHeader(buf: Uint8Array, fileSize: number = buf.byteLength): SafetensorsHeader {
+  const dataOffset = headerSize(buf);
+  const hlen = dataOffset - 8;
+  if (dataOffset > fileSize || dataOffset > buf.byteLength) throw new SafetensorsError(`bad header length ${hlen}: file has only ${fileSize - 8} bytes after the length field`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + hlen)));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, dataOffset)));
   } catch (e) {
     throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
-  const data = buf.subarray(8 + hlen);
+  const dataBytes = fileSize - dataOffset;
   const metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  const entries: TensorEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
@@ -108,7 +134,7 @@ export function parseSafetensors(buf: Uint8Array): SafetensorsFile {
     const [begin, end] = off as [number, number];
     const expected = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
     if (end - begin !== expected) throw new SafetensorsError(`tensor "${name}": shape/size mismatch: shape ${JSON.stringify(shape)} ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
-    if (end > data.byteLength) throw new SafetensorsError(`truncated: tensor "${name}" ends at byte ${end} but the data section has only ${data.byteLength} bytes`);
+    if (end > dataBytes) throw new SafetensorsError(`truncated: tensor "${name}" ends at byte ${end} but the data section has only ${dataBytes} bytes`);
     entries.push({ name, dtype, shape, begin, end });
   }
   // The format requires the tensors to tile the data section exactly:
@@ -120,8 +146,13 @@ export function parseSafetensors(buf: Uint8Array): SafetensorsFile {
     if (e.begin > cursor) throw new SafetensorsError(`non-contiguous offsets: gap before tensor "${e.name}" (${cursor}..${e.begin})`);
     cursor = e.end;
   }
-  if (cursor !== data.byteLength) throw new SafetensorsError(`data section has ${data.byteLength - cursor} trailing bytes not covered by any tensor`);
+  if (cursor !== dataBytes) throw new SafetensorsError(`data section has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
+  return { entries, metadata, dataOffset };
+}
 
+export function parseSafetensors(buf: Uint8Array): SafetensorsFile {
+  const { entries, metadata, dataOffset } = parseSafetensorsHeader(buf);
+  const data = buf.subarray(dataOffset);
   const tensors = new Map<string, NamedTensor>();
   for (const e of entries) {
     const count = (e.end - e.begin) / BYTES[e.dtype];
@@ -173,6 +204,69 @@ export function serializeSafetensors(
       const conv = dtype === 'F16' ? f32ToF16 : f32ToBf16;
       for (let i = 0; i < t.data.length; i++, pos += 2) dv.setUint16(pos, conv(t.data[i]!), true);
     }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ sharded checkpoints
+
+/** transformers' name for the index of a sharded checkpoint. */
+export const SHARD_INDEX_FILE = 'model.safetensors.index.json';
+
+export interface ShardIndex {
+  /** tensor name -> shard file name */
+  weightMap: Record<string, string>;
+  /** Distinct shard file names, in first-seen order. */
+  shards: string[];
+}
+
+/** Parse model.safetensors.index.json: `{metadata?, weight_map: {tensor: "model-00001-of-00002.safetensors"}}`. */
+export function parseShardIndex(bytes: Uint8Array | string): ShardIndex {
+  let j: unknown;
+  try {
+    j = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new SafetensorsError(`${SHARD_INDEX_FILE} is not valid JSON: ${(e as Error).message}`);
+  }
+  const wm = (j as { weight_map?: unknown })?.weight_map;
+  if (!wm || typeof wm !== 'object' || Array.isArray(wm)) throw new SafetensorsError(`${SHARD_INDEX_FILE} has no "weight_map" object`);
+  const weightMap: Record<string, string> = {};
+  const shards: string[] = [];
+  for (const [name, file] of Object.entries(wm as Record<string, unknown>)) {
+    // Shard names are plain file names beside the index: never a path out of the folder.
+    if (typeof file !== 'string' || !/^[\w.-]+\.safetensors$/.test(file) || file.startsWith('.'))
+      throw new SafetensorsError(`${SHARD_INDEX_FILE}: tensor "${name}" maps to ${JSON.stringify(file)}, not a .safetensors file name`);
+    weightMap[name] = file;
+    if (!shards.includes(file)) shards.push(file);
+  }
+  if (shards.length === 0) throw new SafetensorsError(`${SHARD_INDEX_FILE}: "weight_map" is empty`);
+  return { weightMap, shards };
+}
+
+/**
+ * Every tensor of a sharded checkpoint. Each shard must hold exactly the
+ * tensors the index assigns to it, so a stale index or a mixed-up shard fails
+ * here rather than loading the wrong weights.
+ */
+export function parseShardedSafetensors(index: ShardIndex, shard: (file: string) => Uint8Array | undefined): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  for (const file of index.shards) {
+    const bytes = shard(file);
+    if (!bytes) throw new SafetensorsError(`${SHARD_INDEX_FILE} names shard ${file}, which is missing`);
+    let parsed: SafetensorsFile;
+    try {
+      parsed = parseSafetensors(bytes);
+    } catch (e) {
+      throw new SafetensorsError(`${file}: ${(e as Error).message}`);
+    }
+    for (const [name, t] of parsed.tensors) {
+      const want = index.weightMap[name];
+      if (want !== file) throw new SafetensorsError(`${file} holds tensor "${name}", which ${SHARD_INDEX_FILE} ${want ? `puts in ${want}` : 'does not list'}`);
+      out.set(name, t);
+    }
+  }
+  for (const [name, file] of Object.entries(index.weightMap)) {
+    if (!out.has(name)) throw new SafetensorsError(`${SHARD_INDEX_FILE} puts tensor "${name}" in ${file}, which does not hold it`);
   }
   return out;
 }

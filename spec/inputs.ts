@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { inspectModelFolder } from '../ml/hf-folder.js';
 import { dirname, resolve } from 'node:path';
 import { hashPlan } from './hash.js';
 import type { Plan } from './plan.js';
@@ -11,6 +12,7 @@ export const LOCAL_PREFIX = 'local:';
 /**
  * `uri` inputs pass through; `path` inputs become `local:<absolute path>`, resolved
  * against the YAML file's directory (not the shell's), so a pipeline runs the same from anywhere.
+ * A path that is a folder must be a Hugging Face model folder (it is uploaded as a model bundle).
  */
 export function resolveInputs(
   raw: unknown,
@@ -25,8 +27,16 @@ export function resolveInputs(
     if (typeof d.uri === 'string' && d.path === undefined) out[name] = d.uri;
     else if (typeof d.path === 'string' && d.uri === undefined && d.path !== '') {
       const abs = resolve(dirname(resolve(yamlFile)), d.path);
+      const where = ['inputs', name, 'path'];
       if (checkLocalFiles && !existsSync(abs)) {
-        findings.push({ path: ['inputs', name, 'path'], message: at(['inputs', name, 'path'], `file not found: ${abs}`) });
+        findings.push({ path: where, message: at(where, `file not found: ${abs}`) });
+      } else if (checkLocalFiles && statSync(abs).isDirectory()) {
+        // Reads config.json and the safetensors headers only, never the weights.
+        try {
+          inspectModelFolder(abs);
+        } catch (e) {
+          findings.push({ path: where, message: at(where, `a folder input must be a model folder: ${(e as Error).message}`) });
+        }
       }
       out[name] = `${LOCAL_PREFIX}${abs}`;
     }

@@ -12,15 +12,21 @@
  *  - `chat`   conversational SFT `{messages: [{role, content}]}`.
  *  - `hh`     Anthropic HH-RLHF `{chosen, rejected}` full transcripts with `\n\nHuman:` /
  *             `\n\nAssistant:` turns; the prompt is their shared prefix up to and including the
- *             last `\n\nAssistant:`, the responses are the remainders.
+ *             last `\n\nAssistant:`, the responses are the remainders. The turns are kept: the
+ *             prompt becomes user/assistant messages and each response assistant messages, so
+ *             the model's chat template renders the dialogue.
  *
- * Everything is normalized to {@link DatasetRecord}. Bad rows are reported with their 1-based
- * line number and a reason (`row 17: "rejected" must be a string`); blank lines are ignored but
- * counted. Policy `fail` throws {@link DatasetRowError}; `skip` collects the issues in the report.
+ * The bytes may be JSONL, gzipped JSONL or Parquet, told apart by their magic bytes
+ * (store/data-formats.ts). Everything is normalized to {@link DatasetRecord}. Bad rows are
+ * reported with their 1-based row number (the line in JSONL) and a reason
+ * (`row 17: "rejected" must be a string`); blank lines are ignored but counted. Policy `fail`
+ * throws {@link DatasetRowError}; `skip` collects the issues in the report.
  */
-import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { ArtifactRef, ArtifactStore, PutMeta } from './artifacts.js';
+import { decodeLines, hhMessages, InvalidUtf8Line, rawRows, type Container } from './data-formats.js';
+
+export { decodeLines, DatasetFormatError, InvalidUtf8Line, invalidUtf8At, type Container } from './data-formats.js';
 
 export type DatasetFormat = 'pairs' | 'multi' | 'chat' | 'hh';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['pairs', 'multi', 'chat', 'hh'];
@@ -56,6 +62,8 @@ export type DatasetRecord = PairRecord | MultiRecord | ChatRecord;
 export interface RowIssue {
   row: number;
   reason: string;
+  /** The start of the row as it was read (for finding it), when kept. */
+  excerpt?: string;
 }
 
 export class DatasetRowError extends Error {
@@ -84,6 +92,8 @@ export interface ReadOptions {
 
 export interface DatasetReport {
   format: DatasetFormat | undefined;
+  /** How the bytes were packed: JSONL text, gzipped JSONL or Parquet (by magic bytes). */
+  container?: Container;
   /** Non-blank lines seen. */
   rows: number;
   valid: number;
@@ -99,76 +109,6 @@ export interface DatasetStream extends AsyncIterable<DatasetRecord> {
 export type ByteSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
 // ------------------------------------------------------------------ line splitting
-
-/** Split a byte/string stream into raw lines (LF or CRLF) without buffering more than one line. */
-async function* rawLines(source: ByteSource): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  const stripCR = (b: Buffer): Buffer => (b.length > 0 && b[b.length - 1] === 13 ? b.subarray(0, -1) : b);
-  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let start = 0;
-    let idx: number;
-    while ((idx = buf.indexOf(10, start)) !== -1) {
-      let line = buf.subarray(start, idx);
-      if (pending.length) {
-        pending.push(line);
-        line = Buffer.concat(pending);
-        pending = [];
-      }
-      yield stripCR(line);
-      start = idx + 1;
-    }
-    if (start < buf.length) pending.push(buf.subarray(start));
-  }
-  if (pending.length) {
-    const last = stripCR(Buffer.concat(pending));
-    if (last.length > 0) yield last;
-  }
-}
-
-/** A line whose bytes are not valid UTF-8; `byte` is the 1-based offset of the first bad byte. */
-export class InvalidUtf8Line {
-  constructor(readonly byte: number) {}
-  get reason(): string {
-    return `invalid UTF-8 at byte ${this.byte} of the line`;
-  }
-}
-
-/** Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
-export function invalidUtf8At(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
-    const c = b[i]!;
-    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
-    if (n < 0) return i;
-    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
-    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
-    for (let k = 1; k <= n; k++) {
-      const x = b[i + k];
-      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
-    }
-    i += n + 1;
-  }
-  return -1;
-}
-
-/**
- * Lines of a byte/string stream, decoded as UTF-8. A line that is not valid UTF-8 comes out as
- * an {@link InvalidUtf8Line} (never with U+FFFD in place of its bytes), so the reader can apply
- * its row policy to it. A byte-order mark at the very start is dropped.
- */
-export async function* decodeLines(source: ByteSource): AsyncGenerator<string | InvalidUtf8Line> {
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  let first = true;
-  for await (const raw of rawLines(source)) {
-    if (!isUtf8(raw)) {
-      yield new InvalidUtf8Line(invalidUtf8At(raw) + 1);
-    } else {
-      const text = decoder.decode(raw);
-      yield first && text.startsWith('\uFEFF') ? text.slice(1) : text;
-    }
-    first = false;
-  }
-}
 
 /**
  * Split a byte/string stream into lines (LF or CRLF) without buffering more than one line.
@@ -231,6 +171,11 @@ function textField(o: Record<string, unknown>, field: string, conversational: bo
 
 const same = (a: Text, b: Text): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+function startsWithPrompt(v: unknown, prompt: string): boolean {
+  const first = Array.isArray(v) ? (v[0] as { role?: unknown; content?: unknown } | undefined) : undefined;
+  return !!first && first.role === 'user' && first.content === prompt;
+}
+
 function parsePairs(o: Record<string, unknown>, row: number): PairRecord {
   const conversational = isMessageList(o.chosen) || isMessageList(o.prompt) || Array.isArray(o.chosen);
   if (conversational && !('prompt' in o)) {
@@ -247,6 +192,14 @@ function parsePairs(o: Record<string, unknown>, row: number): PairRecord {
     return { kind: 'pair', prompt: chosen.slice(0, n), chosen: c, rejected: r, row };
   }
   if (!('prompt' in o)) fault('missing "prompt"');
+  if (conversational && typeof o.prompt === 'string' && startsWithPrompt(o.chosen, o.prompt) && startsWithPrompt(o.rejected, o.prompt)) {
+    // UltraFeedback-binarized style: a prompt string and full conversations that
+    // repeat it as their first user turn. The turns are the record; the prompt
+    // column is a copy of the first one.
+    const { prompt: _dup, ...rest } = o;
+    void _dup;
+    return parsePairs(rest, row);
+  }
   const prompt = Array.isArray(o.prompt) ? messages(o.prompt, 'prompt') : str(o, 'prompt', true);
   const chosen = textField(o, 'chosen', conversational);
   const rejected = textField(o, 'rejected', conversational);
@@ -323,12 +276,19 @@ export function splitHH(chosen: string, rejected: string): { prompt: string; cho
   return { prompt, chosen: c, rejected: r };
 }
 
+/** An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply (and any turns after it). */
+export function hhPair(chosen: string, rejected: string): { prompt: ChatMessage[]; chosen: ChatMessage[]; rejected: ChatMessage[] } {
+  const s = splitHH(chosen, rejected);
+  const prompt = hhMessages(s.prompt, 'system');
+  if (!prompt.some((m) => m.role === 'user')) throw new Error('shared prompt has no "\\n\\nHuman:" turn');
+  return { prompt, chosen: hhMessages(s.chosen, 'assistant'), rejected: hhMessages(s.rejected, 'assistant') };
+}
+
 function parseHH(o: Record<string, unknown>, row: number): PairRecord {
   const c = str(o, 'chosen', true);
   const r = str(o, 'rejected', true);
   try {
-    const s = splitHH(c, r);
-    return { kind: 'pair', prompt: s.prompt, chosen: s.chosen, rejected: s.rejected, row };
+    return { kind: 'pair', ...hhPair(c, r), row };
   } catch (e) {
     if (e instanceof RowFault) throw e;
     return fault((e as Error).message);
@@ -366,8 +326,11 @@ export function normalizeRow(value: unknown, format: DatasetFormat, row: number)
   }
 }
 
+// Enough of a skipped row to recognise it in skipped.jsonl.
+const EXCERPT = 200;
+
 /**
- * Parse a JSONL byte stream into normalized records (streaming). Iterate the result once; its
+ * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records (streaming). Iterate the result once; its
  * `report` is final after the loop ends (or after a DatasetRowError under policy 'fail').
  */
 export function readDataset(source: ByteSource, opts: ReadOptions = {}): DatasetStream {
@@ -383,28 +346,38 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
   if (report.format && !DATASET_FORMATS.includes(report.format)) {
     throw new Error(`unknown dataset format ${JSON.stringify(report.format)} (expected ${DATASET_FORMATS.join(', ')} or auto)`);
   }
+  let excerpt = '';
   const bad = (row: number, reason: string): void => {
     if (policy === 'fail') throw new DatasetRowError(row, reason, opts.source);
     report.skipped++;
-    if (report.issues.length < maxIssues) report.issues.push({ row, reason });
+    if (report.issues.length < maxIssues) report.issues.push(excerpt ? { row, reason, excerpt } : { row, reason });
   };
   async function* gen(): AsyncGenerator<DatasetRecord> {
-    let lineNo = 0;
-    for await (const line of decodeLines(source)) {
-      lineNo++;
-      if (line instanceof InvalidUtf8Line) {
+    for await (const raw of rawRows(source as AsyncIterable<Uint8Array | string>, { onContainer: (c) => (report.container = c) })) {
+      const lineNo = raw.row;
+      if ('invalid' in raw) {
         report.rows++;
-        bad(lineNo, line.reason);
+        excerpt = '';
+        bad(lineNo, raw.invalid.reason);
         continue;
       }
-      if (line.trim() === '') continue;
-      report.rows++;
       let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
-        bad(lineNo, `invalid JSON (${(e as Error).message})`);
-        continue;
+      if ('line' in raw) {
+        const line = raw.line;
+        if (line.trim() === '') continue;
+        report.rows++;
+        excerpt = line.length > EXCERPT ? `${line.slice(0, EXCERPT)}…` : line;
+        try {
+          value = JSON.parse(line);
+        } catch (e) {
+          bad(lineNo, `invalid JSON (${(e as Error).message})`);
+          continue;
+        }
+      } else {
+        report.rows++;
+        value = raw.value;
+        const text = JSON.stringify(value) ?? String(value);
+        excerpt = text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
       }
       if (!report.format) {
         if (!value || typeof value !== 'object' || Array.isArray(value)) {

@@ -1,7 +1,11 @@
 // dataset.stats@v1: breadth (unique prompts) and depth (pairs per prompt) of a
 // preference dataset, with length distributions, as a JSON report artifact.
+// Lengths are in characters (Unicode code points), or in tokens of a named
+// tokenizer; the report says which. Skipped rows are listed in skipped.jsonl.
+import { getTokenizer } from '../../ml/tokenizer.js';
 import { readJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
-import type { StepKind } from '../step-kind.js';
+import { BadInput, type StepKind } from '../step-kind.js';
+import { asBadInput, MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
 
 export interface Distribution {
   count: number;
@@ -22,7 +26,30 @@ export interface DatasetStats {
   /** depth → number of prompts with that many pairs (responses, for multi-response data). */
   depthHistogram: Record<string, number>;
   depth: Distribution;
-  lengths: { prompt: Distribution; chosen: Distribution; rejected: Distribution; response: Distribution };
+  lengths: {
+    /** What the numbers count: "characters" (Unicode code points) or "tokens". */
+    unit: LengthUnit;
+    /** With unit "tokens": the tokenizer that counted them. */
+    tokenizer?: string;
+    prompt: Distribution;
+    chosen: Distribution;
+    rejected: Distribution;
+    response: Distribution;
+  };
+}
+
+export type LengthUnit = 'characters' | 'tokens';
+export interface LengthMeasure {
+  unit: LengthUnit;
+  tokenizer?: string;
+  of: (text: string) => number;
+}
+/** Code points, not UTF-16 units: an emoji is one character. */
+export const CHARACTERS: LengthMeasure = { unit: 'characters', of: (t) => [...t].length };
+
+export function tokenMeasure(name: string): LengthMeasure {
+  const tok = getTokenizer(name);
+  return { unit: 'tokens', tokenizer: tok.name, of: (t) => tok.tokenize(t).length };
 }
 
 export function distribution(values: number[]): Distribution {
@@ -36,7 +63,12 @@ export function distribution(values: number[]): Distribution {
 const textOf = (t: Text): string => (typeof t === 'string' ? t : t.map((m) => `${m.role}: ${m.content}`).join('\n'));
 
 /** Folds records into the report; pure, so the unit tests feed it records directly. */
-export function computeStats(records: Iterable<DatasetRecord>, meta: { format: string | undefined; rows: number; skipped: number; issues: { row: number; reason: string }[] }): DatasetStats {
+export function computeStats(
+  records: Iterable<DatasetRecord>,
+  meta: { format: string | undefined; rows: number; skipped: number; issues: { row: number; reason: string }[] },
+  measure: LengthMeasure = CHARACTERS,
+): DatasetStats {
+  const lenOf = measure.of;
   const depthByPrompt = new Map<string, number>();
   const len = { prompt: [] as number[], chosen: [] as number[], rejected: [] as number[], response: [] as number[] };
   let pairs = 0;
@@ -44,19 +76,19 @@ export function computeStats(records: Iterable<DatasetRecord>, meta: { format: s
     if (r.kind === 'chat') {
       const prompt = textOf(r.messages.filter((m) => m.role !== 'assistant'));
       depthByPrompt.set(prompt, (depthByPrompt.get(prompt) ?? 0) + 1);
-      len.response.push(...r.messages.filter((m) => m.role === 'assistant').map((m) => m.content.length));
+      len.response.push(...r.messages.filter((m) => m.role === 'assistant').map((m) => lenOf(m.content)));
       continue;
     }
     const prompt = textOf(r.prompt);
     const n = r.kind === 'pair' ? 1 : r.responses.length;
-    if (!depthByPrompt.has(prompt)) len.prompt.push(prompt.length);
+    if (!depthByPrompt.has(prompt)) len.prompt.push(lenOf(prompt));
     depthByPrompt.set(prompt, (depthByPrompt.get(prompt) ?? 0) + n);
     pairs += n;
     if (r.kind === 'pair') {
-      len.chosen.push(textOf(r.chosen).length);
-      len.rejected.push(textOf(r.rejected).length);
+      len.chosen.push(lenOf(textOf(r.chosen)));
+      len.rejected.push(lenOf(textOf(r.rejected)));
     } else {
-      len.response.push(...r.responses.map((x) => textOf(x.text).length));
+      len.response.push(...r.responses.map((x) => lenOf(textOf(x.text))));
     }
   }
   const depthHistogram: Record<string, number> = {};
@@ -67,7 +99,14 @@ export function computeStats(records: Iterable<DatasetRecord>, meta: { format: s
     pairs,
     depthHistogram,
     depth: distribution([...depthByPrompt.values()]),
-    lengths: { prompt: distribution(len.prompt), chosen: distribution(len.chosen), rejected: distribution(len.rejected), response: distribution(len.response) },
+    lengths: {
+      unit: measure.unit,
+      ...(measure.tokenizer ? { tokenizer: measure.tokenizer } : {}),
+      prompt: distribution(len.prompt),
+      chosen: distribution(len.chosen),
+      rejected: distribution(len.rejected),
+      response: distribution(len.response),
+    },
   };
 }
 
@@ -78,19 +117,33 @@ export const datasetStats: StepKind = {
   async run(ctx, args) {
     const uri = String(args.data);
     const format = (args.format ?? 'auto') as DatasetFormat | 'auto';
-    const stream = await readJsonl(ctx.store, uri, { format, onError: (args.onError ?? 'fail') as RowPolicy, source: uri });
+    let measure = CHARACTERS;
+    if (args.tokenizer !== undefined) {
+      try {
+        measure = tokenMeasure(String(args.tokenizer));
+      } catch (e) {
+        throw new BadInput((e as Error).message);
+      }
+    }
+    const stream = await readJsonl(ctx.store, uri, { format, onError: (args.onError ?? 'fail') as RowPolicy, source: uri, maxIssues: MAX_LISTED_ROWS });
     const records: DatasetRecord[] = [];
-    for await (const r of stream) {
-      records.push(r);
-      if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+    try {
+      for await (const r of stream) {
+        records.push(r);
+        if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+      }
+    } catch (e) {
+      throw asBadInput(e, uri);
     }
     const { report } = stream;
-    const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues: report.issues.slice(0, 100) });
+    const issues = report.issues.slice(0, 100).map(({ row, reason }) => ({ row, reason }));
+    const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues }, measure);
+    const skippedRows = await writeSkippedRows(ctx, report, uri);
     const ref = await ctx.store.putJson(ctx.outputUri('stats.json'), stats, {
       kind: 'metrics',
       producer: { runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt },
       inputs: [uri],
     });
-    return { stats: ref.uri, prompts: stats.breadth, pairs: stats.pairs, skipped: report.skipped };
+    return { stats: ref.uri, prompts: stats.breadth, pairs: stats.pairs, skipped: report.skipped, skippedRows: skippedRows.uri };
   },
 };

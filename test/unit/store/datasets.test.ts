@@ -75,11 +75,16 @@ test('HH-RLHF: prompt is the shared prefix through the last Assistant marker', a
   const rejected = '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant: Milan, I think.';
   const { records, report } = await read(jsonl({ chosen, rejected }));
   assert.equal(report.format, 'hh');
+  // The dialogue keeps its turns, as chat messages.
   assert.deepEqual(records[0], {
     kind: 'pair',
-    prompt: '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant:',
-    chosen: ' Rome.',
-    rejected: ' Milan, I think.',
+    prompt: [
+      { role: 'user', content: 'What is the capital of France?' },
+      { role: 'assistant', content: 'Paris.' },
+      { role: 'user', content: 'And of Italy?' },
+    ],
+    chosen: [{ role: 'assistant', content: 'Rome.' }],
+    rejected: [{ role: 'assistant', content: 'Milan, I think.' }],
     row: 1,
   });
   // responses sharing their first words: the prompt still stops at the marker
