@@ -26,7 +26,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { deserializeModel, generateTokens, getTokenizer, loadModel, selectBackend, type BackendPref, type Gpt2Model, type Tokenizer } from '../ml/index.js';
+import { deserializeModel, generateTokens, tokenizerOf, loadModel, selectBackend, type BackendPref, type CausalLM, type Tokenizer } from '../ml/index.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { renderChat } from '../activities/kinds/common.js';
 import { resolveModelUri } from '../activities/kinds/model-io.js';
@@ -60,7 +60,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function loadServedModel(ref: string): Promise<Gpt2Model> {
+export async function loadServedModel(ref: string): Promise<CausalLM> {
   if (ref.startsWith('s3://') || ref.startsWith('channel://')) {
     const store = ArtifactStore.fromEnv();
     return deserializeModel(await store.readBundle(await resolveModelUri(store, ref)));
@@ -140,7 +140,7 @@ interface Completion {
   tokens: number;
 }
 
-function complete(model: Gpt2Model, tok: Tokenizer, prompt: string, s: Sampling): { completions: Completion[]; promptTokens: number } {
+function complete(model: CausalLM, tok: Tokenizer, prompt: string, s: Sampling): { completions: Completion[]; promptTokens: number } {
   const budget = model.config.n_positions;
   const promptIds = tok.tokenize(prompt);
   const promptTokens = Math.max(1, Math.min(promptIds.length, Math.max(1, budget - s.maxTokens)));
@@ -209,7 +209,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const backend = await selectBackend(opts.backend ?? 'auto');
   const model = await loadServedModel(opts.model);
-  const tok = getTokenizer(model.tokenizerName);
+  const tok = tokenizerOf(model);
   const modelName = opts.name ?? (basename(opts.model.replace(/\/+$/, '')) || 'bpoflow-model');
   const created = Math.floor(Date.now() / 1000);
   const usage = (p: number, c: number) => ({ prompt_tokens: p, completion_tokens: c, total_tokens: p + c });

@@ -1,12 +1,16 @@
-// Checkpoints are Hugging Face GPT-2 directories: model.safetensors (or a
+// Checkpoints are Hugging Face model directories (GPT2LMHeadModel or a
+// Llama-family class, chosen by config.json): model.safetensors (or a
 // sharded model.safetensors.index.json + shards) + config.json, plus whatever
 // tokenizer files and generation_config.json the model came with. The
 // in-memory form ({files}) lets the store layer move them to object storage
 // without touching disk.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fromHfConfigJson, isTied, toHfConfigJson, type Gpt2Config } from './config.js';
+import { fromHfConfigJson, isTied, type Gpt2Config } from './config.js';
 import { Gpt2Model, paramSpecs } from './gpt2.js';
+import { HfTokenizer, tokenizerFromFiles } from './hf-tokenizer.js';
+import { isLlamaConfigJson } from './llama-config.js';
+import { hfConfigJson, modelFromConfig, type CausalLM } from './model.js';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, SHARD_INDEX_FILE, TOKENIZER_FILES, WEIGHTS_FILE, writeModelFolder } from './hf-folder.js';
 import { parseSafetensors, parseShardIndex, parseShardedSafetensors, serializeSafetensors, type DType, type NamedTensor } from './safetensors.js';
 
@@ -27,24 +31,24 @@ interface Sidecar {
   config: Record<string, unknown>;
   files: Record<string, Uint8Array>;
 }
-const sidecars = new WeakMap<Gpt2Model, Sidecar>();
+const sidecars = new WeakMap<CausalLM, Sidecar>();
 const SIDECAR_FILES: readonly string[] = [GENERATION_CONFIG_FILE, ...TOKENIZER_FILES];
 
 /** Tokenizer files and generation_config.json the model carries (empty for models made here). */
-export function sidecarFiles(model: Gpt2Model): Record<string, Uint8Array> {
+export function sidecarFiles(model: CausalLM): Record<string, Uint8Array> {
   return { ...(sidecars.get(model)?.files ?? {}) };
 }
 
 /** Let `to` carry `from`'s folder extras (e.g. a clone that is saved instead of the loaded model). */
-export function copySidecar(from: Gpt2Model, to: Gpt2Model): void {
+export function copySidecar(from: CausalLM, to: CausalLM): void {
   const s = sidecars.get(from);
   if (s) sidecars.set(to, s);
 }
 
-export function serializeModel(model: Gpt2Model, opts: { dtype?: DType } = {}): SerializedModel {
+export function serializeModel(model: CausalLM, opts: { dtype?: DType } = {}): SerializedModel {
   const side = sidecars.get(model);
   // Our keys win for everything that shapes the math; the source's other keys stay.
-  const cfg = { ...(side?.config ?? {}), ...toHfConfigJson(model.config, model.tokenizerName) };
+  const cfg = { ...(side?.config ?? {}), ...hfConfigJson(model) };
   if (side) {
     for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) if (k in side.config) cfg[k] = side.config[k];
     // The weights are rewritten in opts.dtype; the source's dtype note no longer holds.
@@ -55,6 +59,8 @@ export function serializeModel(model: Gpt2Model, opts: { dtype?: DType } = {}): 
   }
   return {
     files: {
+      // The model's own tokenizer (a Llama-family folder's) travels with it, also through clone().
+      ...(model.tokenizer instanceof HfTokenizer ? model.tokenizer.files : {}),
       ...(side?.files ?? {}),
       // "format: pt" is what transformers checks before trusting a safetensors file.
       [WEIGHTS_FILE]: serializeSafetensors(model.toArrays(), { dtype: opts.dtype, metadata: { format: 'pt' } }),
@@ -104,7 +110,13 @@ export function tensorMismatch(config: Gpt2Config, tensors: Iterable<{ name: str
   return undefined;
 }
 
-export function modelFromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>): Gpt2Model {
+/** A model from config.json + tensors; `files` may carry the folder's tokenizer files (used by Llama-family models). */
+export function modelFromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>, files: Record<string, Uint8Array> = {}): CausalLM {
+  if (isLlamaConfigJson(configJson)) return modelFromConfig(configJson, tensors, tokenizerFromFiles(files, configJson as { eos_token_id?: number }));
+  return gpt2FromTensors(configJson, tensors);
+}
+
+function gpt2FromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>): Gpt2Model {
   const { config, tokenizer } = fromHfConfigJson(configJson);
   const problem = tensorMismatch(config, [...tensors].map(([name, t]) => ({ name, shape: t.shape })));
   if (problem) throw new Error(problem);
@@ -125,22 +137,22 @@ export function tensorsFromFiles(files: Record<string, Uint8Array>): Map<string,
   throw new Error(`missing ${WEIGHTS_FILE} (or ${SHARD_INDEX_FILE})`);
 }
 
-export function deserializeModel(files: Record<string, Uint8Array>): Gpt2Model {
+export function deserializeModel(files: Record<string, Uint8Array>): CausalLM {
   const cfgBytes = files[CONFIG_FILE];
   if (!cfgBytes) throw new Error(`missing ${CONFIG_FILE}`);
   const cfg = JSON.parse(new TextDecoder().decode(cfgBytes)) as Record<string, unknown>;
-  const model = modelFromTensors(cfg, tensorsFromFiles(files));
+  const model = modelFromTensors(cfg, tensorsFromFiles(files), files);
   const extra: Record<string, Uint8Array> = {};
   for (const n of SIDECAR_FILES) if (files[n]) extra[n] = files[n]!;
   sidecars.set(model, { config: cfg, files: extra });
   return model;
 }
 
-export async function saveModel(model: Gpt2Model, dir: string, opts: { dtype?: DType } = {}): Promise<void> {
+export async function saveModel(model: CausalLM, dir: string, opts: { dtype?: DType } = {}): Promise<void> {
   await writeModelFolder(dir, serializeModel(model, opts).files);
 }
 
-export async function loadModel(dir: string): Promise<Gpt2Model> {
+export async function loadModel(dir: string): Promise<CausalLM> {
   const names = await readdir(dir);
   if (!names.includes(WEIGHTS_FILE) && !names.includes(SHARD_INDEX_FILE)) throw new Error(`${dir}: no ${WEIGHTS_FILE}`);
   const files: Record<string, Uint8Array> = {};

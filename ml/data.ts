@@ -1,12 +1,16 @@
 // Turning (prompt, response) text into padded next-token batches. Loss masks
 // select response tokens only: the model is never trained to predict the
 // prompt or padding.
+import { chatPromptResponse, hasChatTemplate, type ChatMessage } from './chat.js';
+import { tokenizeParts } from './token-split.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface EncodedSeq {
   ids: number[];
   /** ids[0..promptLen) are prompt; the rest is response (+EOS). */
   promptLen: number;
+  /** Per token, 1 if it is a loss target (multi-turn chats: the assistant turns); default: ids[promptLen..]. */
+  lossMask?: number[];
 }
 
 export interface Batch {
@@ -28,9 +32,34 @@ export interface Batch {
  * less than half the budget; the response then loses its tail.
  */
 export function encodeExample(tok: Tokenizer, prompt: string, response: string, maxLength: number, appendEos = true): EncodedSeq {
-  let p = tok.tokenize(prompt);
-  let r = tok.tokenize(response);
+  // A model's own (HF) tokenizer sees prompt + response as one text, as it
+  // will when sampling; byte and gpt2 keep tokenizing the parts apart.
+  const [p, r] = tok.name === 'hf' ? (tokenizeParts(tok, [prompt, response]) as [number[], number[]]) : [tok.tokenize(prompt), tok.tokenize(response)];
   if (appendEos) r.push(tok.eosId);
+  return fitExample([...(tok.prefixIds ?? []), ...p], r, maxLength);
+}
+
+/** A prompt given as text or as a conversation (rendered with the model's chat template). */
+export interface PromptItem {
+  prompt: string;
+  /** The prompt conversation; used instead of `prompt` when the tokenizer has a chat template. */
+  messages?: ChatMessage[];
+}
+
+/**
+ * Prompt + response as the model sees it: plain text gets the tokenizer's
+ * prefix (BOS) and EOS; a conversation is rendered by the chat template,
+ * which brings its own BOS and end-of-turn token. Without a chat template
+ * (byte, gpt2) `prompt` is the text.
+ */
+export function encodeItem(tok: Tokenizer, item: PromptItem, response: string, maxLength: number): EncodedSeq {
+  if (!item.messages || !hasChatTemplate(tok)) return encodeExample(tok, item.prompt, response, maxLength);
+  const c = chatPromptResponse(tok, item.messages, response);
+  const [p, r] = tokenizeParts(tok, [c.prompt, c.response]) as [number[], number[]];
+  return fitExample(p, r, maxLength);
+}
+
+function fitExample(p: number[], r: number[], maxLength: number): EncodedSeq {
   if (p.length + r.length > maxLength) {
     const keepPrompt = Math.min(p.length, Math.max(maxLength - r.length, Math.floor(maxLength / 2)));
     p = p.slice(p.length - keepPrompt);
@@ -54,7 +83,7 @@ export function collate(seqs: EncodedSeq[], padId: number): Batch {
       inputIds[b * T + t] = s.ids[t]!;
       targets[b * T + t] = s.ids[t + 1]!;
       // position t predicts token t+1; it is a response token iff t+1 ≥ promptLen
-      if (t + 1 >= s.promptLen) {
+      if (s.lossMask ? s.lossMask[t + 1] === 1 : t + 1 >= s.promptLen) {
         mask[b * T + t] = 1;
         n++;
       }

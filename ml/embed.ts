@@ -1,10 +1,10 @@
 // Prompt embeddings: the final hidden states (after ln_f) mean-pooled over
 // the prompt's tokens. Used to group prompts before gradient clustering.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Model } from './gpt2.js';
+import type { CausalLM } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 
-export function embedPrompts(model: Gpt2Model, tokenizer: Tokenizer, prompts: string[], opts: { batchSize?: number } = {}): Float32Array[] {
+export function embedPrompts(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: { batchSize?: number } = {}): Float32Array[] {
   const bs = opts.batchSize ?? 8;
   const maxLen = model.config.n_positions;
   const C = model.config.n_embd;
@@ -12,7 +12,7 @@ export function embedPrompts(model: Gpt2Model, tokenizer: Tokenizer, prompts: st
   for (let s = 0; s < prompts.length; s += bs) {
     // Keep the end of over-long prompts; an empty prompt embeds as EOS.
     const seqs = prompts.slice(s, s + bs).map((p) => {
-      const ids = tokenizer.tokenize(p);
+      const ids = [...(tokenizer.prefixIds ?? []), ...tokenizer.tokenize(p)];
       return ids.length === 0 ? [tokenizer.eosId] : ids.slice(-maxLen);
     });
     const B = seqs.length;

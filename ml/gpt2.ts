@@ -19,9 +19,11 @@ import * as tf from '@tensorflow/tfjs';
 import { activate, TANH_GELUS } from './activations.js';
 import { activationOf, attentionScale, isTied, mlpWidth, type Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
-import type { TokenizerName } from './tokenizer.js';
-import { scatterAddRows } from './lmhead.js';
+import type { Tokenizer, TokenizerName } from './tokenizer.js';
+import { attentionBias, embedTokens, linear, makeVariable, type ForwardOptions, type ForwardResult } from './blocks.js';
 import './wasm-matmul.js';
+
+export { KvCache, type ForwardOptions, type ForwardResult } from './blocks.js';
 
 export interface ParamSpec {
   name: string;
@@ -67,49 +69,13 @@ export function countParams(c: Gpt2Config): number {
   return paramSpecs(c).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Per-layer attention keys/values, [B·H, T, D] each, grown in place. */
-export class KvCache {
-  k: (tf.Tensor3D | null)[];
-  v: (tf.Tensor3D | null)[];
-  length = 0;
-  constructor(nLayer: number) {
-    this.k = new Array(nLayer).fill(null);
-    this.v = new Array(nLayer).fill(null);
-  }
-  dispose(): void {
-    for (const t of [...this.k, ...this.v]) t?.dispose();
-    this.k.fill(null);
-    this.v.fill(null);
-    this.length = 0;
-  }
-}
-
-export interface ForwardOptions {
-  /** Decode incrementally: keys/values of earlier tokens come from here and new ones are appended. */
-  cache?: KvCache;
-  /** [B, T] positions; needed with left padding. Default: past..past+T-1 for every row. */
-  positionIds?: tf.Tensor2D;
-  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none under a causal mask). */
-  attentionMask?: tf.Tensor2D;
-  returnHidden?: boolean;
-}
-
-export interface ForwardResult {
-  /** [B, T, vocab] */
-  logits: tf.Tensor3D;
-  /** [B, T, n_embd], the final LayerNorm output (HF's last_hidden_state). */
-  hidden?: tf.Tensor3D;
-}
-
-// Large negative instead of -Inf: a fully masked row (a left-pad query)
-// then softmaxes to something finite instead of NaN.
-const MASKED = -1e9;
-
 export class Gpt2Model {
   readonly config: Gpt2Config;
   readonly params: Map<string, tf.Variable>;
   /** Saved into config.json so a checkpoint always decodes with the tokenizer it was trained with. */
   tokenizerName: TokenizerName;
+  /** The model folder's own tokenizer (tokenizer.json), when it came with one. */
+  tokenizer?: Tokenizer;
 
   constructor(config: Gpt2Config, params: Map<string, tf.Variable>, tokenizerName?: TokenizerName) {
     this.config = config;
@@ -164,7 +130,9 @@ export class Gpt2Model {
   }
 
   clone(): Gpt2Model {
-    return Gpt2Model.fromArrays(this.config, this.toArrays(), this.tokenizerName);
+    const m = Gpt2Model.fromArrays(this.config, this.toArrays(), this.tokenizerName);
+    m.tokenizer = this.tokenizer;
+    return m;
   }
 
   dispose(): void {
@@ -252,24 +220,6 @@ export class Gpt2Model {
   }
 }
 
-let varCounter = 0;
-function makeVariable(data: Float32Array, shape: number[], name: string): tf.Variable {
-  // tf.variable copies into its own storage; drop the temporary.
-  const t = tf.tensor(data, shape, 'float32');
-  const v = tf.variable(t, true, uniqueVarName(name));
-  t.dispose();
-  return v;
-}
-
-// tfjs variable names are global; suffix so several models can coexist.
-function uniqueVarName(name: string): string {
-  return `${name}#${varCounter++}`;
-}
-
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w as tf.Tensor2D), b);
-}
-
 function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
@@ -301,30 +251,4 @@ function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;
-}
-
-function embedTokens(wte: tf.Tensor, ids: tf.Tensor1D, vocab: number): tf.Tensor2D {
-  // `save` keeps ids alive for the backward pass after forward's tidy ends.
-  type Save = (t: tf.Tensor[]) => void;
-  const f = tf.customGrad(((w: tf.Tensor, i: tf.Tensor, save: Save) => {
-    save([i]);
-    return {
-      value: tf.gather(w, i),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [scatterAddRows(dy as tf.Tensor2D, saved[0]! as tf.Tensor1D, vocab), tf.zerosLike(saved[0]!)],
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(wte, ids) as tf.Tensor2D;
-}
-
-// [B, 1, T, past+T] additive mask: causal (query i sees keys ≤ past+i) plus
-// padding keys. Built in JS: it is tiny next to the attention scores.
-function attentionBias(B: number, T: number, past: number, mask?: tf.Tensor2D): tf.Tensor {
-  const Tk = past + T;
-  const causal = new Float32Array(T * Tk);
-  for (let i = 0; i < T; i++) for (let j = past + i + 1; j < Tk; j++) causal[i * Tk + j] = MASKED;
-  const c = tf.tensor(causal, [1, 1, T, Tk]);
-  if (!mask) return c;
-  if (mask.shape[1] !== Tk) throw new Error(`attentionMask has ${mask.shape[1]} columns, expected ${Tk}`);
-  const pad = tf.mul(tf.sub(1, mask.toFloat()), MASKED).reshape([B, 1, 1, Tk]);
-  return tf.add(c, pad);
 }

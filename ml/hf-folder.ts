@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fromHfConfigJson } from './config.js';
+import { LLAMA_MODEL_TYPES, llamaConfigFromJson } from './llama-config.js';
 import { headerSize, parseSafetensorsHeader, parseShardIndex, SHARD_INDEX_FILE, type TensorEntry } from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -59,6 +60,19 @@ export interface ModelFolder {
  */
 const CONFIG_CHECKS: Record<string, (config: Record<string, unknown>) => void> = {
   gpt2: (c) => void fromHfConfigJson(c),
+  // llama, qwen2, mistral (llama-config.ts refuses what it doesn't implement, by key)
+  ...Object.fromEntries(
+    Object.keys(LLAMA_MODEL_TYPES).map((t) => [
+      t,
+      (c: Record<string, unknown>) => {
+        try {
+          llamaConfigFromJson(c);
+        } catch (e) {
+          throw new ModelFolderError((e as Error).message);
+        }
+      },
+    ]),
+  ),
 };
 
 export const SUPPORTED_MODEL_TYPES = (): string[] => Object.keys(CONFIG_CHECKS);

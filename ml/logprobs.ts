@@ -2,13 +2,14 @@
 // The same function serves SFT (as a loss), DPO (policy and reference) and
 // the per-sample gradients.
 import * as tf from '@tensorflow/tfjs';
-import { collate, encodeExample, type Batch } from './data.js';
-import type { Gpt2Model } from './gpt2.js';
+import type { ChatMessage } from './chat.js';
+import { collate, encodeItem, type Batch } from './data.js';
 import { tokenLogps } from './lmhead.js';
-import { getTokenizer, type Tokenizer } from './tokenizer.js';
+import { tokenizerOf, type CausalLM } from './model.js';
+import type { Tokenizer } from './tokenizer.js';
 
 /** [B] summed response log-probs, differentiable. Call inside tf.tidy / variableGrads. */
-export function batchLogps(model: Gpt2Model, batch: Batch): tf.Tensor1D {
+export function batchLogps(model: CausalLM, batch: Batch): tf.Tensor1D {
   const { B, T } = batch;
   const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
   // The LM head and log-softmax as one op (lmhead.ts): its backward never
@@ -31,14 +32,14 @@ export interface SequenceLogps {
 }
 
 /** Inference-only log-probs of `response` given `prompt`, for any number of sequences. */
-export function logProbs(model: Gpt2Model, items: { prompt: string; response: string }[], opts: LogProbsOptions = {}): SequenceLogps {
-  const tok = opts.tokenizer ?? getTokenizer(model.tokenizerName);
+export function logProbs(model: CausalLM, items: { prompt: string; response: string; messages?: ChatMessage[] }[], opts: LogProbsOptions = {}): SequenceLogps {
+  const tok = opts.tokenizer ?? tokenizerOf(model);
   const bs = opts.batchSize ?? 8;
   const maxLength = Math.min(opts.maxLength ?? model.config.n_positions, model.config.n_positions);
   const sum: number[] = [];
   const tokens: number[] = [];
   for (let i = 0; i < items.length; i += bs) {
-    const batch = collate(items.slice(i, i + bs).map((it) => encodeExample(tok, it.prompt, it.response, maxLength)), tok.padId);
+    const batch = collate(items.slice(i, i + bs).map((it) => encodeItem(tok, it, it.response, maxLength)), tok.padId);
     const lp = tf.tidy(() => batchLogps(model, batch));
     sum.push(...(lp.dataSync() as Float32Array));
     lp.dispose();

@@ -2,15 +2,15 @@
 // these vectors, so they are restricted to a parameter subset (typically the
 // last block or ln_f) to keep them a manageable size.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Model } from './gpt2.js';
+import { tokenizerOf, type CausalLM } from './model.js';
 import type { DpoLossType } from './losses.js';
-import { getTokenizer, type Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
 import { dpoBatchLoss, encodePairs, type PreferencePair, type RefLogps } from './train/dpo.js';
 
 /** Prefix string, regular expression, explicit list, or predicate on HF parameter names. */
 export type ParamFilter = string | RegExp | string[] | ((name: string) => boolean);
 
-export function selectParams(model: Gpt2Model, filter: ParamFilter): string[] {
+export function selectParams(model: CausalLM, filter: ParamFilter): string[] {
   const test =
     typeof filter === 'string' ? (n: string) => n.startsWith(filter)
     : filter instanceof RegExp ? (n: string) => filter.test(n)
@@ -30,12 +30,12 @@ export interface GradFeatures {
 }
 
 export function perSampleGradFeatures(
-  model: Gpt2Model,
+  model: CausalLM,
   pairs: PreferencePair[],
   refLogps: RefLogps,
   opts: { paramFilter: ParamFilter; beta?: number; lossType?: DpoLossType; labelSmoothing?: number; maxLength?: number; tokenizer?: Tokenizer },
 ): GradFeatures {
-  const tok = opts.tokenizer ?? getTokenizer(model.tokenizerName);
+  const tok = opts.tokenizer ?? tokenizerOf(model);
   const names = selectParams(model, opts.paramFilter);
   const vars = names.map((n) => model.params.get(n)!);
   const dim = vars.reduce((a, v) => a + v.size, 0);

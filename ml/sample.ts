@@ -3,7 +3,8 @@
 // positions restart at each row's first real token, so a padded row computes
 // exactly what it would alone.
 import * as tf from '@tensorflow/tfjs';
-import { KvCache, type Gpt2Model } from './gpt2.js';
+import { KvCache } from './blocks.js';
+import type { CausalLM } from './model.js';
 import { Rng } from './rng.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -27,11 +28,11 @@ export interface GenerateResult {
   tokens: number[][];
 }
 
-export function generate(model: Gpt2Model, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): string[] {
+export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): string[] {
   return generateTokens(model, tokenizer, prompts, opts).texts;
 }
 
-export function generateTokens(model: Gpt2Model, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): GenerateResult {
+export function generateTokens(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): GenerateResult {
   const maxNew = opts.maxNewTokens ?? 64;
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
@@ -45,7 +46,8 @@ export function generateTokens(model: Gpt2Model, tokenizer: Tokenizer, prompts: 
   const budget = model.config.n_positions;
 
   const promptIds = prompts.map((p) => {
-    const ids = tokenizer.tokenize(p);
+    // As in training (encodeExample): an HF tokenizer's BOS goes first.
+    const ids = [...(tokenizer.prefixIds ?? []), ...tokenizer.tokenize(p)];
     const keep = Math.max(1, budget - maxNew);
     const t = ids.slice(Math.max(0, ids.length - keep));
     return t.length ? t : [tokenizer.eosId];

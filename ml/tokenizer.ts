@@ -3,7 +3,8 @@
 // transformer); GPT-2 BPE is there for real GPT-2 checkpoints.
 import { encode as bpeEncode, decode as bpeDecode } from 'gpt-tokenizer/encoding/r50k_base';
 
-export type TokenizerName = 'byte' | 'gpt2';
+/** `hf`: the model folder's own tokenizer.json (hf-tokenizer.ts), carried by the model. */
+export type TokenizerName = 'byte' | 'gpt2' | 'hf';
 
 export interface Tokenizer {
   readonly name: TokenizerName;
@@ -12,6 +13,8 @@ export interface Tokenizer {
   readonly eosId: number;
   /** Only ever sits under a zero mask; its value never reaches a loss. */
   readonly padId: number;
+  /** Ids put before a plain-text prompt (an HF tokenizer's BOS); none for byte and gpt2. */
+  readonly prefixIds?: number[];
   tokenize(text: string): number[];
   /** Special tokens are dropped, not rendered. */
   detokenize(ids: ArrayLike<number>): string;
@@ -60,5 +63,6 @@ export class Gpt2Tokenizer implements Tokenizer {
 export function getTokenizer(name: TokenizerName | string): Tokenizer {
   if (name === 'byte') return new ByteTokenizer();
   if (name === 'gpt2') return new Gpt2Tokenizer();
+  if (name === 'hf') throw new Error('tokenizer "hf" is read from the model folder (tokenizer.json), not built in');
   throw new Error(`unknown tokenizer "${name}" (expected "byte" or "gpt2")`);
 }

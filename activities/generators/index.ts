@@ -1,6 +1,6 @@
 // Response generators for bpo.augment: the policy itself (a bpoflow model
 // artifact, sampled on the worker) or any OpenAI-compatible endpoint.
-import { generate, getTokenizer, Rng, selectBackend, type Gpt2Model } from '../../ml/index.js';
+import { generate, tokenizerOf, Rng, selectBackend, type CausalLM } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
 import { loadModelArtifact } from '../kinds/model-io.js';
 import { BadInput } from '../step-kind.js';
@@ -70,8 +70,8 @@ export async function openSampler(spec: GeneratorSpec, opts: { store: ArtifactSt
   return s;
 }
 
-export function policySampler(model: Gpt2Model, spec: SamplingOptions, seed: number): Sampler {
-  const tok = getTokenizer(model.tokenizerName);
+export function policySampler(model: CausalLM, spec: SamplingOptions, seed: number): Sampler {
+  const tok = tokenizerOf(model);
   const s: Sampler = {
     tokens: 0,
     async sample(prompt, globalIndex, n) {

@@ -9,7 +9,7 @@
 //   best-scoring pairs are kept.
 // The feature pass is shardable over `data`: shards write features, the merge
 // clusters and allocates. Unsharded, one run does both.
-import { computeRefLogps, perSampleGradFeatures, Rng, selectBackend, type Gpt2Model, type PreferencePair } from '../../ml/index.js';
+import { blockPrefix, computeRefLogps, perSampleGradFeatures, Rng, selectBackend, type CausalLM, type PreferencePair } from '../../ml/index.js';
 import {
   adamPrecondition,
   AllocationError,
@@ -59,21 +59,21 @@ export function featureConfig(args: Record<string, unknown>): FeatureConfig {
   };
 }
 
-/** `last-block` → `transformer.h.<n_layer-1>.`; other entries are name prefixes. */
-export function paramPredicate(model: Gpt2Model, prefixes: string[]): (name: string) => boolean {
-  const ps = prefixes.map((p) => (p === 'last-block' ? `transformer.h.${model.config.n_layer - 1}.` : p));
+/** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); other entries are name prefixes. */
+export function paramPredicate(model: CausalLM, prefixes: string[]): (name: string) => boolean {
+  const ps = prefixes.map((p) => (p === 'last-block' ? blockPrefix(model, model.config.n_layer - 1) : p));
   return (n) => ps.some((p) => n.startsWith(p));
 }
 
 const toPairs = (rows: PairRow[]): PreferencePair[] => rows.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }));
 
-function rawGrads(policy: Gpt2Model, ref: Gpt2Model, pairs: PreferencePair[], cfg: FeatureConfig): Float32Array[] {
+function rawGrads(policy: CausalLM, ref: CausalLM, pairs: PreferencePair[], cfg: FeatureConfig): Float32Array[] {
   const refLogps = computeRefLogps(ref, pairs, { maxLength: cfg.maxLength });
   return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
 }
 
 /** Projected, normalized features for `rows`; moments (if any) apply before projection. */
-async function featurize(ctx: StepContext, policy: Gpt2Model, ref: Gpt2Model, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
+async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < rows.length; s += cfg.chunk) {
     let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
@@ -86,7 +86,7 @@ async function featurize(ctx: StepContext, policy: Gpt2Model, ref: Gpt2Model, ro
 }
 
 /** Warm-up moments from a seeded sample of the pool (the same in every shard). */
-function warmup(policy: Gpt2Model, ref: Gpt2Model, rows: PairRow[], cfg: FeatureConfig): AdamMoments | undefined {
+function warmup(policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig): AdamMoments | undefined {
   if (!cfg.adam.enabled) return undefined;
   const rng = Rng.derive(cfg.seed, 0xada);
   const idx = rows.map((_, i) => i);
@@ -98,7 +98,7 @@ function warmup(policy: Gpt2Model, ref: Gpt2Model, rows: PairRow[], cfg: Feature
   return warmupMoments(rawGrads(policy, ref, toPairs(pick), cfg), cfg.adam.batchSize);
 }
 
-async function loadModels(ctx: StepContext, args: Record<string, unknown>): Promise<{ policy: Gpt2Model; ref: Gpt2Model; uris: string[]; dispose: () => void }> {
+async function loadModels(ctx: StepContext, args: Record<string, unknown>): Promise<{ policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void }> {
   await selectBackend();
   const { model: policy, uri } = await loadModelArtifact(ctx.store, String(args.model));
   if (args.ref === undefined || args.ref === args.model) return { policy, ref: policy, uris: [uri], dispose: () => policy.dispose() };
@@ -119,7 +119,7 @@ const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] 
 };
 
 /** Clustering, scoring, allocation and outputs, given every pool feature. */
-async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: Gpt2Model; ref: Gpt2Model } | undefined, inputs: string[]) {
+async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
   const k = int(args.k, 8, 'k', 1);
   const w = (args.weights ?? {}) as Record<string, unknown>;
   const weights = { informativeness: real(w.informativeness, 1, 'weights.informativeness'), usefulness: real(w.usefulness, 1, 'weights.usefulness'), useUsefulness: args.usefulness !== false };
@@ -140,7 +140,7 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
     let target = features;
     if (typeof args.validation === 'string') {
       direction = 'validation';
-      let own: { policy: Gpt2Model; ref: Gpt2Model; uris: string[]; dispose: () => void } | undefined;
+      let own: { policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void } | undefined;
       const m = models ?? (own = await loadModels(ctx, args));
       try {
         const val = await readPairRows(ctx, args.validation);

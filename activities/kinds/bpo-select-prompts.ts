@@ -1,7 +1,7 @@
 // bpo.select-prompts@v1 — breadth control: embed each distinct prompt with the
 // policy (mean-pooled final hidden states), cluster with seeded k-means++, and
 // keep the prompts nearest their centroid in each cluster, by count or fraction.
-import { embedPrompts, getTokenizer, selectBackend } from '../../ml/index.js';
+import { embedPrompts, tokenizerOf, selectBackend } from '../../ml/index.js';
 import { normalize, selectRepresentatives } from '../../ml/bpo/index.js';
 import { BadInput, type StepKind } from '../step-kind.js';
 import { breathe, producerOf } from './common.js';
@@ -21,7 +21,7 @@ export const bpoSelectPrompts: StepKind = {
     const prompts = [...groups.keys()];
     await selectBackend();
     const { model, uri: modelUri } = await loadModelArtifact(ctx.store, String(args.model));
-    const tok = getTokenizer(model.tokenizerName);
+    const tok = tokenizerOf(model);
     const emb: Float32Array[] = [];
     try {
       const bs = int(args.batchSize, 8, 'batchSize', 1);

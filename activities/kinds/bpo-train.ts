@@ -5,7 +5,7 @@
 // or a rerun reuses them.
 // Checkpoints every `checkpointEvery` steps; a retry resumes from the latest,
 // so the final model is byte-identical to an uninterrupted run's.
-import { encodeExample, firstUses, getTokenizer, trainDpo, trainingIndices, type DpoLossType, type ScheduleType } from '../../ml/index.js';
+import { encodeItem, firstUses, tokenizerOf, trainDpo, trainingIndices, type DpoLossType, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
 import { loadDataset, num, optNum, toPairs } from './common.js';
@@ -72,7 +72,7 @@ export const bpoTrain: StepKind = {
     const pairs = toPairs(records, args.data);
     const { model: policy, uri: modelUri } = await loadModelArtifact(ctx.store, args.model);
     try {
-      const tok = getTokenizer(policy.tokenizerName);
+      const tok = tokenizerOf(policy);
       const maxLength = Math.min(args.maxLength ?? policy.config.n_positions, policy.config.n_positions);
       const inputs = [args.data, modelUri];
 
@@ -85,7 +85,7 @@ export const bpoTrain: StepKind = {
       const counted = new Map<number, number>();
       const pairTokens = (i: number) => {
         let n = counted.get(i);
-        if (n === undefined) counted.set(i, (n = encodeExample(tok, pairs[i]!.prompt, pairs[i]!.chosen, maxLength).ids.length + encodeExample(tok, pairs[i]!.prompt, pairs[i]!.rejected, maxLength).ids.length));
+        if (n === undefined) counted.set(i, (n = encodeItem(tok, pairs[i]!, pairs[i]!.chosen, maxLength).ids.length + encodeItem(tok, pairs[i]!, pairs[i]!.rejected, maxLength).ids.length));
         return n;
       };
       const tokensPerStep = tokensForSteps(pairTokens, args.seed, totalSteps, perStep, pairs.length);

@@ -5,7 +5,7 @@ import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promi
 import { readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
-import { logProbs, type Gpt2Model, type SequenceLogps } from '../../ml/index.js';
+import { logProbs, type CausalLM, type SequenceLogps, type SftExample } from '../../ml/index.js';
 
 /**
  * The chat template (also used by `bpoflow serve`): one line per message,
@@ -51,19 +51,23 @@ export interface PairText {
   prompt: string;
   chosen: string;
   rejected: string;
+  /** A conversational prompt's messages: a model with its own chat template renders these instead of `prompt`. */
+  messages?: ChatMessage[];
 }
+
+const promptMessages = (t: Text): { messages?: ChatMessage[] } => (typeof t === 'string' ? {} : { messages: t });
 
 /** Preference pairs as model text. Multi-response rows give (best, worst) by score; chat rows are not pairs. */
 export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
   const out: PairText[] = [];
   for (const r of records) {
-    if (r.kind === 'pair') out.push({ prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected) });
+    if (r.kind === 'pair') out.push({ prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected), ...promptMessages(r.prompt) });
     else if (r.kind === 'multi') {
       const scored = r.responses.filter((x) => typeof x.score === 'number');
       if (scored.length < 2) throw new BadInput(`${uri}: row ${r.row}: multi-response rows need scores on at least two responses to form a pair`);
       const sorted = [...scored].sort((a, b) => b.score! - a.score!);
       if (sorted[0]!.score === sorted.at(-1)!.score) continue; // no preference
-      out.push({ prompt: promptText(r.prompt), chosen: completionText(sorted[0]!.text), rejected: completionText(sorted.at(-1)!.text) });
+      out.push({ prompt: promptText(r.prompt), chosen: completionText(sorted[0]!.text), rejected: completionText(sorted.at(-1)!.text), ...promptMessages(r.prompt) });
     } else throw new BadInput(`${uri}: row ${r.row}: a chat (SFT) row is not a preference pair`);
   }
   if (out.length === 0) throw new BadInput(`${uri}: no preference pairs`);
@@ -71,16 +75,18 @@ export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
 }
 
 /** SFT examples: pairs → prompt + chosen; chat → context + last assistant turn; multi → the best-scored (else first) response. */
-export function toSftExamples(records: DatasetRecord[], uri: string): { prompt: string; response: string }[] {
-  const out = records.map((r) => {
-    if (r.kind === 'pair') return { prompt: promptText(r.prompt), response: completionText(r.chosen) };
+export function toSftExamples(records: DatasetRecord[], uri: string): SftExample[] {
+  // `messages` (the whole conversation) is what a model with its own chat template trains on (all assistant turns).
+  const withReply = (p: Text, reply: string) => (typeof p === 'string' ? {} : { messages: [...p, { role: 'assistant' as const, content: reply }] });
+  const out = records.map((r): SftExample => {
+    if (r.kind === 'pair') return { prompt: promptText(r.prompt), response: completionText(r.chosen), ...withReply(r.prompt, completionText(r.chosen)) };
     if (r.kind === 'multi') {
       let best = r.responses[0]!;
       for (const x of r.responses) if ((x.score ?? -Infinity) > (best.score ?? -Infinity)) best = x;
-      return { prompt: promptText(r.prompt), response: completionText(best.text) };
+      return { prompt: promptText(r.prompt), response: completionText(best.text), ...withReply(r.prompt, completionText(best.text)) };
     }
     const last = r.messages.map((m) => m.role).lastIndexOf('assistant');
-    return { prompt: renderChat(r.messages.slice(0, last)), response: r.messages[last]!.content };
+    return { prompt: renderChat(r.messages.slice(0, last)), response: r.messages[last]!.content, messages: r.messages };
   });
   if (out.length === 0) throw new BadInput(`${uri}: no examples`);
   return out;
@@ -114,8 +120,8 @@ export const optNum = (v: unknown): number | undefined => (typeof v === 'number'
  */
 export async function chunkedLogProbs(
   ctx: StepContext,
-  model: Gpt2Model,
-  items: { prompt: string; response: string }[],
+  model: CausalLM,
+  items: { prompt: string; response: string; messages?: ChatMessage[] }[],
   opts: { batchSize?: number; maxLength?: number; label?: string } = {},
 ): Promise<SequenceLogps> {
   const bs = opts.batchSize ?? 8;

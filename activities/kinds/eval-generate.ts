@@ -6,7 +6,7 @@
 // by the number of tokens (tokens scored include the EOS the sampler emitted;
 // a sample cut by maxNewTokens or a stop string is scored as if it ended there).
 // KL is only an estimate of KL(π‖π_ref) at temperature 1 and top-p 1.
-import { generateTokens, getTokenizer, type Gpt2Model } from '../../ml/index.js';
+import { generateTokens, tokenizerOf, type CausalLM } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
 import { BadInput, type StepContext, type StepKind } from '../step-kind.js';
@@ -30,8 +30,8 @@ interface SampleOpts {
 }
 
 /** Samples `samples` responses per prompt, in fixed chunks so the result doesn't depend on anything but the seed. */
-async function sampleAll(ctx: StepContext, model: Gpt2Model, prompts: Prompt[], o: SampleOpts, label: string): Promise<string[][]> {
-  const tok = getTokenizer(model.tokenizerName);
+async function sampleAll(ctx: StepContext, model: CausalLM, prompts: Prompt[], o: SampleOpts, label: string): Promise<string[][]> {
+  const tok = tokenizerOf(model);
   const flat = prompts.flatMap((p) => Array.from({ length: o.samples }, () => p.prompt));
   const texts: string[] = [];
   for (let i = 0, chunk = 0; i < flat.length; i += o.batch, chunk++) {

@@ -3,7 +3,7 @@
 // beta·(log π(y|x) − log π_ref(y|x)); a pair counts as correct when the chosen
 // response's reward exceeds the rejected one's. Also reports the policy's raw
 // log-prob accuracy (log π(chosen) > log π(rejected)), which needs no reference.
-import type { Gpt2Model } from '../../ml/index.js';
+import type { CausalLM } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import type { StepContext, StepKind } from '../step-kind.js';
 import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from './common.js';
@@ -23,11 +23,11 @@ export interface PreferenceEval {
   reference: string;
 }
 
-async function pairLogps(ctx: StepContext, model: Gpt2Model, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
+async function pairLogps(ctx: StepContext, model: CausalLM, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
   const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
   return {
-    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
-    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
+    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
+    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
   };
 }
 

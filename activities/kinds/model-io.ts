@@ -1,5 +1,5 @@
 // Models as bundle artifacts (config.json + model.safetensors, i.e. a Hugging
-// Face GPT-2 directory), named by s3:// URI or by channel (`channel://<name>`,
+// Face model directory: GPT-2 or Llama-family), named by s3:// URI or by channel (`channel://<name>`,
 // resolved to the channel's latest promotion). Reward models are bundles too
 // (GPT2ForSequenceClassification); each loader refuses the other kind by name.
 import {
@@ -7,12 +7,12 @@ import {
   deserializeModel,
   deserializeRewardModel,
   getTokenizer,
-  Gpt2Model,
+  initModelFromPreset,
   isRewardBundle,
-  makeConfig,
   RewardModel,
   serializeModel,
   serializeRewardModel,
+  type CausalLM,
   type TokenizerName,
 } from '../../ml/index.js';
 import type { ArtifactRef, ArtifactStore } from '../../store/artifacts.js';
@@ -34,7 +34,7 @@ export async function resolveModelUri(store: ArtifactStore, ref: string): Promis
   return ref;
 }
 
-export async function loadModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: Gpt2Model; uri: string }> {
+export async function loadModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: CausalLM; uri: string }> {
   const uri = await resolveModelUri(store, ref);
   const files = await store.readBundle(uri);
   if (isRewardBundle(files)) throw new BadInput(`${uri} is a reward model (${bundleArchitecture(files)}), not a causal language model`);
@@ -60,15 +60,16 @@ export interface ModelInit {
   seed?: number;
 }
 
-export function initModel(init: ModelInit): Gpt2Model {
+export function initModel(init: ModelInit): CausalLM {
   const tok = getTokenizer(init.tokenizer ?? 'byte');
-  return Gpt2Model.init(makeConfig(init.size ?? 'micro', tok.vocabSize), init.seed ?? 0, tok.name);
+  // `llama-micro`, `qwen2-micro`, … are Llama-family presets; the rest GPT-2's.
+  return initModelFromPreset(init.size ?? 'micro', tok, init.seed ?? 0);
 }
 
 export async function saveModelArtifact(
   ctx: StepContext,
   name: string,
-  model: Gpt2Model | RewardModel,
+  model: CausalLM | RewardModel,
   opts: { inputs?: string[]; attributes?: Record<string, unknown> } = {},
 ): Promise<ArtifactRef> {
   const files = model instanceof RewardModel ? serializeRewardModel(model).files : serializeModel(model).files;

@@ -3,7 +3,7 @@
 // model artifact (usually the SFT model) or a fresh seeded one; the output is a
 // GPT2ForSequenceClassification bundle. Checkpoints, resume and metrics as
 // model.sft (training.ts).
-import { encodeForReward, getTokenizer, RewardModel, trainReward, type Gpt2Model, type ScheduleType, type TokenizerName } from '../../ml/index.js';
+import { encodeForReward, getTokenizer, RewardModel, trainReward, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
 import { loadDataset, num, optNum, toPairs } from './common.js';
@@ -20,7 +20,7 @@ export const modelReward: StepKind = {
     const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
     const pairs = toPairs(records, data);
     const inputs = [data];
-    let backbone: Gpt2Model;
+    let backbone: CausalLM;
     if (init) backbone = initModel(init);
     else {
       const loaded = await loadModelArtifact(ctx.store, String(a.model));

@@ -1,7 +1,7 @@
 // model.sft@v1: supervised fine-tuning (response-token cross-entropy) from a
 // fresh seeded model (`init`) or from a model artifact / channel. Checkpoints
 // and resume as bpo.train (see training.ts).
-import { encodeExample, getTokenizer, trainSft, type Gpt2Model, type ScheduleType, type TokenizerName } from '../../ml/index.js';
+import { encodeSftExample, tokenizerOf, trainSft, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
 import { loadDataset, num, optNum, toSftExamples } from './common.js';
@@ -18,7 +18,7 @@ export const modelSft: StepKind = {
     if ((init === undefined) === (a.model === undefined)) throw new BadInput('model.sft needs exactly one of "init" and "model"');
     const { records } = await loadDataset(ctx, data, format);
     const examples = toSftExamples(records, data);
-    let model: Gpt2Model;
+    let model: CausalLM;
     const inputs = [data];
     if (init) model = initModel(init);
     else {
@@ -27,13 +27,13 @@ export const modelSft: StepKind = {
       inputs.push(loaded.uri);
     }
     try {
-      const tok = getTokenizer(model.tokenizerName);
+      const tok = tokenizerOf(model);
       const maxLength = Math.min(optNum(a.maxLength) ?? model.config.n_positions, model.config.n_positions);
       const batchSize = num(a.batchSize, 4);
       const gradAccumSteps = num(a.gradAccumSteps, 1);
       const seed = num(a.seed, 0);
       const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * examples.length) / (batchSize * gradAccumSteps));
-      const lengths = examples.map((e) => encodeExample(tok, e.prompt, e.response, maxLength).ids.length);
+      const lengths = examples.map((e) => encodeSftExample(tok, e, maxLength).ids.length);
       const resume = await findResume(ctx, a);
       if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
       const driver = trainingDriver(ctx, {

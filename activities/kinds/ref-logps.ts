@@ -9,7 +9,7 @@
 // that finds them cached trains on exactly the numbers the first run used.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
-import type { Gpt2Model, RefLogps } from '../../ml/index.js';
+import type { CausalLM, RefLogps } from '../../ml/index.js';
 import type { StepContext } from '../step-kind.js';
 import { chunkedLogProbs, producerOf, type PairText } from './common.js';
 
@@ -35,7 +35,7 @@ const FORMAT = 1;
 
 export async function referenceLogps(
   ctx: StepContext,
-  opts: { model: Gpt2Model; modelUri: string; dataUri: string; format: string; pairs: PairText[]; needed: number[]; maxLength: number },
+  opts: { model: CausalLM; modelUri: string; dataUri: string; format: string; pairs: PairText[]; needed: number[]; maxLength: number },
 ): Promise<ReferenceLogps> {
   const { store } = ctx;
   const N = opts.pairs.length;
@@ -51,8 +51,8 @@ export async function referenceLogps(
   if (missing.length) {
     ctx.progress({ message: 'computing reference log-probs', done: 0, total: 2 * missing.length, unit: 'sequences' });
     const lp = { batchSize: 8, maxLength: opts.maxLength };
-    const c = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, response: opts.pairs[i]!.chosen })), { ...lp, label: 'reference log-probs (chosen)' });
-    const r = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, response: opts.pairs[i]!.rejected })), { ...lp, label: 'reference log-probs (rejected)' });
+    const c = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, messages: opts.pairs[i]!.messages, response: opts.pairs[i]!.chosen })), { ...lp, label: 'reference log-probs (chosen)' });
+    const r = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, messages: opts.pairs[i]!.messages, response: opts.pairs[i]!.rejected })), { ...lp, label: 'reference log-probs (rejected)' });
     // Another run may have filled the cache meanwhile: its entries win, so every run that
     // reads this cache from now on trains on the same numbers.
     cache = await read();

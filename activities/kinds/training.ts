@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import { resumeAncestors } from '../run-links.js';
-import { currentBackend, trainingIndices, type Gpt2Model, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { currentBackend, trainingIndices, type CausalLM, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
@@ -216,7 +216,7 @@ export async function finishTraining(
   driver: TrainingDriver,
   result: TrainResult,
   resume: Resume | null,
-  model: Gpt2Model | RewardModel,
+  model: CausalLM | RewardModel,
   opts: { inputs: string[]; training: Record<string, unknown> },
 ): Promise<TrainingOutputs> {
   try {

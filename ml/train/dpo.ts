@@ -3,17 +3,20 @@
 // batch (as TRL's concatenated_forward does); reference log-probs are
 // precomputed once by computeRefLogps and passed in.
 import * as tf from '@tensorflow/tfjs';
-import { collate, encodeExample, type EncodedSeq } from '../data.js';
-import type { Gpt2Model } from '../gpt2.js';
+import type { ChatMessage } from '../chat.js';
+import { collate, encodeItem, type EncodedSeq } from '../data.js';
+import { tokenizerOf, type CausalLM } from '../model.js';
 import { batchLogps, logProbs } from '../logprobs.js';
 import { dpoLosses, type DpoLossType } from '../losses.js';
-import { getTokenizer, type Tokenizer } from '../tokenizer.js';
+import type { Tokenizer } from '../tokenizer.js';
 import { runTrainLoop, type LoopHooks, type MicroLoss, type TrainConfig, type TrainResult } from './loop.js';
 
 export interface PreferencePair {
   prompt: string;
   chosen: string;
   rejected: string;
+  /** The prompt as a conversation, rendered with the model's chat template (then `prompt` is not used). */
+  messages?: ChatMessage[];
 }
 
 /**
@@ -43,25 +46,25 @@ export interface EncodedPair {
 
 export function encodePairs(tok: Tokenizer, pairs: PreferencePair[], maxLength: number): EncodedPair[] {
   return pairs.map((p) => ({
-    chosen: encodeExample(tok, p.prompt, p.chosen, maxLength),
-    rejected: encodeExample(tok, p.prompt, p.rejected, maxLength),
+    chosen: encodeItem(tok, p, p.chosen, maxLength),
+    rejected: encodeItem(tok, p, p.rejected, maxLength),
   }));
 }
 
 /** Run once before training; store the result alongside the dataset. */
 export function computeRefLogps(
-  ref: Gpt2Model,
+  ref: CausalLM,
   pairs: PreferencePair[],
   opts: { tokenizer?: Tokenizer; batchSize?: number; maxLength?: number } = {},
 ): RefLogps {
-  const c = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), opts);
-  const r = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })), opts);
+  const c = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), opts);
+  const r = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), opts);
   return { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
 }
 
 /** DPO loss (mean over pairs) and TRL metrics for the pairs at `indices`. */
 export function dpoBatchLoss(
-  policy: Gpt2Model,
+  policy: CausalLM,
   encoded: EncodedPair[],
   refLogps: RefLogps,
   indices: number[],
@@ -118,7 +121,7 @@ export function dpoBatchLoss(
 
 export async function trainDpo(
   args: {
-    policy: Gpt2Model;
+    policy: CausalLM;
     pairs: PreferencePair[];
     refLogps: RefLogps;
     config?: DpoConfig;
@@ -126,7 +129,7 @@ export async function trainDpo(
     tokenizer?: Tokenizer;
   } & LoopHooks,
 ): Promise<TrainResult> {
-  const tok = args.tokenizer ?? getTokenizer(args.policy.tokenizerName);
+  const tok = args.tokenizer ?? tokenizerOf(args.policy);
   if (args.refLogps.chosen.length !== args.pairs.length || args.refLogps.rejected.length !== args.pairs.length) {
     throw new Error(`refLogps has ${args.refLogps.chosen.length} entries for ${args.pairs.length} pairs`);
   }

@@ -16,7 +16,7 @@ import { exportModel, importModelFolder } from '../../cli/model-import.js';
 import { preparePlan } from '../../cli/run-commands.js';
 import { loadModel, serializeModel } from '../../ml/checkpoint.js';
 import { selectBackend } from '../../ml/backend.js';
-import type { Gpt2Model } from '../../ml/gpt2.js';
+import type { CausalLM } from '../../ml/model.js';
 import { computeRefLogps, trainDpo } from '../../ml/train/dpo.js';
 import { packageRoot } from '../../spec/package-root.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
@@ -40,7 +40,7 @@ interface Expected {
 }
 const expected = (v: string): Expected => JSON.parse(readFileSync(path.join(fixtures, v, 'expected.json'), 'utf8'));
 
-function logitsOf(model: Gpt2Model, ids: number[][]): Float32Array {
+function logitsOf(model: CausalLM, ids: number[][]): Float32Array {
   return tf.tidy(() => model.forward(tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32')).logits.dataSync() as Float32Array);
 }
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -23,15 +23,16 @@ test('records become prompts, pairs and SFT examples', () => {
   ];
   assert.deepEqual(toPairs(recs, 'x'), [
     { prompt: '1+1=', chosen: '2', rejected: '3' },
-    { prompt: 'User: hi\nAssistant: ', chosen: 'hello', rejected: 'go' },
+    // The messages go along for models with their own chat template (ml/chat.ts).
+    { prompt: 'User: hi\nAssistant: ', chosen: 'hello', rejected: 'go', messages: [{ role: 'user', content: 'hi' }] },
     { prompt: 'p', chosen: 'b', rejected: 'a' },
   ]);
   const chat: DatasetRecord = { kind: 'chat', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a1' }, { role: 'user', content: 'q2' }, { role: 'assistant', content: 'a2' }], row: 4 };
   assert.deepEqual(toSftExamples([...recs, chat], 'x'), [
     { prompt: '1+1=', response: '2' },
-    { prompt: 'User: hi\nAssistant: ', response: 'hello' },
+    { prompt: 'User: hi\nAssistant: ', response: 'hello', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] },
     { prompt: 'p', response: 'b' },
-    { prompt: 'User: q\nAssistant: a1\nUser: q2\nAssistant: ', response: 'a2' },
+    { prompt: 'User: q\nAssistant: a1\nUser: q2\nAssistant: ', response: 'a2', messages: chat.messages },
   ]);
   assert.equal(recordPrompt(chat), 'User: q\nAssistant: a1\nUser: q2\nAssistant: ');
   assert.throws(() => toPairs([chat], 'x'), BadInput);

@@ -8,6 +8,7 @@ import { deserializeModel, loadModel, saveModel, serializeModel } from '../../..
 import { makeConfig } from '../../../ml/config.js';
 import { countParams, paramSpecs } from '../../../ml/gpt2.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor } from '../../../ml/safetensors.js';
+import type { CausalLM } from '../../../ml/model.js';
 import { computeRefLogps, dpoBatchLoss, encodePairs } from '../../../ml/train/dpo.js';
 import { getTokenizer } from '../../../ml/tokenizer.js';
 import { embedPrompts } from '../../../ml/embed.js';
@@ -16,7 +17,7 @@ import { PAIRS, maxAbsDiff, microModel, useBackend } from './_helpers.js';
 await useBackend();
 const tok = getTokenizer('byte');
 
-function logitsOf(model: ReturnType<typeof microModel>, text = 'hello world'): Float32Array {
+function logitsOf(model: CausalLM, text = 'hello world'): Float32Array {
   const ids = tok.tokenize(text);
   return tf.tidy(() => model.forward(tf.tensor2d([ids], [1, ids.length], 'int32')).logits.dataSync() as Float32Array);
 }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TANH_GELUS } from '../../../ml/activations.js';
 import { deserializeModel, loadModel, serializeModel } from '../../../ml/checkpoint.js';
 import type { Activation } from '../../../ml/config.js';
-import type { Gpt2Model } from '../../../ml/gpt2.js';
+import type { CausalLM } from '../../../ml/model.js';
 import { generateTokens } from '../../../ml/sample.js';
 import type { Tokenizer } from '../../../ml/tokenizer.js';
 import { maxAbsDiff, useBackend } from './_helpers.js';
@@ -32,7 +32,7 @@ interface Expected {
 }
 const expectedOf = (v: string): Expected => JSON.parse(readFileSync(path.join(root, v, 'expected.json'), 'utf8'));
 
-function logitsOf(model: Gpt2Model, ids: number[][]): Float32Array {
+function logitsOf(model: CausalLM, ids: number[][]): Float32Array {
   const t = tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32');
   const { logits } = model.forward(t);
   const data = logits.dataSync() as Float32Array;
