@@ -2,7 +2,7 @@
 // turns conversational records into model text, dataset loading, producers.
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
+import { DatasetFormatError, readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
 import { logProbs, type CausalLM, type SequenceLogps, type SftExample } from '../../ml/index.js';
@@ -37,12 +37,25 @@ export interface LoadedDataset {
 }
 
 /** Reads a whole dataset (training sets here are small enough to hold). Reports progress in rows. */
-export async function loadDataset(ctx: StepContext, uri: string, format: DatasetFormat | 'auto' = 'auto', onError: RowPolicy = 'fail'): Promise<LoadedDataset> {
-  const stream = await readJsonl(ctx.store, uri, { format, onError, source: uri });
+export async function loadDataset(
+  ctx: StepContext,
+  uri: string,
+  format: DatasetFormat | 'auto' = 'auto',
+  onError: RowPolicy = 'fail',
+  opts: { maxIssues?: number } = {},
+): Promise<LoadedDataset> {
+  const stream = await readJsonl(ctx.store, uri, { format, onError, source: uri, ...opts });
   const records: DatasetRecord[] = [];
-  for await (const r of stream) {
-    records.push(r);
-    if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+  try {
+    for await (const r of stream) {
+      records.push(r);
+      if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
+    }
+  } catch (e) {
+    // A file no row of which can be read (corrupt gzip, unreadable Parquet): retrying cannot fix it.
+    // A bad row stays a DatasetRowError (itself never retried), naming its row.
+    if (e instanceof DatasetFormatError) throw new BadInput(`${uri}: ${e.message}`);
+    throw e;
   }
   return { records, report: stream.report };
 }

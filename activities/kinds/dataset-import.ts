@@ -4,10 +4,10 @@
 // conversational pairs that keep their turns), {prompt, responses}, or
 // {messages}. JSONL, gzipped JSONL and Parquet are told apart by their bytes.
 // Skipped rows (onError: skip) are listed in skipped.jsonl.
-import { readJsonl, writeJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy } from '../../store/datasets.js';
+import { writeJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { producerOf } from './common.js';
-import { asBadInput, MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
+import { loadDataset, producerOf } from './common.js';
+import { MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
 
 export const datasetImport: StepKind = {
   kind: 'dataset.import',
@@ -18,17 +18,7 @@ export const datasetImport: StepKind = {
     if (!source.startsWith('s3://')) throw new BadInput(`source must be an s3:// URI (local files are uploaded as pipeline inputs), got "${source}"`);
     const format = (a.format ?? 'auto') as DatasetFormat | 'auto';
     const onError = (a.onError ?? 'fail') as RowPolicy;
-    const stream = await readJsonl(ctx.store, source, { format, onError, source, maxIssues: MAX_LISTED_ROWS });
-    const records: DatasetRecord[] = [];
-    try {
-      for await (const r of stream) {
-        records.push(r);
-        if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
-      }
-    } catch (e) {
-      throw asBadInput(e, source);
-    }
-    const { report } = stream;
+    const { records, report } = await loadDataset(ctx, source, format, onError, { maxIssues: MAX_LISTED_ROWS });
     if (records.length === 0) throw new BadInput(`${source}: no valid rows (${report.rows} rows, ${report.skipped} skipped)`);
     const kinds = new Set(records.map((r: DatasetRecord) => r.kind));
     const canonical = kinds.size === 1 ? ({ pair: 'pairs', multi: 'multi', chat: 'chat' } as const)[[...kinds][0]!] : 'mixed';

@@ -3,9 +3,10 @@
 // Lengths are in characters (Unicode code points), or in tokens of a named
 // tokenizer; the report says which. Skipped rows are listed in skipped.jsonl.
 import { getTokenizer } from '../../ml/tokenizer.js';
-import { readJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
+import { type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { asBadInput, MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
+import { loadDataset } from './common.js';
+import { MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
 
 export interface Distribution {
   count: number;
@@ -125,17 +126,7 @@ export const datasetStats: StepKind = {
         throw new BadInput((e as Error).message);
       }
     }
-    const stream = await readJsonl(ctx.store, uri, { format, onError: (args.onError ?? 'fail') as RowPolicy, source: uri, maxIssues: MAX_LISTED_ROWS });
-    const records: DatasetRecord[] = [];
-    try {
-      for await (const r of stream) {
-        records.push(r);
-        if (records.length % 1000 === 0) ctx.progress({ done: records.length, unit: 'rows' });
-      }
-    } catch (e) {
-      throw asBadInput(e, uri);
-    }
-    const { report } = stream;
+    const { records, report } = await loadDataset(ctx, uri, format, (args.onError ?? 'fail') as RowPolicy, { maxIssues: MAX_LISTED_ROWS });
     const issues = report.issues.slice(0, 100).map(({ row, reason }) => ({ row, reason }));
     const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues }, measure);
     const skippedRows = await writeSkippedRows(ctx, report, uri);

@@ -1,9 +1,9 @@
 // skipped.jsonl: every row a step skipped (onError: skip), one JSON object per
 // line {row, reason, excerpt}, so the user can open it and find each row in
 // the source. Written even when empty, so the output always exists.
-import { DatasetFormatError, writeJsonl, type DatasetReport, type RowIssue } from '../../store/datasets.js';
+import { writeJsonl, type DatasetReport, type RowIssue } from '../../store/datasets.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
-import { BadInput, type StepContext } from '../step-kind.js';
+import type { StepContext } from '../step-kind.js';
 import { producerOf } from './common.js';
 
 /** Issues kept in memory for the artifact (the count in the report is always exact). */
@@ -17,14 +17,4 @@ export async function writeSkippedRows(ctx: StepContext, report: DatasetReport, 
     inputs: [source],
     attributes: { skipped: report.skipped, listed: rows.length, ...(report.skipped > rows.length ? { truncated: true } : {}) },
   });
-}
-
-/**
- * A file no row of which can be read (corrupt gzip, unreadable Parquet) as
- * BadInput: retrying cannot fix it. A bad row stays a DatasetRowError (itself
- * never retried), naming its row.
- */
-export function asBadInput(e: unknown, source: string): unknown {
-  if (e instanceof DatasetFormatError) return new BadInput(`${source}: ${e.message}`);
-  return e;
 }
