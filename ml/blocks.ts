@@ -65,6 +65,28 @@ export interface ForwardResult {
 // then softmaxes to something finite instead of NaN.
 export const MASKED = -1e9;
 
+/** A model's weights by their (HF) names: what GPT-2 and the Llama family keep alike. */
+export type ParamMap = Map<string, tf.Variable>;
+
+export function paramOf(params: ParamMap, name: string): tf.Variable {
+  const v = params.get(name);
+  if (!v) throw new Error(`no parameter ${name}`);
+  return v;
+}
+
+export function countParameters(params: ParamMap): number {
+  let n = 0;
+  for (const v of params.values()) n += v.size;
+  return n;
+}
+
+/** Copies of all weights as plain arrays, under their names (checkpoints, export, comparisons). */
+export function paramArrays(params: ParamMap): Map<string, { shape: number[]; data: Float32Array }> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+  return out;
+}
+
 let varCounter = 0;
 export function makeVariable(data: Float32Array, shape: number[], name: string): tf.Variable {
   // tf.variable copies into its own storage; drop the temporary.

@@ -20,7 +20,7 @@ import { activate, TANH_GELUS } from './activations.js';
 import { activationOf, attentionScale, isTied, mlpWidth, type Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
-import { attentionBias, embedTokens, linear, makeVariable, type ForwardOptions, type ForwardResult } from './blocks.js';
+import { attentionBias, countParameters, embedTokens, linear, makeVariable, paramArrays, paramOf, type ForwardOptions, type ForwardResult } from './blocks.js';
 import './wasm-matmul.js';
 
 export { KvCache, type ForwardOptions, type ForwardResult } from './blocks.js';
@@ -111,22 +111,16 @@ export class Gpt2Model {
   }
 
   p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`no parameter ${name}`);
-    return v;
+    return paramOf(this.params, name);
   }
 
   parameterCount(): number {
-    let n = 0;
-    for (const v of this.params.values()) n += v.size;
-    return n;
+    return countParameters(this.params);
   }
 
   /** Copies of all weights as plain arrays (for checkpoints and comparisons). */
   toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, v] of this.params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
-    return out;
+    return paramArrays(this.params);
   }
 
   clone(): Gpt2Model {

@@ -10,10 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import {
   applyRope,
   attentionBias,
+  countParameters,
   embedTokens,
   groupedAttention,
   linearT,
   makeVariable,
+  paramArrays,
+  paramOf,
   rmsNorm,
   ropeTables,
   splitHeads,
@@ -133,22 +136,16 @@ export class LlamaModel {
   }
 
   p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`no parameter ${name}`);
-    return v;
+    return paramOf(this.params, name);
   }
 
   parameterCount(): number {
-    let n = 0;
-    for (const v of this.params.values()) n += v.size;
-    return n;
+    return countParameters(this.params);
   }
 
   /** Copies of all weights under their HF names (export and checkpoints). */
   toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, v] of this.params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
-    return out;
+    return paramArrays(this.params);
   }
 
   clone(): LlamaModel {
