@@ -39,6 +39,5 @@ export * from './datasets.js';
 export * from './checkpoints.js';
 export { Channels, ChannelConflictError, CHANNEL_SCHEMA, promote, latest, history } from './channels.js';
 export type { ChannelPointer } from './channels.js';
-export * from './cli.js';
 export { classifyS3Error, resilienceFromEnv, DEFAULT_RESILIENCE } from './resilience.js';
 export type { ResilienceOptions, RetryNotice, FaultClass } from './resilience.js';

@@ -257,3 +257,9 @@ export async function* resumableBody(first: Readable, reopen: (offset: number) =
     }
   }
 }
+
+/** The object (or its bucket) is not there: a NotFound from the server, raw or as the store reports it. */
+export function isMissing(e: unknown): boolean {
+  const c = classifyS3Error(e);
+  return c === 'not-found' || c === 'no-bucket';
+}
