@@ -17,7 +17,8 @@ import { brotliDecompressSync, createGunzip, gunzipSync } from 'node:zlib';
 import type { AsyncBuffer } from 'hyparquet';
 import { decodeLines, InvalidUtf8Line, type Chunk } from './lines.js';
 
-export type RawRow = { row: number; line: string } | { row: number; invalid: InvalidUtf8Line } | { row: number; value: unknown };
+export type RawRow =
+  { row: number; line: string } | { row: number; invalid: InvalidUtf8Line } | { row: number; value: unknown };
 
 export type Container = 'gzip' | 'parquet' | 'text';
 
@@ -28,13 +29,19 @@ export class DatasetFormatError extends Error {
 
 export function sniffContainer(head: Uint8Array): Container {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) return 'parquet';
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31)
+    return 'parquet';
   return 'text';
 }
 
 /** Reads enough of the stream to see its magic bytes; returns them and the stream with nothing lost. */
-async function peek(source: AsyncIterable<Chunk> | Iterable<Chunk>, want = 4): Promise<{ head: Uint8Array | null; stream: AsyncGenerator<Chunk> }> {
-  const it = (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]?.() ?? toAsync((source as Iterable<Chunk>)[Symbol.iterator]());
+async function peek(
+  source: AsyncIterable<Chunk> | Iterable<Chunk>,
+  want = 4,
+): Promise<{ head: Uint8Array | null; stream: AsyncGenerator<Chunk> }> {
+  const it =
+    (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]?.() ??
+    toAsync((source as Iterable<Chunk>)[Symbol.iterator]());
   const taken: Chunk[] = [];
   let bytes = 0;
   let ended = false;
@@ -98,7 +105,8 @@ export async function* rawRows(
     }
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (container === 'gzip' && typeof code === 'string' && code.startsWith('Z_')) throw new DatasetFormatError(`not a valid gzip stream after line ${row} (${(e as Error).message})`);
+    if (container === 'gzip' && typeof code === 'string' && code.startsWith('Z_'))
+      throw new DatasetFormatError(`not a valid gzip stream after line ${row} (${(e as Error).message})`);
     throw e;
   }
 }
@@ -157,7 +165,13 @@ async function* parquetRows(stream: AsyncIterable<Chunk>, spool: Spool): AsyncGe
       const n = Number(group.num_rows);
       let rows: Record<string, unknown>[];
       try {
-        rows = (await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: start + n, compressors })) as Record<string, unknown>[];
+        rows = (await parquetReadObjects({
+          file,
+          metadata,
+          rowStart: start,
+          rowEnd: start + n,
+          compressors,
+        })) as Record<string, unknown>[];
       } catch (e) {
         throw new DatasetFormatError(`Parquet rows ${start + 1}-${start + n}: ${(e as Error).message}`);
       }

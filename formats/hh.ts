@@ -39,8 +39,14 @@ export function splitHH(chosen: string, rejected: string): { prompt: string; cho
   return { prompt, chosen: c, rejected: r };
 }
 
-/** An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply (and any turns after it). */
-export function hhPair(chosen: string, rejected: string): { prompt: ChatMessage[]; chosen: ChatMessage[]; rejected: ChatMessage[] } {
+/**
+ * An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply
+ * (and any turns after it).
+ */
+export function hhPair(
+  chosen: string,
+  rejected: string,
+): { prompt: ChatMessage[]; chosen: ChatMessage[]; rejected: ChatMessage[] } {
   const s = splitHH(chosen, rejected);
   const prompt = hhMessages(s.prompt, 'system');
   if (!prompt.some((m) => m.role === 'user')) throw new Error('shared prompt has no "\\n\\nHuman:" turn');
@@ -56,7 +62,10 @@ const HH_TURN = /(?:^|\n\n)(Human|Assistant):/g;
  * `leading` says so (a response), else a system message. A trailing empty
  * `Assistant:` (the generation prompt) is dropped.
  */
-export function hhMessages(text: string, leading: 'assistant' | 'system'): { role: 'system' | 'user' | 'assistant'; content: string }[] {
+export function hhMessages(
+  text: string,
+  leading: 'assistant' | 'system',
+): { role: 'system' | 'user' | 'assistant'; content: string }[] {
   const segs: { role: 'system' | 'user' | 'assistant'; content: string; marked: boolean }[] = [];
   let role: 'system' | 'user' | 'assistant' = leading;
   let marked = false;
@@ -69,6 +78,8 @@ export function hhMessages(text: string, leading: 'assistant' | 'system'): { rol
   }
   segs.push({ role, content: text.slice(last).trim(), marked });
   return segs
-    .filter((s, i) => (s.marked ? !(i === segs.length - 1 && s.role === 'assistant' && s.content === '') : s.content !== ''))
+    .filter((s, i) =>
+      s.marked ? !(i === segs.length - 1 && s.role === 'assistant' && s.content === '') : s.content !== '',
+    )
     .map(({ role: r, content }) => ({ role: r, content }));
 }

@@ -7,6 +7,15 @@
 export * from './records.js';
 export * from './hh.js';
 export * from './lines.js';
-export { DatasetFormatError, memorySpool, rawRows, sniffContainer, type Container, type RawRow, type Spool, type SpooledFile } from './containers.js';
+export {
+  DatasetFormatError,
+  memorySpool,
+  rawRows,
+  sniffContainer,
+  type Container,
+  type RawRow,
+  type Spool,
+  type SpooledFile,
+} from './containers.js';
 export * from './read.js';
 export * from './jsonl.js';

@@ -19,7 +19,10 @@ function isRecord(v: unknown): v is DatasetRecord {
 }
 
 /** Encode an async iterable of rows as JSONL bytes (normalized records → canonical shape). */
-export async function* encodeJsonl(rows: AsyncIterable<unknown> | Iterable<unknown>, counter?: { rows: number }): AsyncGenerator<Buffer> {
+export async function* encodeJsonl(
+  rows: AsyncIterable<unknown> | Iterable<unknown>,
+  counter?: { rows: number },
+): AsyncGenerator<Buffer> {
   let batch: string[] = [];
   let bytes = 0;
   for await (const row of rows as AsyncIterable<unknown>) {

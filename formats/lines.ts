@@ -14,7 +14,10 @@ async function* rawLines(source: AsyncIterable<Chunk> | Iterable<Chunk>): AsyncG
   let pending: Buffer[] = [];
   const stripCR = (b: Buffer): Buffer => (b.length > 0 && b[b.length - 1] === 13 ? b.subarray(0, -1) : b);
   for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
     let idx: number;
     while ((idx = buf.indexOf(10, start)) !== -1) {
@@ -45,7 +48,7 @@ export class InvalidUtf8Line {
 
 /** Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
 export function invalidUtf8At(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
     if (n < 0) return i;
@@ -65,7 +68,9 @@ export function invalidUtf8At(b: Uint8Array): number {
  * an {@link InvalidUtf8Line} (never with U+FFFD in place of its bytes), so the reader can apply
  * its row policy to it. A byte-order mark at the very start is dropped.
  */
-export async function* decodeLines(source: AsyncIterable<Chunk> | Iterable<Chunk>): AsyncGenerator<string | InvalidUtf8Line> {
+export async function* decodeLines(
+  source: AsyncIterable<Chunk> | Iterable<Chunk>,
+): AsyncGenerator<string | InvalidUtf8Line> {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let first = true;
   for await (const raw of rawLines(source)) {

@@ -6,7 +6,15 @@
  */
 import { rawRows, type Container, type Spool } from './containers.js';
 import type { ByteSource, Chunk } from './lines.js';
-import { DATASET_FORMATS, DatasetRowError, detectFormat, normalizeRow, typeName, type DatasetFormat, type DatasetRecord } from './records.js';
+import {
+  DATASET_FORMATS,
+  DatasetRowError,
+  detectFormat,
+  normalizeRow,
+  typeName,
+  type DatasetFormat,
+  type DatasetRecord,
+} from './records.js';
 
 export interface RowIssue {
   row: number;
@@ -50,8 +58,9 @@ export interface DatasetStream extends AsyncIterable<DatasetRecord> {
 const EXCERPT = 200;
 
 /**
- * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records (streaming). Iterate the result once; its
- * `report` is final after the loop ends (or after a DatasetRowError under policy 'fail').
+ * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records
+ * (streaming). Iterate the result once; its `report` is final after the loop ends (or after a
+ * DatasetRowError under policy 'fail').
  */
 export function readDataset(source: ByteSource, opts: ReadOptions = {}): DatasetStream {
   const policy = opts.onError ?? 'fail';
@@ -64,7 +73,9 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
     issues: [],
   };
   if (report.format && !DATASET_FORMATS.includes(report.format)) {
-    throw new Error(`unknown dataset format ${JSON.stringify(report.format)} (expected ${DATASET_FORMATS.join(', ')} or auto)`);
+    throw new Error(
+      `unknown dataset format ${JSON.stringify(report.format)} (expected ${DATASET_FORMATS.join(', ')} or auto)`,
+    );
   }
   let excerpt = '';
   const bad = (row: number, reason: string): void => {
@@ -73,7 +84,10 @@ export function readDataset(source: ByteSource, opts: ReadOptions = {}): Dataset
     if (report.issues.length < maxIssues) report.issues.push(excerpt ? { row, reason, excerpt } : { row, reason });
   };
   async function* gen(): AsyncGenerator<DatasetRecord> {
-    for await (const raw of rawRows(source as AsyncIterable<Chunk>, { onContainer: (c) => (report.container = c), ...(opts.spool ? { spool: opts.spool } : {}) })) {
+    for await (const raw of rawRows(source as AsyncIterable<Chunk>, {
+      onContainer: (c) => (report.container = c),
+      ...(opts.spool ? { spool: opts.spool } : {}),
+    })) {
       const lineNo = raw.row;
       if ('invalid' in raw) {
         report.rows++;

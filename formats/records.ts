@@ -66,7 +66,8 @@ function messages(v: unknown, field: string, allowEmpty = false): ChatMessage[] 
   const arr = v as unknown[];
   if (!allowEmpty && arr.length === 0) fault(`"${field}" must not be empty`);
   return arr.map((m, i) => {
-    if (!m || typeof m !== 'object' || Array.isArray(m)) fault(`"${field}[${i}]" must be an object with role and content`);
+    if (!m || typeof m !== 'object' || Array.isArray(m))
+      fault(`"${field}[${i}]" must be an object with role and content`);
     const o = m as Record<string, unknown>;
     if (typeof o.role !== 'string' || !ROLES.includes(o.role))
       fault(`"${field}[${i}].role" must be one of ${ROLES.join('/')}, got ${JSON.stringify(o.role)}`);
@@ -115,12 +116,18 @@ function parsePairs(o: Record<string, unknown>, row: number): PairRecord {
     if (n === 0) fault('"chosen" and "rejected" share no prompt messages (implicit-prompt conversational row)');
     const c = chosen.slice(n);
     const r = rejected.slice(n);
-    if (c.length === 0 || r.length === 0) fault('"chosen" and "rejected" have no distinct completion after the shared prompt');
+    if (c.length === 0 || r.length === 0)
+      fault('"chosen" and "rejected" have no distinct completion after the shared prompt');
     if (same(c, r)) fault('"chosen" and "rejected" are identical');
     return { kind: 'pair', prompt: chosen.slice(0, n), chosen: c, rejected: r, row };
   }
   if (!('prompt' in o)) fault('missing "prompt"');
-  if (conversational && typeof o.prompt === 'string' && startsWithPrompt(o.chosen, o.prompt) && startsWithPrompt(o.rejected, o.prompt)) {
+  if (
+    conversational &&
+    typeof o.prompt === 'string' &&
+    startsWithPrompt(o.chosen, o.prompt) &&
+    startsWithPrompt(o.rejected, o.prompt)
+  ) {
     // UltraFeedback-binarized style: a prompt string and full conversations that
     // repeat it as their first user turn. The turns are the record; the prompt
     // column is a copy of the first one.
@@ -205,7 +212,8 @@ const PARSERS: Record<DatasetFormat, (o: Record<string, unknown>, row: number) =
 /** Validate and normalize one already-parsed row. Throws {@link DatasetRowError}. */
 export function normalizeRow(value: unknown, format: DatasetFormat, row: number): DatasetRecord {
   try {
-    if (!value || typeof value !== 'object' || Array.isArray(value)) fault(`expected a JSON object, got ${typeName(value)}`);
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      fault(`expected a JSON object, got ${typeName(value)}`);
     return PARSERS[format](value as Record<string, unknown>, row);
   } catch (e) {
     if (e instanceof RowFault) throw new DatasetRowError(row, e.message);

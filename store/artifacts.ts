@@ -30,11 +30,26 @@ import { ArtifactNotFoundError, ArtifactStoreError, BucketNotFoundError, StoreUn
 import { assertSafeKey, formatUri, parsePrefix, parseUri, runUri } from './keys.js';
 import { lineageOf, type LineageNode } from './lineage.js';
 import { confinedPath, streamToFile } from './local-files.js';
-import { bundleDigest, guessMediaType, MANIFEST_SCHEMA, type ArtifactManifest, type ArtifactRef, type BundleFile } from './manifest.js';
+import {
+  bundleDigest,
+  guessMediaType,
+  MANIFEST_SCHEMA,
+  type ArtifactManifest,
+  type ArtifactRef,
+  type BundleFile,
+} from './manifest.js';
 import { MinioObjects } from './minio-objects.js';
 import type { IncompleteUpload } from './object-store.js';
 import { assertKind, newManifest, resolveInputs, writeManifest, type Content, type PutMeta } from './publish.js';
-import { digestOfBody, openBlob, resolveUri, verified, type ReadContext, type ResolvedUri, type VerifyingStream } from './reads.js';
+import {
+  digestOfBody,
+  openBlob,
+  resolveUri,
+  openResolved,
+  type ReadContext,
+  type ResolvedUri,
+  type VerifyingStream,
+} from './reads.js';
 import { isMissing, resilienceFromEnv, type ResilienceOptions } from './resilience.js';
 import { RetryingObjects } from './retrying-objects.js';
 
@@ -50,7 +65,10 @@ export { runUri, parseUri, UnsafeKeyError, assertSafeKey, InvalidUriError, blobK
 export interface StoreOptions {
   /** Multipart part size in bytes (>= 5 MiB). Default 32 MiB. */
   partSize?: number;
-  /** Parts uploaded in parallel. Default 1 (one part uploading while the next fills). Upload memory is (uploadConcurrency + 1) × partSize. */
+  /**
+   * Parts uploaded in parallel. Default 1 (one part uploading while the next fills).
+   * Upload memory is (uploadConcurrency + 1) × partSize.
+   */
   uploadConcurrency?: number;
   /** Deadlines, retry budget, cancellation and retry notices (default: {@link resilienceFromEnv}). */
   resilience?: Partial<ResilienceOptions>;
@@ -86,11 +104,18 @@ export class ArtifactStore {
     if (this.partSize < MIN_PART_SIZE) throw new ArtifactStoreError('partSize must be at least 5 MiB');
     this.uploadConcurrency = Math.max(1, Math.floor(opts.uploadConcurrency ?? 1));
     this.resilience = { ...resilienceFromEnv(), ...opts.resilience };
-    this.objects = new RetryingObjects(new MinioObjects(this.config, this.resilience.idleTimeoutMs), this.resilience, this.config);
+    this.objects = new RetryingObjects(
+      new MinioObjects(this.config, this.resilience.idleTimeoutMs),
+      this.resilience,
+      this.config,
+    );
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: StoreOptions = {}): ArtifactStore {
-    return new ArtifactStore(resolveStoreConfig(env), { ...opts, resilience: { ...resilienceFromEnv(env), ...opts.resilience } });
+    return new ArtifactStore(resolveStoreConfig(env), {
+      ...opts,
+      resilience: { ...resilienceFromEnv(env), ...opts.resilience },
+    });
   }
 
   toString(): string {
@@ -152,7 +177,11 @@ export class ArtifactStore {
       const inputs = await resolveInputs(meta.inputs, (u) => this.digestOf(u));
       const b = await this.putBlob(bucket, source);
       const mediaType = meta.mediaType ?? guessMediaType(typeof source === 'string' ? source : key);
-      return this.publish(bucket, key, newManifest(uri, meta, inputs, { mediaType, size: b.size, sha256: b.sha256, blob: b.blob }));
+      return this.publish(
+        bucket,
+        key,
+        newManifest(uri, meta, inputs, { mediaType, size: b.size, sha256: b.sha256, blob: b.blob }),
+      );
     });
   }
 
@@ -182,7 +211,12 @@ export class ArtifactStore {
         entries[n] = { sha256: b.sha256, size: b.size, mediaType: guessMediaType(n), blob: b.blob };
         size += b.size;
       }
-      const content: Content = { mediaType: meta.mediaType ?? 'application/vnd.bpoflow.bundle', size, sha256: bundleDigest(entries), files: entries };
+      const content: Content = {
+        mediaType: meta.mediaType ?? 'application/vnd.bpoflow.bundle',
+        size,
+        sha256: bundleDigest(entries),
+        files: entries,
+      };
       return this.publish(bucket, key, newManifest(uri, meta, inputs, content));
     });
   }
@@ -220,24 +254,7 @@ export class ArtifactStore {
    * as `stream.sha256` after 'end'.
    */
   async open(uri: string, opts: { file?: string } = {}): Promise<Readable> {
-    const r = await this.resolve(uri, { keepBody: true });
-    const notABundle = (): ArtifactStoreError => new ArtifactStoreError(`${r.uri} is not a bundle; cannot open file ${JSON.stringify(opts.file)}`);
-    if (r.type === 'object') {
-      if (opts.file) {
-        r.body?.destroy();
-        throw notABundle();
-      }
-      return verified(this.reads, r.body!, r.uri, { ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.size >= 0 ? { size: r.size } : {}) });
-    }
-    const m = r.manifest;
-    if (!m.files) {
-      if (opts.file) throw notABundle();
-      return openBlob(this.reads, r.bucket, m.blob!, r.uri, m);
-    }
-    if (!opts.file) throw new ArtifactStoreError(`${r.uri} is a bundle (${Object.keys(m.files).join(', ')}); use readBundle() or open(uri, {file})`);
-    const f = m.files[opts.file];
-    if (!f) throw new ArtifactStoreError(`bundle ${r.uri} has no file ${JSON.stringify(opts.file)}`);
-    return openBlob(this.reads, r.bucket, f.blob, `${r.uri}#${opts.file}`, f);
+    return openResolved(this.reads, await this.resolve(uri, { keepBody: true }), opts.file);
   }
 
   async readBytes(uri: string, opts: { file?: string } = {}): Promise<Buffer> {

@@ -46,7 +46,12 @@ function sourceChunks(source: PutSource): AsyncIterable<Uint8Array | string> {
  * Upload `source` to its content address in `bucket`; returns digest, size and blob key.
  * Memory: under `partSize` for a small payload, (uploadConcurrency + 1) × partSize otherwise.
  */
-export async function uploadBlob(objects: RetryingObjects, opts: UploadOptions, bucket: string, source: PutSource): Promise<BlobRef> {
+export async function uploadBlob(
+  objects: RetryingObjects,
+  opts: UploadOptions,
+  bucket: string,
+  source: PutSource,
+): Promise<BlobRef> {
   const hash = createHash('sha256');
   let size = 0;
   // The first bytes, held until they either end (a small blob) or outgrow one part.
@@ -74,13 +79,20 @@ export async function uploadBlob(objects: RetryingObjects, opts: UploadOptions, 
     return { sha256, size, blob };
   } catch (e) {
     await upload?.abandon();
-    // The source's own errors (a plain Error) pass as they are; S3's are reported as the store's.
+    // An error without a code is the source's own and passes as it is; one with a code (S3's, or
+    // the file system's for a local path) is reported as the store's, credentials redacted.
     const fromS3 = !(e instanceof Error) || !!(e as { code?: string }).code;
     throw fromS3 ? objects.failure(`upload to s3://${bucket}`, e, `s3://${bucket}/`) : e;
   }
 }
 
-async function putSmall(objects: RetryingObjects, bucket: string, blob: string, sha256: string, body: Buffer): Promise<void> {
+async function putSmall(
+  objects: RetryingObjects,
+  bucket: string,
+  blob: string,
+  sha256: string,
+  body: Buffer,
+): Promise<void> {
   // Always (re)write, even when the blob exists: that refreshes its lastModified, so a gc
   // running now keeps a blob this put deduplicates onto.
   await objects.put(bucket, blob, body, { contentType: OCTET_STREAM, metadata: { [SHA_META]: sha256 } });
@@ -118,7 +130,7 @@ class MultipartUpload {
   }
 
   async write(chunk: Buffer): Promise<void> {
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       const n = Math.min(this.opts.partSize - this.filled, chunk.length - off);
       chunk.copy(this.part, this.filled, off, off + n);
       this.filled += n;
@@ -138,7 +150,11 @@ class MultipartUpload {
     this.releaseBuffers(); // the copy below can take minutes for a large blob
     await this.complete([...this.etags].sort((a, b) => a.part - b.part));
     this.uploadId = ''; // complete: nothing left to abort
-    await this.objects.copy(this.bucket, this.key, blob, { contentType: OCTET_STREAM, metadata: { [SHA_META]: sha256 }, size });
+    await this.objects.copy(this.bucket, this.key, blob, {
+      contentType: OCTET_STREAM,
+      metadata: { [SHA_META]: sha256 },
+      size,
+    });
     await this.objects.remove(this.bucket, this.key);
   }
 
@@ -187,7 +203,12 @@ class MultipartUpload {
       await this.objects.completeMultipart(this.bucket, this.key, this.uploadId, parts);
     } catch (e) {
       // A retry after an answer that was lost finds the upload complete already.
-      const done = (e as { code?: string }).code === 'NoSuchUpload' && (await this.objects.unretried.stat(this.bucket, this.key).then(() => true, () => false));
+      const done =
+        (e as { code?: string }).code === 'NoSuchUpload' &&
+        (await this.objects.unretried.stat(this.bucket, this.key).then(
+          () => true,
+          () => false,
+        ));
       if (!done) throw e;
     }
   }

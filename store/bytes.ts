@@ -4,7 +4,11 @@ import { ArtifactStoreError } from './errors.js';
 
 /** A chunk as a Buffer, without copying when it is one already. */
 export const toBuf = (c: Uint8Array | string): Buffer =>
-  typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  typeof c === 'string'
+    ? Buffer.from(c, 'utf8')
+    : Buffer.isBuffer(c)
+      ? c
+      : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
 
 /** The whole stream in memory; more than `limit` bytes destroys it and fails (a manifest is small). */
 export async function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {

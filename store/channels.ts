@@ -71,7 +71,11 @@ export class Channels {
   }
 
   /** PUT with a precondition; returns false on 412. */
-  private async putIf(key: string, value: unknown, cond: { ifMatch?: string; ifNoneMatch?: boolean }): Promise<boolean> {
+  private async putIf(
+    key: string,
+    value: unknown,
+    cond: { ifMatch?: string; ifNoneMatch?: boolean },
+  ): Promise<boolean> {
     const body = Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8');
     try {
       await this.store.objects.put(this.store.bucket, key, body, { contentType: 'application/json', ...cond });
@@ -84,7 +88,11 @@ export class Channels {
   }
 
   /** Point `channel` at `modelUri` (which must exist). Returns the new pointer. */
-  async promote(channel: string, modelUri: string, info: { metrics?: Record<string, number>; runId?: string } = {}): Promise<ChannelPointer> {
+  async promote(
+    channel: string,
+    modelUri: string,
+    info: { metrics?: Record<string, number>; runId?: string } = {},
+  ): Promise<ChannelPointer> {
     const k = this.keys(channel);
     parseUri(modelUri);
     const m = await this.store.manifest(modelUri);
@@ -138,7 +146,11 @@ export class Channels {
   }
 }
 
-export const promote = (store: ArtifactStore, channel: string, modelUri: string, info: { metrics?: Record<string, number>; runId?: string } = {}) =>
-  new Channels(store).promote(channel, modelUri, info);
+export const promote = (
+  store: ArtifactStore,
+  channel: string,
+  modelUri: string,
+  info: { metrics?: Record<string, number>; runId?: string } = {},
+) => new Channels(store).promote(channel, modelUri, info);
 export const latest = (store: ArtifactStore, channel: string) => new Channels(store).latest(channel);
 export const history = (store: ArtifactStore, channel: string) => new Channels(store).history(channel);

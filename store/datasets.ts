@@ -43,7 +43,10 @@ export async function writeJsonl(
   meta: Partial<PutMeta> = {},
 ): Promise<ArtifactRef & { rows: number }> {
   const counter = { rows: 0 };
-  const attributes = () => ({ ...(typeof meta.attributes === 'function' ? meta.attributes() : (meta.attributes ?? {})), rows: counter.rows });
+  const attributes = () => ({
+    ...(typeof meta.attributes === 'function' ? meta.attributes() : (meta.attributes ?? {})),
+    rows: counter.rows,
+  });
   const ref = await store.put(target, Readable.from(encodeJsonl(rows, counter)), {
     kind: 'dataset',
     mediaType: 'application/x-ndjson',

@@ -105,7 +105,12 @@ async function referencedBlobs(
 }
 
 /** Re-check right before deleting: a concurrent put may have just refreshed the blob. */
-async function stillOld(objects: RetryingObjects, bucket: string, key: string, old: (d: Date) => boolean): Promise<boolean> {
+async function stillOld(
+  objects: RetryingObjects,
+  bucket: string,
+  key: string,
+  old: (d: Date) => boolean,
+): Promise<boolean> {
   try {
     return old((await objects.stat(bucket, key)).lastModified);
   } catch (e) {

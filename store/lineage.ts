@@ -21,7 +21,11 @@ export interface LineageNode {
   cycle?: boolean;
 }
 
-export async function lineageOf(resolve: (uri: string) => Promise<ResolvedUri>, uri: string, maxDepth: number): Promise<LineageNode> {
+export async function lineageOf(
+  resolve: (uri: string) => Promise<ResolvedUri>,
+  uri: string,
+  maxDepth: number,
+): Promise<LineageNode> {
   const seen = new Set<string>();
   /** `recorded`: the sha256 the consumer recorded for this input (none at the root). */
   const walk = async (u: string, recorded: string | undefined, depth: number): Promise<LineageNode> => {
@@ -29,12 +33,19 @@ export async function lineageOf(resolve: (uri: string) => Promise<ResolvedUri>, 
     try {
       r = await resolve(u);
     } catch (e) {
-      if (e instanceof ArtifactNotFoundError && recorded) return { uri: u, sha256: recorded, kind: 'object', inputs: [], missing: true };
+      if (e instanceof ArtifactNotFoundError && recorded)
+        return { uri: u, sha256: recorded, kind: 'object', inputs: [], missing: true };
       throw e;
     }
     if (r.type === 'object') {
       const changed = !!recorded && !!r.sha256 && r.sha256 !== recorded;
-      return { uri: r.uri, sha256: recorded ?? r.sha256 ?? '', kind: 'object', inputs: [], ...(changed ? { changed: true } : {}) };
+      return {
+        uri: r.uri,
+        sha256: recorded ?? r.sha256 ?? '',
+        kind: 'object',
+        inputs: [],
+        ...(changed ? { changed: true } : {}),
+      };
     }
     const m = r.manifest;
     const node: LineageNode = { uri: r.uri, sha256: m.sha256, kind: m.kind, manifest: m, inputs: [] };

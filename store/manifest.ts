@@ -114,7 +114,10 @@ export function assertMemberName(name: string, uri: string): string {
   try {
     return assertSafeKey(name, { allowReserved: true });
   } catch (e) {
-    throw new ManifestError(`bundle ${uri}: file name ${JSON.stringify(name)} is not allowed: ${e instanceof UnsafeKeyError ? e.reason : String(e)}`);
+    throw new ManifestError(
+      `bundle ${uri}: file name ${JSON.stringify(name)} is not allowed: ` +
+        (e instanceof UnsafeKeyError ? e.reason : String(e)),
+    );
   }
 }
 
@@ -132,15 +135,18 @@ export function validateManifest(j: unknown, uri: string): ArtifactManifest {
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) bad('missing sha256');
   if (typeof m.size !== 'number' || m.size < 0) bad('missing size');
   if (m.files === undefined && typeof m.blob !== 'string') bad('neither "blob" nor "files"');
-  if (m.blob !== undefined && (typeof m.blob !== 'string' || !isBlobKey(m.blob))) bad(`"blob" ${JSON.stringify(m.blob)} is not a blob key`);
+  if (m.blob !== undefined && (typeof m.blob !== 'string' || !isBlobKey(m.blob)))
+    bad(`"blob" ${JSON.stringify(m.blob)} is not a blob key`);
   if (m.files !== undefined) {
     if (!m.files || typeof m.files !== 'object' || Array.isArray(m.files)) bad('"files" must be an object');
     for (const [name, f] of Object.entries(m.files as Record<string, unknown>)) {
       assertMemberName(name, uri);
       const file = f as Partial<BundleFile> | null;
       if (!file || typeof file !== 'object') bad(`file ${JSON.stringify(name)} is not an object`);
-      if (typeof file!.blob !== 'string' || !isBlobKey(file!.blob)) bad(`file ${JSON.stringify(name)}: "blob" ${JSON.stringify(file!.blob)} is not a blob key`);
-      if (typeof file!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file!.sha256)) bad(`file ${JSON.stringify(name)}: missing sha256`);
+      if (typeof file!.blob !== 'string' || !isBlobKey(file!.blob))
+        bad(`file ${JSON.stringify(name)}: "blob" ${JSON.stringify(file!.blob)} is not a blob key`);
+      if (typeof file!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file!.sha256))
+        bad(`file ${JSON.stringify(name)}: missing sha256`);
       if (typeof file!.size !== 'number' || file!.size < 0) bad(`file ${JSON.stringify(name)}: missing size`);
     }
   }

@@ -9,7 +9,16 @@ import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import type { StoreConfig } from './config.js';
-import type { CopyOptions, IncompleteUpload, ObjectInfo, ObjectRead, ObjectStat, ObjectStore, PartETag, PutOptions } from './object-store.js';
+import type {
+  CopyOptions,
+  IncompleteUpload,
+  ObjectInfo,
+  ObjectRead,
+  ObjectStat,
+  ObjectStore,
+  PartETag,
+  PutOptions,
+} from './object-store.js';
 import { deadlineTransport } from './resilience.js';
 
 // Above this a server-side copy must be a multipart "compose".
@@ -31,7 +40,8 @@ function statOfHeaders(h: Headers): ObjectStat {
   const metadata: Record<string, string> = {};
   for (const k of Object.keys(h)) {
     const v = first(h, k);
-    if (k.toLowerCase().startsWith(META_PREFIX) && v !== undefined) metadata[k.toLowerCase().slice(META_PREFIX.length)] = v;
+    if (k.toLowerCase().startsWith(META_PREFIX) && v !== undefined)
+      metadata[k.toLowerCase().slice(META_PREFIX.length)] = v;
   }
   return {
     size: Number.isFinite(size) ? size : -1,
@@ -81,11 +91,19 @@ export class MinioObjects implements ObjectStore {
     const s = await this.client.statObject(bucket, key);
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(s.metaData ?? {})) metadata[k.toLowerCase()] = String(v);
-    return { size: s.size, lastModified: new Date(s.lastModified), etag: unquote(s.etag), contentType: metadata['content-type'] ?? '', metadata };
+    return {
+      size: s.size,
+      lastModified: new Date(s.lastModified),
+      etag: unquote(s.etag),
+      contentType: metadata['content-type'] ?? '',
+      metadata,
+    };
   }
 
   async get(bucket: string, key: string, offset = 0): Promise<ObjectRead> {
-    const body = (offset > 0 ? await this.client.getPartialObject(bucket, key, offset) : await this.client.getObject(bucket, key)) as Readable & {
+    const body = (
+      offset > 0 ? await this.client.getPartialObject(bucket, key, offset) : await this.client.getObject(bucket, key)
+    ) as Readable & {
       headers?: Headers;
     };
     return { ...statOfHeaders(body.headers ?? {}), body };
@@ -106,7 +124,11 @@ export class MinioObjects implements ObjectStore {
 
   async list(bucket: string, prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
-    for await (const o of this.client.listObjectsV2(bucket, prefix, true) as AsyncIterable<{ name?: string; size: number; lastModified: Date }>) {
+    for await (const o of this.client.listObjectsV2(bucket, prefix, true) as AsyncIterable<{
+      name?: string;
+      size: number;
+      lastModified: Date;
+    }>) {
       if (o.name) out.push({ key: o.name, size: o.size, lastModified: new Date(o.lastModified) });
     }
     return out;
@@ -131,7 +153,13 @@ export class MinioObjects implements ObjectStore {
 
   async uploadPart(bucket: string, key: string, uploadId: string, part: number, data: Buffer): Promise<string> {
     const r = await this.client.uploadPart(
-      { bucketName: bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: { 'Content-Length': data.length } },
+      {
+        bucketName: bucket,
+        objectName: key,
+        uploadID: uploadId,
+        partNumber: part,
+        headers: { 'Content-Length': data.length },
+      },
       data,
     );
     return r.etag;

@@ -31,14 +31,19 @@ export interface PutMeta {
 }
 
 /** What the manifest points at: one blob, or a bundle's member files. */
-export type Content = { size: number; sha256: string; mediaType: string } & ({ blob: string } | { files: Record<string, BundleFile> });
+export type Content = { size: number; sha256: string; mediaType: string } & (
+  { blob: string } | { files: Record<string, BundleFile> }
+);
 
 export function assertKind(kind: ArtifactKind): void {
   if (!ARTIFACT_KINDS.includes(kind)) throw new ArtifactStoreError(`unknown artifact kind ${JSON.stringify(kind)}`);
 }
 
 /** The inputs as recorded: a URI is looked up (`digestOf`), a `{uri, sha256}` is checked. */
-export async function resolveInputs(inputs: PutMeta['inputs'], digestOf: (uri: string) => Promise<string>): Promise<ArtifactInput[]> {
+export async function resolveInputs(
+  inputs: PutMeta['inputs'],
+  digestOf: (uri: string) => Promise<string>,
+): Promise<ArtifactInput[]> {
   const out: ArtifactInput[] = [];
   for (const inp of inputs ?? []) {
     if (typeof inp === 'string') {
@@ -67,7 +72,12 @@ export function newManifest(uri: string, meta: PutMeta, inputs: ArtifactInput[],
 }
 
 /** Write the manifest, then check its blobs are still there (a gc may have raced the put). */
-export async function writeManifest(objects: RetryingObjects, bucket: string, key: string, m: ArtifactManifest): Promise<void> {
+export async function writeManifest(
+  objects: RetryingObjects,
+  bucket: string,
+  key: string,
+  m: ArtifactManifest,
+): Promise<void> {
   const body = manifestBytes(m);
   await objects.put(bucket, key, body, { contentType: MANIFEST_MEDIA_TYPE, metadata: { [MANIFEST_META]: 'v1' } });
   const blobs = m.files ? Object.values(m.files).map((f) => f.blob) : [m.blob!];
@@ -75,7 +85,8 @@ export async function writeManifest(objects: RetryingObjects, bucket: string, ke
     try {
       await objects.stat(bucket, b);
     } catch (e) {
-      if (isMissing(e)) throw new ArtifactStoreError(`blob ${b} of ${m.uri} vanished during publish (concurrent gc?); retry the put`);
+      if (isMissing(e))
+        throw new ArtifactStoreError(`blob ${b} of ${m.uri} vanished during publish (concurrent gc?); retry the put`);
       throw e;
     }
   });

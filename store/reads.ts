@@ -7,16 +7,32 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inContext, readAll } from './bytes.js';
-import { ArtifactIntegrityError, ArtifactNotFoundError, BucketNotFoundError } from './errors.js';
+import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStoreError, BucketNotFoundError } from './errors.js';
 import { formatUri, parseUri } from './keys.js';
-import { MANIFEST_MEDIA_TYPE, MANIFEST_META, MAX_MANIFEST_BYTES, parseManifest, SHA_META, type ArtifactManifest } from './manifest.js';
+import {
+  MANIFEST_MEDIA_TYPE,
+  MANIFEST_META,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+  SHA_META,
+  type ArtifactManifest,
+} from './manifest.js';
 import type { ObjectRead } from './object-store.js';
 import { isMissing, resumableBody, type ResilienceOptions } from './resilience.js';
 import type { RetryingObjects } from './retrying-objects.js';
 
 export type ResolvedUri =
   | { type: 'artifact'; uri: string; bucket: string; key: string; manifest: ArtifactManifest }
-  | { type: 'object'; uri: string; bucket: string; key: string; size: number; sha256?: string; lastModified: Date; body?: Readable };
+  | {
+      type: 'object';
+      uri: string;
+      bucket: string;
+      key: string;
+      size: number;
+      sha256?: string;
+      lastModified: Date;
+      body?: Readable;
+    };
 
 /** What the readers need of the store. */
 export interface ReadContext {
@@ -111,7 +127,12 @@ function resumable(ctx: ReadContext, first: ObjectRead, bucket: string, key: str
 }
 
 /** `body` through a {@link VerifyingStream}; a read error ends it as a store error. */
-export function verified(ctx: ReadContext, body: Readable, label: string, expected: { sha256?: string; size?: number }): VerifyingStream {
+export function verified(
+  ctx: ReadContext,
+  body: Readable,
+  label: string,
+  expected: { sha256?: string; size?: number },
+): VerifyingStream {
   const v = new VerifyingStream(label, expected);
   body.on('error', (e) => v.destroy(ctx.objects.failure(`read ${label}`, e, label)));
   body.pipe(v);
@@ -119,7 +140,13 @@ export function verified(ctx: ReadContext, body: Readable, label: string, expect
 }
 
 /** Open a blob with verification; a missing blob is an integrity error. */
-export async function openBlob(ctx: ReadContext, bucket: string, blob: string, label: string, expected: { sha256: string; size: number }): Promise<VerifyingStream> {
+export async function openBlob(
+  ctx: ReadContext,
+  bucket: string,
+  blob: string,
+  label: string,
+  expected: { sha256: string; size: number },
+): Promise<VerifyingStream> {
   let first: ObjectRead;
   try {
     first = await inContext(`reading ${label}`, () => ctx.objects.get(bucket, blob));
@@ -130,8 +157,40 @@ export async function openBlob(ctx: ReadContext, bucket: string, blob: string, l
   return verified(ctx, resumable(ctx, first, bucket, blob, label), label, expected);
 }
 
+/** The verified body of what `r` names: a plain object, a blob, or a bundle's member `file`. */
+export async function openResolved(ctx: ReadContext, r: ResolvedUri, file?: string): Promise<Readable> {
+  const notABundle = (): ArtifactStoreError =>
+    new ArtifactStoreError(`${r.uri} is not a bundle; cannot open file ${JSON.stringify(file)}`);
+  if (r.type === 'object') {
+    if (file) {
+      r.body?.destroy();
+      throw notABundle();
+    }
+    return verified(ctx, r.body!, r.uri, {
+      ...(r.sha256 ? { sha256: r.sha256 } : {}),
+      ...(r.size >= 0 ? { size: r.size } : {}),
+    });
+  }
+  const m = r.manifest;
+  if (!m.files) {
+    if (file) throw notABundle();
+    return openBlob(ctx, r.bucket, m.blob!, r.uri, m);
+  }
+  if (!file)
+    throw new ArtifactStoreError(
+      `${r.uri} is a bundle (${Object.keys(m.files).join(', ')}); use readBundle() or open(uri, {file})`,
+    );
+  const f = m.files[file];
+  if (!f) throw new ArtifactStoreError(`bundle ${r.uri} has no file ${JSON.stringify(file)}`);
+  return openBlob(ctx, r.bucket, f.blob, `${r.uri}#${file}`, f);
+}
+
 /** Read a body to its end through a {@link VerifyingStream}: its digest and size. */
-export async function digestOfBody(body: Readable, label: string, expected: { size?: number } = {}): Promise<{ sha256: string; size: number }> {
+export async function digestOfBody(
+  body: Readable,
+  label: string,
+  expected: { size?: number } = {},
+): Promise<{ sha256: string; size: number }> {
   const v = new VerifyingStream(label, expected);
   await pipeline(body, v, async (s: AsyncIterable<unknown>) => {
     for await (const _ of s) void _;

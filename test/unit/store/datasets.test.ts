@@ -21,12 +21,21 @@ test('Parquet through a temporary file: the same records as in memory, nothing l
   assert.equal(onDisk.report.container, 'parquet');
   assert.deepEqual([onDisk.report.valid, onDisk.report.skipped], [4, 1]);
   assert.deepEqual(onDisk.records, inMemory.records);
-  assert.deepEqual(spools().filter((n) => !before.has(n)), []);
+  assert.deepEqual(
+    spools().filter((n) => !before.has(n)),
+    [],
+  );
 });
 
 test('a truncated Parquet file fails clearly and its temporary file is removed', async () => {
   const before = new Set(spools());
   const truncated = Readable.from([readFileSync(parquet).subarray(0, 200)]);
-  await assert.rejects(collect(readDataset(truncated, { spool: tempFileSpool })), (e: unknown) => e instanceof DatasetFormatError);
-  assert.deepEqual(spools().filter((n) => !before.has(n)), []);
+  await assert.rejects(
+    collect(readDataset(truncated, { spool: tempFileSpool })),
+    (e: unknown) => e instanceof DatasetFormatError,
+  );
+  assert.deepEqual(
+    spools().filter((n) => !before.has(n)),
+    [],
+  );
 });
