@@ -54,6 +54,7 @@ function statOfHeaders(h: Headers): ObjectStat {
 
 export class MinioObjects implements ObjectStore {
   private readonly client: Minio.Client;
+  private readonly region: string;
 
   constructor(config: StoreConfig, idleTimeoutMs: number) {
     this.client = new Minio.Client({
@@ -72,7 +73,6 @@ export class MinioObjects implements ObjectStore {
     // non-enumerable: the client holds the credentials.
     Object.defineProperty(this, 'client', { enumerable: false });
   }
-  private readonly region: string;
 
   bucketExists(bucket: string): Promise<boolean> {
     return this.client.bucketExists(bucket);

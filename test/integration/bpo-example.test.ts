@@ -3,7 +3,7 @@
 // trains beats chance on the held-out split (eval.reward), and the
 // `reward-model` scorer bpo.augment uses prefers the chosen reply of held-out
 // pairs more often than not.
-import { readDataset, type DatasetRecord } from '../../store/datasets.js';
+import { readDataset, type DatasetRecord } from '../../formats/index.js';
 import { toPairs } from '../../activities/kinds/common.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -9,7 +9,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { before, test } from 'node:test';
 import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStore, sha256Hex, type ArtifactManifest } from '../../store/artifacts.js';
 import { UnsafeKeyError } from '../../store/keys.js';
-import { collect, DatasetRowError, readJsonl, writeJsonl } from '../../store/datasets.js';
+import { collect, DatasetRowError } from '../../formats/index.js';
+import { readJsonl, writeJsonl } from '../../store/datasets.js';
 import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../../cli/artifacts.js';
 import { integrationStore, seededBytes, seededStream, seededSha256, uniqueRun } from '../fixtures/store/env.js';
 
