@@ -27,7 +27,7 @@ import { inContext, mapLimit, readAll } from './bytes.js';
 import { resolveStoreConfig, StoreConfig, type StoreConfigInit } from './config.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { ArtifactNotFoundError, ArtifactStoreError, BucketNotFoundError, StoreUnavailableError } from './errors.js';
-import { assertSafeKey, formatUri, parsePrefix, parseUri, runUri } from './keys.js';
+import { assertSafeKey, formatUri, parsePrefix, parseUri, RESERVED_PREFIXES, runUri } from './keys.js';
 import { lineageOf, type LineageNode } from './lineage.js';
 import { confinedPath, streamToFile } from './local-files.js';
 import {
@@ -44,8 +44,8 @@ import { assertKind, newManifest, resolveInputs, writeManifest, type Content, ty
 import {
   digestOfBody,
   openBlob,
-  resolveUri,
   openResolved,
+  resolveUri,
   type ReadContext,
   type ResolvedUri,
   type VerifyingStream,
@@ -84,7 +84,7 @@ export interface ListEntry {
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
-const isInternal = (key: string): boolean => key.startsWith('blobs/') || key.startsWith('tmp/');
+const isInternal = (key: string): boolean => RESERVED_PREFIXES.some((p) => key.startsWith(p));
 
 export class ArtifactStore {
   readonly config: StoreConfig;
