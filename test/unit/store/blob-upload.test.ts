@@ -129,7 +129,7 @@ test('up to one part: a single PUT to the content address, with its sha256 as me
   });
 });
 
-test('multipart: parts in order, at most concurrency + 1 buffers in flight, tmp/ removed, the blob intact', async () => {
+test('multipart: parts in order, at most concurrency + 1 in flight, tmp/ removed, the blob intact', async () => {
   const { mem, objects } = setup();
   const data = bytes(10 * KiB + 123);
   const ref = await uploadBlob(objects, { partSize: KiB, uploadConcurrency: 3 }, 'b', chunked(data, 700));
