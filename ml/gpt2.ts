@@ -202,11 +202,10 @@ export class Gpt2Model {
   /** Causal self-attention (nanoGPT's CausalSelfAttention), keys and values through the KV cache when decoding. */
   private attention(x: tf.Tensor2D, layer: number, { B, T, past, bias, cache }: ForwardPass): tf.Tensor2D {
     const w = (name: string) => this.p(`transformer.h.${layer}.attn.${name}`);
-    const C = this.config.n_embd;
     const H = this.config.n_head;
     const qkv = linear(x, w('c_attn.weight'), w('c_attn.bias')); // (B·T, C) -> (B·T, 3C)
     // (B·T, C) -> (B·nh, T, hs) for each of q, k, v
-    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, B, T, H)) as Tensor3Ds;
+    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, B, T, H)) as Qkv;
     const [k, v] = cache ? cache.append(layer, kNew, vNew) : [kNew, vNew]; // (B·nh, past+T, hs)
     const Tk = past + T;
     // (B·nh, T, hs) x (B·nh, hs, Tk) -> (B·nh, T, Tk) -> (B, nh, T, Tk), the mask broadcast over heads
@@ -216,17 +215,17 @@ export class Gpt2Model {
     return linear(y, w('c_proj.weight'), w('c_proj.bias')); // (B·T, C) -> (B·T, C)
   }
 
-  /** The MLP: c_fc, the activation, c_proj. (B·T, C) -> (B·T, 4C) -> (B·T, C) (n_inner if set). */
+  /** The MLP: c_fc, the activation, c_proj. */
   private mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D {
     const w = (name: string) => this.p(`transformer.h.${layer}.mlp.${name}`);
     const act = activationOf(this.config);
-    const fc = linear(x, w('c_fc.weight'), w('c_fc.bias'));
+    const fc = linear(x, w('c_fc.weight'), w('c_fc.bias')); // (B·T, C) -> (B·T, 4C), n_inner if set
     const h = TANH_GELUS.has(act) ? geluTanh(fc) : activate(act, fc);
-    return linear(h, w('c_proj.weight'), w('c_proj.bias'));
+    return linear(h, w('c_proj.weight'), w('c_proj.bias')); // (B·T, 4C) -> (B·T, C)
   }
 }
 
-type Tensor3Ds = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+type Qkv = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
 function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
