@@ -38,7 +38,8 @@ export async function cacheRecord(task: CacheRecordTask): Promise<void> {
 // A new bpoflow release may change what a kind computes without a new kind version,
 // so the release is part of the key: an upgrade never reuses an older release's outputs.
 // This file runs as dist/activities/control.js, two levels below package.json.
-const ENGINE = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+const ENGINE = (JSON.parse(packageJson) as { version: string }).version;
 
 async function cacheKey(store: ArtifactStore, task: CacheLookupTask): Promise<string> {
   const material = await withContentHashes(store, task.args);
