@@ -14,9 +14,8 @@ import { validateFiles } from '../spec/validate.js';
 import { formatProblem } from '../spec/problem.js';
 import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog } from '../spec/catalog.js';
 import { ArtifactStore } from '../store/artifacts.js';
-import { connectClient, WORKFLOW_QUEUE } from './connect.js';
+import { connectClient, uiLink, WORKFLOW_QUEUE } from './connect.js';
 import { PIPELINE_ATTR, pipelineSearchAttributes, runIdFor } from './run-id.js';
-import { readStackState, stackHome } from '../infra/stack.js';
 import { describeRun, queueWorkers, renderSteps, type LiveRun } from './run-view.js';
 import { redact } from '../activities/redact.js';
 import { outputFormat, printJson, runStateOf, table, withOutputOptions } from './output.js';
@@ -36,11 +35,6 @@ function parseSets(sets: string[]): Record<string, string> {
     out[s.slice(0, eq)] = s.slice(eq + 1);
   }
   return out;
-}
-
-export function uiLink(runId: string): string | undefined {
-  const base = process.env.BPOFLOW_UI_URL ?? readStackState(stackHome())?.uiUrl;
-  return base ? `${base}/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(runId)}` : undefined;
 }
 
 export interface SubmitOptions {

@@ -61,6 +61,17 @@ export interface ForwardResult {
   hidden?: tf.Tensor3D;
 }
 
+/** What every block of one forward pass shares: the batch and sequence sizes, the attention mask, the KV cache. */
+export interface ForwardPass {
+  B: number;
+  T: number;
+  /** Tokens already in the cache (0 without one). */
+  past: number;
+  /** (B or 1, 1, T, past+T), additive. */
+  bias: tf.Tensor;
+  cache?: KvCache;
+}
+
 // Large negative instead of -Inf: a fully masked row (a left-pad query)
 // then softmaxes to something finite instead of NaN.
 export const MASKED = -1e9;
@@ -214,4 +225,10 @@ export function groupedAttention(q: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D,
 export function splitHeads(x: tf.Tensor2D, B: number, T: number, H: number): tf.Tensor3D {
   const D = x.shape[1] / H;
   return x.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
+}
+
+/** [B·H, T, D] -> [B·T, H·D], the inverse of splitHeads. */
+export function mergeHeads(x: tf.Tensor3D, B: number, T: number, H: number): tf.Tensor2D {
+  const D = x.shape[2];
+  return x.reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D;
 }

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fromHfConfigJson, toHfConfigJson } from './config.js';
 import { collate, encodeExample, type EncodedSeq } from './data.js';
 import { Gpt2Model, type ForwardOptions, type ForwardResult } from './gpt2.js';
-import { modelFromTensors } from './checkpoint.js';
+import { modelFromTensors } from './model-files.js';
 import { logSigmoid } from './losses.js';
 import { Rng } from './rng.js';
 import { parseSafetensors, serializeSafetensors, type DType, type NamedTensor } from './safetensors.js';

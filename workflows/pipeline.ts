@@ -17,7 +17,7 @@ import {
 import type { Plan, PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTelemetry } from '../activities/contract.js';
 import { evaluate, resolveValue, truthy, type Scalar } from '../spec/expr-eval.js';
-import { RunScope } from './scope.js';
+import { RunScope } from './run-scope.js';
 import { stepWorkflow, type StepWorkflowResult } from './step.js';
 import { WORKFLOW_QUEUE } from './queues.js';
 import { channelNames, withChannels } from './channels.js';

@@ -6,8 +6,6 @@ import { loadModelArtifact } from '../kinds/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { sampleChat } from './openai.js';
 
-export { chatCompletions, sampleChat, completionsUrl, apiKeyFrom, type ChatEndpoint, type ChatRequest } from './openai.js';
-
 export interface SamplingOptions {
   temperature: number;
   topK: number;
