@@ -50,7 +50,7 @@ export class RewardModel {
     this.params = new Map([...backbone.params, [SCORE_WEIGHT, head]]);
   }
 
-  /** A fresh head on `backbone` (which the reward model then owns): N(0, 0.02) as transformers initialises it, seeded. */
+  /** A fresh head on `backbone` (which the reward model then owns): N(0, 0.02) as transformers initialises it. */
   static withNewHead(backbone: RewardBackbone, seed: number): RewardModel {
     const data = new Float32Array(backbone.config.n_embd);
     new Rng(seed).fillNormal(data, 0.02);

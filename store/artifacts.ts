@@ -108,7 +108,7 @@ export type PutSource = Readable | AsyncIterable<Uint8Array | string> | Uint8Arr
 export interface StoreOptions {
   /** Multipart part size in bytes (>= 5 MiB). Default 32 MiB. */
   partSize?: number;
-  /** Parts uploaded in parallel. Default 1 (one part uploading while the next fills). Upload memory is (uploadConcurrency + 1) × partSize. */
+  /** Parts uploaded in parallel. Default 1 (one uploads while the next fills). Upload memory: (this + 1) × partSize. */
   uploadConcurrency?: number;
   /** Deadlines, retry budget, cancellation and retry notices (default: {@link resilienceFromEnv}). */
   resilience?: Partial<ResilienceOptions>;

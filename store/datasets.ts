@@ -276,7 +276,7 @@ export function splitHH(chosen: string, rejected: string): { prompt: string; cho
   return { prompt, chosen: c, rejected: r };
 }
 
-/** An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply (and any turns after it). */
+/** An HH pair as chat messages: the shared prompt's turns, then each side's assistant reply (and turns after it). */
 export function hhPair(chosen: string, rejected: string): { prompt: ChatMessage[]; chosen: ChatMessage[]; rejected: ChatMessage[] } {
   const s = splitHH(chosen, rejected);
   const prompt = hhMessages(s.prompt, 'system');
@@ -330,7 +330,7 @@ export function normalizeRow(value: unknown, format: DatasetFormat, row: number)
 const EXCERPT = 200;
 
 /**
- * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records (streaming). Iterate the result once; its
+ * Parse a dataset byte stream (JSONL, gzipped JSONL or Parquet) into normalized records, streamed. Iterate it once; its
  * `report` is final after the loop ends (or after a DatasetRowError under policy 'fail').
  */
 export function readDataset(source: ByteSource, opts: ReadOptions = {}): DatasetStream {

@@ -74,7 +74,7 @@ export function kmeans(points: ArrayLike<number>[], opts: KMeansOptions): KMeans
   const tol = opts.tol ?? 1e-7;
   const rng = new Rng(opts.seed ?? 0);
   let centroids = kmeansPlusPlusInit(points, k, rng);
-  let assign = new Array<number>(n).fill(-1);
+  const assign = new Array<number>(n).fill(-1);
   let iterations = 0;
   for (; iterations < maxIter; iterations++) {
     let changed = 0;
