@@ -27,7 +27,14 @@ describe('layer rule', () => {
     ];
     assert.deepEqual(await refused('ml/bpo/probe.ts', [...ml, "import { Rng } from '../rng.js';"].join('\n')), ml);
     const store = ["import { Rng } from '../ml/rng.js';", "import * as tf from '@tensorflow/tfjs';"];
-    assert.deepEqual(await refused('store/probe.ts', [...store, "import { formatUri } from './keys.js';"].join('\n')), store);
+    const storeMay = "import { formatUri } from './keys.js';\nimport { readRecords } from '../formats/index.js';";
+    assert.deepEqual(await refused('store/probe.ts', [...store, storeMay].join('\n')), store);
+  });
+
+  it('keeps formats/ a leaf: no other layer, no S3, no Temporal', async () => {
+    const code = ["import { formatUri } from '../store/keys.js';", "import * as Minio from 'minio';"];
+    const own = "import { sniffContainer } from './containers.js';";
+    assert.deepEqual(await refused('formats/probe.ts', [...code, own].join('\n')), code);
   });
 
   it('lets activities/ use spec, ml and store but not workflows or cli', async () => {
