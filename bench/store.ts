@@ -77,7 +77,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<BenchSto
   // --- clean up: manifest and its (unique) blob
   const m = await store.manifest(ref.uri);
   await store.remove(ref.uri);
-  for (const f of Object.values(m.files ?? {})) await store.client.removeObject(store.bucket, f.blob).catch(() => undefined);
+  for (const f of Object.values(m.files ?? {})) await store.objects.remove(store.bucket, f.blob).catch(() => undefined);
 
   const result: BenchStoreResult = {
     sizeMB,

@@ -42,7 +42,7 @@ export interface SubmitOptions {
   params?: string;
 }
 
-/** Local inputs go to a content-addressed key, so resubmitting the same file reuses the same URI (and the step cache). */
+/** Local inputs go to a content-addressed key: resubmitting the same file reuses the same URI (and the step cache). */
 async function uploadInput(store: ArtifactStore, path: string): Promise<string> {
   // A folder is a Hugging Face model folder: a model bundle, content-addressed the same way.
   if (statSync(path).isDirectory()) return (await importModelFolder(store, path, { prefix: 'inputs' })).uri;

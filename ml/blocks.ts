@@ -49,7 +49,7 @@ export interface ForwardOptions {
   cache?: KvCache;
   /** [B, T] positions; needed with left padding. Default: past..past+T-1 for every row. */
   positionIds?: tf.Tensor2D;
-  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none under a causal mask). */
+  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none when causal). */
   attentionMask?: tf.Tensor2D;
   returnHidden?: boolean;
 }

@@ -96,7 +96,7 @@ export class Gpt2Model {
     this.tokenizerName = tokenizerName ?? (config.vocab_size >= 50257 ? 'gpt2' : 'byte');
   }
 
-  /** GPT-2 init: N(0, 0.02); residual projections scaled by 1/√(2·n_layer) so the residual stream's variance doesn't grow with depth. */
+  /** GPT-2 init: N(0, 0.02); residual projections scaled by 1/√(2·n_layer) so the residual variance doesn't grow. */
   static init(config: Gpt2Config, seed: number, tokenizerName?: TokenizerName): Gpt2Model {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
@@ -165,7 +165,7 @@ export class Gpt2Model {
     return this.p(isTied(this.config) ? 'transformer.wte.weight' : 'lm_head.weight');
   }
 
-  /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head themselves (lmhead.ts). */
+  /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head (lmhead.ts). */
   hidden(ids: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.trunk(ids, {}));
   }

@@ -105,7 +105,7 @@ export class LlamaModel {
     return this.config.architecture;
   }
 
-  /** N(0, 0.02) like transformers' init; residual projections (o_proj, down_proj) scaled by 1/√(2·n_layer) as in GPT-2. */
+  /** N(0, 0.02) like transformers' init; residual projections (o_proj, down_proj) scaled by 1/√(2·n_layer) (GPT-2). */
   static init(config: LlamaConfig, seed: number, tokenizerName: TokenizerName = 'byte', tokenizer?: Tokenizer): LlamaModel {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();

@@ -203,7 +203,7 @@ function stepDetails(step: PlanStep): string {
   return lines.join('\n\n');
 }
 
-/** The step workflow fails with the step's own error type and message, and the attempts made, as its innermost cause. */
+/** The step workflow fails with the step's own error type and message, and the attempts made, as innermost cause. */
 function innermost(err: unknown): { type?: string; name?: string; message?: string; details?: unknown[] } {
   let e: unknown = err;
   while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) e = (e as { cause: unknown }).cause;
