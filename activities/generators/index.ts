@@ -2,7 +2,7 @@
 // artifact, sampled on the worker) or any OpenAI-compatible endpoint.
 import { generate, tokenizerOf, Rng, selectBackend, type CausalLM } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
-import { loadModelArtifact } from '../kinds/model-io.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { sampleChat } from './openai.js';
 

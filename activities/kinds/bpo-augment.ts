@@ -5,8 +5,8 @@
 import { openSampler, parseGeneratorSpec } from '../generators/index.js';
 import { openScorer, parseRewardSpec } from '../rewards/index.js';
 import { BadInput, shardRange, type StepKind } from '../step-kind.js';
-import { breathe, producerOf } from './common.js';
-import { groupByPrompt, int, readPromptRows, real, writeRows } from './bpo-common.js';
+import { breathe, producerOf } from '../steps/common.js';
+import { groupByPrompt, int, readPromptRows, real, writeRows } from '../steps/bpo-common.js';
 
 export type PairRule = 'best-vs-worst' | 'all-pairs';
 

@@ -5,8 +5,8 @@
 import { depthSelection } from '../../ml/bpo/index.js';
 import { AllocationError } from '../../ml/bpo/allocate.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { depthSummary, int, readPairRows, real, writeRows } from './bpo-common.js';
-import { producerOf } from './common.js';
+import { depthSummary, int, readPairRows, real, writeRows } from '../steps/bpo-common.js';
+import { producerOf } from '../steps/common.js';
 
 export function budgetOf(args: Record<string, unknown>, pool: number): number {
   if (args.budget !== undefined) return int(args.budget, 0, 'budget', 1);

@@ -2,7 +2,7 @@
 // depth K, its top-K pairs by score gap (rows without scores keep input order);
 // prompts with fewer pairs keep all of theirs.
 import type { StepKind } from '../step-kind.js';
-import { depthSummary, groupByPrompt, int, readPairRows, writeRows, type PairRow } from './bpo-common.js';
+import { depthSummary, groupByPrompt, int, readPairRows, writeRows, type PairRow } from '../steps/bpo-common.js';
 
 /** Indices kept, in input order. Pure. */
 export function uniformDepth(rows: Pick<PairRow, 'prompt' | 'gap'>[], depth: number): number[] {

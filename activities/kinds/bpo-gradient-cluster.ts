@@ -29,10 +29,10 @@ import {
   type PromptAggregate,
 } from '../../ml/bpo/index.js';
 import { BadInput, shardRange, type StepContext, type StepKind } from '../step-kind.js';
-import { breathe, producerOf } from './common.js';
-import { depthSummary, int, readPairRows, real, writeRows, type PairRow } from './bpo-common.js';
+import { breathe, producerOf } from '../steps/common.js';
+import { depthSummary, int, readPairRows, real, writeRows, type PairRow } from '../steps/bpo-common.js';
 import { budgetOf } from './bpo-balance-length.js';
-import { loadModelArtifact } from './model-io.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
 export interface FeatureConfig {
   params: string[];

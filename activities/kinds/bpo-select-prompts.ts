@@ -4,9 +4,9 @@
 import { embedPrompts, tokenizerOf, selectBackend } from '../../ml/index.js';
 import { normalize, selectRepresentatives } from '../../ml/bpo/index.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { breathe, producerOf } from './common.js';
-import { groupByPrompt, int, readPromptRows, writeRows } from './bpo-common.js';
-import { loadModelArtifact } from './model-io.js';
+import { breathe, producerOf } from '../steps/common.js';
+import { groupByPrompt, int, readPromptRows, writeRows } from '../steps/bpo-common.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
 export const bpoSelectPrompts: StepKind = {
   kind: 'bpo.select-prompts',

@@ -8,10 +8,10 @@
 import { encodeItem, firstUses, tokenizerOf, trainDpo, trainingIndices, type DpoLossType, type ScheduleType } from '../../ml/index.js';
 import type { StepKind } from '../step-kind.js';
 import { BadInput } from '../step-kind.js';
-import { loadDataset, num, optNum, toPairs } from './common.js';
-import { referenceLogps } from './ref-logps.js';
-import { loadModelArtifact } from './model-io.js';
-import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
+import { loadDataset, num, optNum, toPairs } from '../steps/common.js';
+import { referenceLogps } from '../steps/ref-logps.js';
+import { loadModelArtifact } from '../steps/model-io.js';
+import { findResume, finishTraining, tokensForSteps, trainingDriver } from '../steps/training.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 
 export interface BpoTrainArgs {

@@ -6,8 +6,8 @@
 // Skipped rows (onError: skip) are listed in skipped.jsonl.
 import { writeJsonl, type DatasetFormat, type DatasetRecord, type RowPolicy } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset, producerOf } from './common.js';
-import { MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
+import { loadDataset, producerOf } from '../steps/common.js';
+import { MAX_LISTED_ROWS, writeSkippedRows } from '../steps/skipped-rows.js';
 
 export const datasetImport: StepKind = {
   kind: 'dataset.import',

@@ -4,7 +4,7 @@
 // order, and no prompt leaks from train into the held-out sets.
 import { writeJsonl, type DatasetFormat, type DatasetRecord } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { hashUnit, loadDataset, num, producerOf, recordPrompt } from './common.js';
+import { hashUnit, loadDataset, num, producerOf, recordPrompt } from '../steps/common.js';
 
 export type SplitName = 'train' | 'validation' | 'test';
 

@@ -5,8 +5,8 @@
 import { getTokenizer } from '../../ml/tokenizer.js';
 import { type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset } from './common.js';
-import { MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
+import { loadDataset } from '../steps/common.js';
+import { MAX_LISTED_ROWS, writeSkippedRows } from '../steps/skipped-rows.js';
 
 export interface Distribution {
   count: number;

@@ -10,8 +10,8 @@ import { generateTokens, tokenizerOf, type CausalLM } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
 import { BadInput, type StepContext, type StepKind } from '../step-kind.js';
-import { assertNotCancelled, breathe, chunkedLogProbs, completionText, loadDataset, num, producerOf, recordPrompt } from './common.js';
-import { loadModelArtifact } from './model-io.js';
+import { assertNotCancelled, breathe, chunkedLogProbs, completionText, loadDataset, num, producerOf, recordPrompt } from '../steps/common.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
 interface Prompt {
   prompt: string;

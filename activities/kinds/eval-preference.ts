@@ -6,8 +6,8 @@
 import type { CausalLM } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import type { StepContext, StepKind } from '../step-kind.js';
-import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from './common.js';
-import { loadModelArtifact } from './model-io.js';
+import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from '../steps/common.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
 export interface PreferenceEval {
   pairs: number;

@@ -3,8 +3,8 @@
 // the mean margin r(chosen) − r(rejected) and the mean scores.
 import { pairwiseStats, scoreTexts } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
-import { assertNotCancelled, breathe, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
-import { loadRewardModelArtifact } from './model-io.js';
+import { assertNotCancelled, breathe, loadDataset, num, optNum, producerOf, toPairs } from '../steps/common.js';
+import { loadRewardModelArtifact } from '../steps/model-io.js';
 import type { StepKind } from '../step-kind.js';
 
 export const evalReward: StepKind = {

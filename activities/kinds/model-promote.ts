@@ -6,7 +6,7 @@
 // after a crash mid-step is idempotent).
 import { Channels } from '../../store/channels.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { num } from './common.js';
+import { num } from '../steps/common.js';
 
 export function beats(candidate: number, current: number | undefined, mode: 'max' | 'min', minDelta = 0): boolean {
   if (current === undefined || !Number.isFinite(current)) return true;

@@ -6,9 +6,9 @@
 import { encodeForReward, getTokenizer, RewardModel, trainReward, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
 import type { DatasetFormat } from '../../store/datasets.js';
 import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset, num, optNum, toPairs } from './common.js';
-import { initModel, loadModelArtifact } from './model-io.js';
-import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
+import { loadDataset, num, optNum, toPairs } from '../steps/common.js';
+import { initModel, loadModelArtifact } from '../steps/model-io.js';
+import { findResume, finishTraining, tokensForSteps, trainingDriver } from '../steps/training.js';
 
 export const modelReward: StepKind = {
   kind: 'model.reward',

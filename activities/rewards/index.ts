@@ -4,7 +4,7 @@
 // OpenAI-compatible judge. `scoreResponses` scores many responses per prompt.
 import { logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
-import { loadModelArtifact, loadRewardModelArtifact } from '../kinds/model-io.js';
+import { loadModelArtifact, loadRewardModelArtifact } from '../steps/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { judgeScore, type JudgeSpec } from './judge.js';
 import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
