@@ -1,6 +1,6 @@
 // The pipeline spec layer: YAML -> Plan. No Temporal, no S3, no network.
 export type { Expr, Plan, PlanStep, PlanValue, RetryPolicy } from './plan.js';
-export { Catalog, catalogDirsFromEnv, defaultCatalogDir, loadCatalog, testKindsDir, type OutputType, type StepKind } from './catalog.js';
+export { Catalog, catalogDirsFromEnv, defaultCatalogDir, loadCatalog, type CatalogEntry, type OutputType } from './catalog.js';
 export { compile, type CompileOptions, type CompileResult } from './compile.js';
 export { validateFiles } from './validate.js';
 export { formatProblem, sortProblems, type Problem } from './problem.js';
@@ -17,4 +17,3 @@ export {
 } from './step-settings.js';
 export { pipelineSchemaPath } from './pipeline-schema.js';
 export { packageRoot } from './package-root.js';
-export { noopChain } from './noop-chain.js';

@@ -1,4 +1,4 @@
-import type { StepKind } from './catalog.js';
+import type { CatalogEntry } from './catalog.js';
 import type { Ast } from './expr-ast.js';
 import type { ValueType } from './expr-types.js';
 import type { ParamDef } from './params.js';
@@ -9,7 +9,7 @@ export interface StepEntry {
   /** Position in the file's `steps` list. */
   index: number;
   /** Undefined when `uses` names no catalog kind (already reported); its outputs are then unchecked. */
-  kind?: StepKind;
+  kind?: CatalogEntry;
 }
 
 export interface RefResolution {

@@ -4,9 +4,11 @@
 // response's reward exceeds the rejected one's. Also reports the policy's raw
 // log-prob accuracy (log π(chosen) > log π(rejected)), which needs no reference.
 import type { CausalLM } from '../../ml/index.js';
-import type { DatasetFormat } from '../../store/datasets.js';
-import type { StepContext, StepKind } from '../step-kind.js';
-import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from '../steps/common.js';
+import { DPO_DEFAULTS } from '../../ml/index.js';
+import { Type, withDefault } from '../kind-schema.js';
+import { defineKind, type StepContext } from '../step-kind.js';
+import { batchSizeArg, dataArg, maxLengthArg, modelArg, preferenceFormatArg } from '../steps/args.js';
+import { chunkedLogProbs, loadDataset, producerOf, toPairs, type PairText } from '../steps/common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
 export interface PreferenceEval {
@@ -31,24 +33,55 @@ async function pairLogps(ctx: StepContext, model: CausalLM, pairs: PairText[], m
   };
 }
 
-export const evalPreference: StepKind = {
+export const evalPreference = defineKind({
   kind: 'eval.preference',
   version: 'v1',
+  description:
+    'Held-out preference accuracy and mean reward margin of a policy vs a reference: ' +
+    'reward = beta·(log π − log π_ref) of each response.',
+  queue: 'gpu',
+  args: Type.Object(
+    {
+      data: dataArg('held-out preference pairs (JSONL)'),
+      format: preferenceFormatArg(),
+      model: modelArg('policy: s3:// model bundle or channel://<name>'),
+      reference: modelArg("reference model (usually the policy's starting point)"),
+      beta: withDefault(
+        Type.Number({ exclusiveMinimum: 0, description: 'β used to scale rewards (margin is in reward units)' }),
+        DPO_DEFAULTS.beta,
+      ),
+      batchSize: batchSizeArg(8, 'sequences per forward pass'),
+      maxLength: maxLengthArg(),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    eval: { type: 'artifact', description: 'JSON: accuracy, margin, policyAccuracy, rewards and log-probs means' },
+    accuracy: {
+      type: 'number',
+      description: 'fraction of pairs whose chosen reward beats the rejected one',
+      report: 'metric',
+    },
+    margin: { type: 'number', description: 'mean reward margin (chosen − rejected)', report: 'metric' },
+    policyAccuracy: {
+      type: 'number',
+      description: 'fraction with log π(chosen) > log π(rejected)',
+      report: 'metric',
+    },
+    pairs: { type: 'number', description: 'pairs evaluated', report: 'metric' },
+  },
   async run(ctx, a) {
-    const data = String(a.data);
-    const beta = num(a.beta, 0.1);
-    const batchSize = num(a.batchSize, 8);
-    const maxLength = optNum(a.maxLength);
-    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
+    const { data, beta, batchSize, maxLength } = a;
+    const { records } = await loadDataset(ctx, data, a.format);
     const pairs = toPairs(records, data);
-    const policy = await loadModelArtifact(ctx.store, String(a.model));
+    const policy = await loadModelArtifact(ctx.store, a.model);
     let pol;
     try {
       pol = await pairLogps(ctx, policy.model, pairs, maxLength, batchSize, 'policy log-probs');
     } finally {
       policy.model.dispose();
     }
-    const reference = await loadModelArtifact(ctx.store, String(a.reference));
+    const reference = await loadModelArtifact(ctx.store, a.reference);
     let ref;
     try {
       ref = await pairLogps(ctx, reference.model, pairs, maxLength, batchSize, 'reference log-probs');
@@ -88,4 +121,4 @@ export const evalPreference: StepKind = {
     });
     return { eval: ref2.uri, accuracy: report.accuracy, margin: report.margin, policyAccuracy: report.policyAccuracy, pairs: n };
   },
-};
+});

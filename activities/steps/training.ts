@@ -17,11 +17,13 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import { resumeAncestors } from '../run-links.js';
-import { currentBackend, trainingIndices, type CausalLM, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import { currentBackend, trainingIndices, type CausalLM, type TrainConfig, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
-import type { StepContext } from '../step-kind.js';
+import type { KindOutput, StepContext } from '../step-kind.js';
+import type { ArgsOf, TObject } from '../kind-schema.js';
+import type { trainingLoopArgs } from './args.js';
 import { assertNotCancelled, breathe, producerOf } from './common.js';
 import { sampleTelemetry } from '../telemetry.js';
 
@@ -197,6 +199,22 @@ export function checkFinished(ctx: StepContext, result: TrainResult): void {
   if (!result.done) throw new Error(`training stopped at step ${result.step} of ${result.totalSteps}`);
 }
 
+/** What finishTraining returns, as the catalog describes it; kinds override the descriptions that differ. */
+export const TRAINING_OUTPUTS: Record<string, KindOutput> = {
+  model: { type: 'artifact', description: 'model bundle: config.json + model.safetensors' },
+  metrics: {
+    type: 'artifact',
+    description: 'metrics.jsonl: one row per update (TRL names, plus tokens = cumulative tokens processed)',
+  },
+  steps: { type: 'number', description: 'optimizer updates completed' },
+  tokens: {
+    type: 'number',
+    description: 'tokens processed (prompt + response + EOS per sequence, unpadded), for compute comparisons',
+  },
+  loss: { type: 'number', description: 'training loss of the last update' },
+  resumedFrom: { type: 'number', description: 'checkpoint step the successful attempt resumed from (0 = started fresh)' },
+};
+
 export interface TrainingOutputs {
   model: string;
   metrics: string;
@@ -232,4 +250,48 @@ export async function finishTraining(
     attributes: { training: { ...opts.training, steps: result.step, tokens, resumedFrom, attempt: ctx.attempt } },
   });
   return { model: ref.uri, metrics, steps: result.step, tokens, loss: result.lastMetrics?.loss ?? null, resumedFrom };
+}
+
+/** The arguments every training kind has: the loop's (args.ts) plus its own learning rate and batch size. */
+export type TrainingArgs = ArgsOf<TObject<typeof trainingLoopArgs>> & { learningRate: number; batchSize: number };
+
+/** Optimizer updates to run: `maxSteps`, else `epochs` passes over `examples` items. */
+export const totalStepsOf = (a: TrainingArgs, examples: number): number =>
+  a.maxSteps ?? Math.ceil((a.epochs * examples) / (a.batchSize * a.gradAccumSteps));
+
+/** The training loop's configuration, from the kind's arguments. */
+export function loopConfig(a: TrainingArgs, maxSteps: number, maxLength: number): TrainConfig {
+  return {
+    seed: a.seed,
+    learningRate: a.learningRate,
+    weightDecay: a.weightDecay,
+    warmupSteps: a.warmupSteps,
+    lrSchedule: a.schedule,
+    maxSteps,
+    batchSize: a.batchSize,
+    gradAccumSteps: a.gradAccumSteps,
+    maxGradNorm: a.maxGradNorm,
+    maxLength,
+  };
+}
+
+/**
+ * How every training kind starts its loop: the checkpoint to resume from (logged), and
+ * the driver that heartbeats, logs metrics and checkpoints keyed on all of `args`.
+ */
+export async function startTraining(
+  ctx: StepContext,
+  args: TrainingArgs,
+  opts: { totalSteps: number; tokensPerStep: number[]; sequencesPerStep: number; inputs: string[] },
+): Promise<{ resume: Resume | null; driver: TrainingDriver }> {
+  const resume = await findResume(ctx, args);
+  if (resume) {
+    const from = resume.fromRun ? { fromRun: resume.fromRun } : {};
+    ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...from });
+  }
+  const { checkpointEvery, keepCheckpoints, pauseMs } = args;
+  const driver = trainingDriver(ctx, { ...opts, checkpointEvery, keepCheckpoints, pauseMs, resume, args });
+  const message = resume ? `resumed at step ${resume.step}` : 'training';
+  ctx.progress({ done: resume?.step ?? 0, total: opts.totalSteps, unit: 'steps', message });
+  return { resume, driver };
 }

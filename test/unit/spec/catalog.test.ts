@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog, testKindsDir } from '../../../spec/catalog.js';
+import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog } from '../../../spec/catalog.js';
+import { testKindsDir } from '../../kinds/catalog.js';
 
 function dirWith(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'bpoflow-catalog-'));
@@ -50,7 +51,6 @@ describe('catalog', () => {
 
   it('reads extra directories from the environment', () => {
     assert.deepEqual(catalogDirsFromEnv({ BPOFLOW_CATALOG_PATH: '/a:/b::' }), ['/a', '/b']);
-    assert.deepEqual(catalogDirsFromEnv({ BPOFLOW_TEST_KINDS: '1' }), [testKindsDir()]);
     assert.deepEqual(catalogDirsFromEnv({}), []);
   });
 
