@@ -6,14 +6,7 @@ import { depthSelection } from '../../ml/bpo/index.js';
 import { AllocationError } from '../../ml/bpo/allocate.js';
 import { Type } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
-import {
-  budgetOf,
-  depthBudgetArgs,
-  depthSummary,
-  readPairRows,
-  SELECTION_OUTPUTS,
-  writeRows,
-} from '../steps/bpo-common.js';
+import { budgetArgs, budgetOf, depthSummary, readPairRows, SELECTION_OUTPUTS, writeRows } from '../steps/bpo-common.js';
 import { producerOf } from '../steps/common.js';
 
 export const bpoBalanceLength = defineKind({
@@ -26,7 +19,7 @@ export const bpoBalanceLength = defineKind({
   args: Type.Object(
     {
       data: Type.String({ description: 's3:// URI of a pairs JSONL' }),
-      ...depthBudgetArgs,
+      ...budgetArgs,
     },
     { additionalProperties: false },
   ),

@@ -3,14 +3,7 @@
 // prompts with fewer pairs keep all of theirs.
 import { Type, withDefault } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
-import {
-  depthSummary,
-  groupByPrompt,
-  readPairRows,
-  SELECTION_OUTPUTS,
-  writeRows,
-  type PairRow,
-} from '../steps/bpo-common.js';
+import { depthSummary, groupByPrompt, readPairRows, SELECTION_OUTPUTS, writeRows, type PairRow } from '../steps/bpo-common.js';
 
 /** Indices kept, in input order. Pure. */
 export function uniformDepth(rows: Pick<PairRow, 'prompt' | 'gap'>[], depth: number): number[] {

@@ -39,15 +39,8 @@ import {
 import { StringEnum, Type, withDefault, type ArgsOf } from '../kind-schema.js';
 import { BadInput, defineKind, shardRange, type StepContext } from '../step-kind.js';
 import { breathe, producerOf } from '../steps/common.js';
-import {
-  budgetOf,
-  depthBudgetArgs,
-  depthSummary,
-  readPairRows,
-  SELECTION_OUTPUTS,
-  writeRows,
-  type PairRow,
-} from '../steps/bpo-common.js';
+import { budgetArgs, budgetOf, depthSummary, readPairRows, SELECTION_OUTPUTS, writeRows } from '../steps/bpo-common.js';
+import type { PairRow } from '../steps/bpo-common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
 const gradientClusterArgs = Type.Object(
@@ -107,7 +100,7 @@ const gradientClusterArgs = Type.Object(
       }),
       0.1,
     ),
-    ...depthBudgetArgs,
+    ...budgetArgs,
     withinPrompt: withDefault(
       StringEnum(['score', 'gap'], {
         description:

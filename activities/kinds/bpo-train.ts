@@ -8,27 +8,11 @@
 import { DPO_DEFAULTS, encodeItem, firstUses, tokenizerOf, trainDpo, trainingIndices } from '../../ml/index.js';
 import { StringEnum, Type, withDefault } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
-import {
-  batchSizeArg,
-  CHANNEL_PINNED,
-  dataArg,
-  learningRateArg,
-  maxLengthArg,
-  modelArg,
-  preferenceFormatArg,
-  trainingLoopArgs,
-} from '../steps/args.js';
+import { CHANNEL_PINNED, dataArg, modelArg, preferenceFormatArg, trainingArgs } from '../steps/args.js';
 import { loadDataset, toPairs } from '../steps/common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 import { referenceLogps } from '../steps/ref-logps.js';
-import {
-  finishTraining,
-  loopConfig,
-  startTraining,
-  tokensForSteps,
-  totalStepsOf,
-  TRAINING_OUTPUTS,
-} from '../steps/training.js';
+import { startTraining, totalStepsOf, TRAINING_OUTPUTS } from '../steps/training.js';
 
 export const bpoTrain = defineKind({
   kind: 'bpo.train',
@@ -51,10 +35,12 @@ export const bpoTrain = defineKind({
         Type.Number({ minimum: 0, maximum: 0.5, description: 'conservative-DPO / robust label noise ε' }),
         DPO_DEFAULTS.labelSmoothing,
       ),
-      learningRate: learningRateArg(1e-4),
-      batchSize: batchSizeArg(4, 'examples (pairs) per micro-batch'),
-      maxLength: maxLengthArg('prompt + response + EOS'),
-      ...trainingLoopArgs,
+      ...trainingArgs({
+        learningRate: 1e-4,
+        batchSize: 4,
+        batchOf: 'examples (pairs) per micro-batch',
+        sequence: 'prompt + response + EOS',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -99,10 +85,12 @@ export const bpoTrain = defineKind({
         }
         return n;
       };
-      const { resume, driver } = await startTraining(ctx, a, {
+      const run = await startTraining(ctx, a, {
+        examples: pairs.length,
         totalSteps,
-        tokensPerStep: tokensForSteps(pairTokens, a.seed, totalSteps, perStep, pairs.length),
-        sequencesPerStep: 2 * perStep,
+        maxLength,
+        tokens: pairTokens,
+        sequencesPerExample: 2,
         inputs,
       });
       const result = await trainDpo({
@@ -110,11 +98,11 @@ export const bpoTrain = defineKind({
         pairs,
         refLogps: ref.refLogps,
         tokenizer: tok,
-        state: resume?.state,
-        config: { ...loopConfig(a, totalSteps, maxLength), beta: a.beta, lossType: a.loss, labelSmoothing: a.labelSmoothing },
-        ...driver.hooks,
+        state: run.resume?.state,
+        config: { ...run.config, beta: a.beta, lossType: a.loss, labelSmoothing: a.labelSmoothing },
+        ...run.hooks,
       });
-      const outputs = await finishTraining(ctx, driver, result, resume, policy, {
+      const outputs = await run.finish(result, policy, {
         inputs: [...inputs, ref.uri],
         training: { kind: 'dpo', loss: a.loss, beta: a.beta },
       });

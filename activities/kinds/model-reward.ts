@@ -6,28 +6,10 @@
 import { encodeForReward, getTokenizer, RewardModel, trainReward } from '../../ml/index.js';
 import { Type } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
-import {
-  batchSizeArg,
-  dataArg,
-  formatArg,
-  INIT_OR_MODEL,
-  initArg,
-  learningRateArg,
-  maxLengthArg,
-  MODEL_SIZES,
-  modelArg,
-  trainingLoopArgs,
-} from '../steps/args.js';
+import { dataArg, formatArg, INIT_OR_MODEL, initArg, MODEL_SIZES, modelArg, trainingArgs } from '../steps/args.js';
 import { loadDataset, toPairs } from '../steps/common.js';
 import { startingModel } from '../steps/model-io.js';
-import {
-  finishTraining,
-  loopConfig,
-  startTraining,
-  tokensForSteps,
-  totalStepsOf,
-  TRAINING_OUTPUTS,
-} from '../steps/training.js';
+import { startTraining, TRAINING_OUTPUTS } from '../steps/training.js';
 
 export const modelReward = defineKind({
   kind: 'model.reward',
@@ -52,10 +34,12 @@ export const modelReward = defineKind({
           'backbone: a language-model bundle (usually the SFT model; s3://… or channel://<name>); its LM head is dropped',
         ),
       ),
-      learningRate: learningRateArg(1e-4),
-      batchSize: batchSizeArg(8, 'pairs per micro-batch (each pair is two sequences)'),
-      maxLength: maxLengthArg('prompt + response'),
-      ...trainingLoopArgs,
+      ...trainingArgs({
+        learningRate: 1e-4,
+        batchSize: 8,
+        batchOf: 'pairs per micro-batch (each pair is two sequences)',
+        sequence: 'prompt + response',
+      }),
       headSeed: Type.Optional(
         Type.Integer({ minimum: 0, description: "seed of the score head's N(0, 0.02) init (default: seed)" }),
       ),
@@ -87,19 +71,12 @@ export const modelReward = defineKind({
     try {
       const tokenizer = getTokenizer(model.tokenizerName);
       const maxLength = Math.min(a.maxLength ?? model.maxPositions, model.maxPositions);
-      const totalSteps = totalStepsOf(a, pairs.length);
       // A pair is two sequences through the model.
       const length = (prompt: string, response: string) => encodeForReward(tokenizer, prompt, response, maxLength).ids.length;
-      const lengths = pairs.map((p) => length(p.prompt, p.chosen) + length(p.prompt, p.rejected));
-      const perStep = a.batchSize * a.gradAccumSteps;
-      const { resume, driver } = await startTraining(ctx, a, {
-        totalSteps,
-        tokensPerStep: tokensForSteps(lengths, a.seed, totalSteps, perStep),
-        sequencesPerStep: 2 * perStep,
-        inputs,
-      });
-      const config = loopConfig(a, totalSteps, maxLength);
-      const result = await trainReward({ model, pairs, tokenizer, state: resume?.state, config, ...driver.hooks });
+      const tokens = pairs.map((p) => length(p.prompt, p.chosen) + length(p.prompt, p.rejected));
+      const run = await startTraining(ctx, a, { examples: pairs.length, maxLength, tokens, sequencesPerExample: 2, inputs });
+      const { config, hooks, resume } = run;
+      const result = await trainReward({ model, pairs, tokenizer, state: resume?.state, config, ...hooks });
       const accuracy = result.lastMetrics?.accuracy ?? null;
       const training = {
         kind: 'reward',
@@ -107,7 +84,7 @@ export const modelReward = defineKind({
         pairs: pairs.length,
         ...(a.init ? { init: a.init } : {}),
       };
-      const out = await finishTraining(ctx, driver, result, resume, model, { inputs, training });
+      const out = await run.finish(result, model, { inputs, training });
       return { ...out, accuracy };
     } finally {
       model.dispose();

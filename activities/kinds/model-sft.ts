@@ -5,29 +5,19 @@ import { encodeSftExample, tokenizerOf, trainSft } from '../../ml/index.js';
 import { Type } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
 import {
-  batchSizeArg,
   CHANNEL_PINNED,
   dataArg,
   FORMAT_DESCRIPTION,
   formatArg,
   INIT_OR_MODEL,
   initArg,
-  learningRateArg,
-  maxLengthArg,
   MODEL_SIZES,
   modelArg,
-  trainingLoopArgs,
+  trainingArgs,
 } from '../steps/args.js';
 import { loadDataset, toSftExamples } from '../steps/common.js';
 import { startingModel } from '../steps/model-io.js';
-import {
-  finishTraining,
-  loopConfig,
-  startTraining,
-  tokensForSteps,
-  totalStepsOf,
-  TRAINING_OUTPUTS,
-} from '../steps/training.js';
+import { startTraining, TRAINING_OUTPUTS } from '../steps/training.js';
 
 export const modelSft = defineKind({
   kind: 'model.sft',
@@ -47,10 +37,12 @@ export const modelSft = defineKind({
             `(the channel's latest promotion, ${CHANNEL_PINNED})`,
         ),
       ),
-      learningRate: learningRateArg(1e-3),
-      batchSize: batchSizeArg(4, 'examples (pairs) per micro-batch'),
-      maxLength: maxLengthArg('prompt + response + EOS'),
-      ...trainingLoopArgs,
+      ...trainingArgs({
+        learningRate: 1e-3,
+        batchSize: 4,
+        batchOf: 'examples (pairs) per micro-batch',
+        sequence: 'prompt + response + EOS',
+      }),
     },
     { additionalProperties: false, oneOf: INIT_OR_MODEL },
   ),
@@ -63,19 +55,11 @@ export const modelSft = defineKind({
     try {
       const tokenizer = tokenizerOf(model);
       const maxLength = Math.min(a.maxLength ?? model.config.n_positions, model.config.n_positions);
-      const totalSteps = totalStepsOf(a, examples.length);
-      const lengths = examples.map((e) => encodeSftExample(tokenizer, e, maxLength).ids.length);
-      const perStep = a.batchSize * a.gradAccumSteps;
-      const { resume, driver } = await startTraining(ctx, a, {
-        totalSteps,
-        tokensPerStep: tokensForSteps(lengths, a.seed, totalSteps, perStep),
-        sequencesPerStep: perStep,
-        inputs,
-      });
-      const config = loopConfig(a, totalSteps, maxLength);
-      const result = await trainSft({ model, examples, tokenizer, state: resume?.state, config, ...driver.hooks });
-      const training = { kind: 'sft', ...(a.init ? { init: a.init } : {}) };
-      return await finishTraining(ctx, driver, result, resume, model, { inputs, training });
+      const tokens = examples.map((e) => encodeSftExample(tokenizer, e, maxLength).ids.length);
+      const run = await startTraining(ctx, a, { examples: examples.length, maxLength, tokens, sequencesPerExample: 1, inputs });
+      const { config, hooks, resume } = run;
+      const result = await trainSft({ model, examples, tokenizer, state: resume?.state, config, ...hooks });
+      return await run.finish(result, model, { inputs, training: { kind: 'sft', ...(a.init ? { init: a.init } : {}) } });
     } finally {
       model.dispose();
     }

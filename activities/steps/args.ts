@@ -43,9 +43,6 @@ export const SKIPPED_ROWS_OUTPUT = {
 export const onErrorArg = (description?: string) =>
   withDefault(StringEnum(['fail', 'skip'], description === undefined ? {} : { description }), 'fail');
 
-export const learningRateArg = (value: number) =>
-  withDefault(Type.Number({ exclusiveMinimum: 0, description: 'peak learning rate (AdamW)' }), value);
-
 export const batchSizeArg = (value: number, description: string) =>
   withDefault(Type.Integer({ minimum: 1, description }), value);
 
@@ -59,7 +56,7 @@ export const maxLengthArg = (what?: string) =>
   );
 
 /** The training loop's schedule, clipping, data order and checkpointing (ml/train/loop.ts). */
-export const trainingLoopArgs = {
+const trainingLoopArgs = {
   warmupSteps: withDefault(Type.Integer({ minimum: 0, description: 'linear warmup updates' }), TRAIN_DEFAULTS.warmupSteps),
   schedule: withDefault(
     StringEnum(['linear', 'cosine', 'constant'], { description: 'learning-rate decay after warmup' }),
@@ -100,6 +97,21 @@ export const trainingLoopArgs = {
     0,
   ),
 };
+
+/**
+ * Every training kind's arguments but its data and model: the learning rate and batch size
+ * (whose defaults differ by kind), the sequence length (`sequence` says what one holds) and
+ * the loop's (steps/training.ts reads them).
+ */
+export const trainingArgs = (o: { learningRate: number; batchSize: number; batchOf: string; sequence: string }) => ({
+  learningRate: withDefault(
+    Type.Number({ exclusiveMinimum: 0, description: 'peak learning rate (AdamW)' }),
+    o.learningRate,
+  ),
+  batchSize: batchSizeArg(o.batchSize, o.batchOf),
+  maxLength: maxLengthArg(o.sequence),
+  ...trainingLoopArgs,
+});
 
 /** `init`: a fresh seeded model, for kinds that can start from scratch (model.sft, model.reward). */
 export const initArg = (

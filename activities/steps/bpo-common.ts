@@ -92,7 +92,7 @@ export async function writeRows(ctx: StepContext, name: string, rows: unknown[],
 }
 
 /** The pair budget and depth bounds of the depth-selection kinds (bpo.gradient-cluster, bpo.balance-length). */
-export const depthBudgetArgs = {
+export const budgetArgs = {
   budget: Type.Optional(Type.Integer({ minimum: 1, description: 'total pairs to keep (overrides budgetFraction)' })),
   budgetFraction: withDefault(
     Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "budget as a fraction of the pool's pairs" }),

@@ -23,7 +23,7 @@ import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
 import type { KindOutput, StepContext } from '../step-kind.js';
 import type { ArgsOf, TObject } from '../kind-schema.js';
-import type { trainingLoopArgs } from './args.js';
+import type { trainingArgs } from './args.js';
 import { assertNotCancelled, breathe, producerOf } from './common.js';
 import { sampleTelemetry } from '../telemetry.js';
 
@@ -252,46 +252,77 @@ export async function finishTraining(
   return { model: ref.uri, metrics, steps: result.step, tokens, loss: result.lastMetrics?.loss ?? null, resumedFrom };
 }
 
-/** The arguments every training kind has: the loop's (args.ts) plus its own learning rate and batch size. */
-export type TrainingArgs = ArgsOf<TObject<typeof trainingLoopArgs>> & { learningRate: number; batchSize: number };
+/** The arguments every training kind has (args.ts: trainingArgs). */
+export type TrainingArgs = ArgsOf<TObject<ReturnType<typeof trainingArgs>>>;
 
 /** Optimizer updates to run: `maxSteps`, else `epochs` passes over `examples` items. */
 export const totalStepsOf = (a: TrainingArgs, examples: number): number =>
   a.maxSteps ?? Math.ceil((a.epochs * examples) / (a.batchSize * a.gradAccumSteps));
 
-/** The training loop's configuration, from the kind's arguments. */
-export function loopConfig(a: TrainingArgs, maxSteps: number, maxLength: number): TrainConfig {
-  return {
-    seed: a.seed,
-    learningRate: a.learningRate,
-    weightDecay: a.weightDecay,
-    warmupSteps: a.warmupSteps,
-    lrSchedule: a.schedule,
-    maxSteps,
-    batchSize: a.batchSize,
-    gradAccumSteps: a.gradAccumSteps,
-    maxGradNorm: a.maxGradNorm,
-    maxLength,
-  };
+/** A training kind's loop, set up: spread `hooks` and pass `config` to the trainer, then `finish`. */
+export interface TrainingRun {
+  resume: Resume | null;
+  hooks: LoopHooks;
+  config: TrainConfig;
+  /** Fails unless the loop finished; saves the model with a record of how it was trained. */
+  finish(result: TrainResult, model: CausalLM | RewardModel, record: { inputs: string[]; training: Record<string, unknown> }): Promise<TrainingOutputs>;
 }
 
 /**
  * How every training kind starts its loop: the checkpoint to resume from (logged), and
  * the driver that heartbeats, logs metrics and checkpoints keyed on all of `args`.
+ * `tokens(i)` is example i's token count (all its sequences), asked only for those read.
  */
 export async function startTraining(
   ctx: StepContext,
   args: TrainingArgs,
-  opts: { totalSteps: number; tokensPerStep: number[]; sequencesPerStep: number; inputs: string[] },
-): Promise<{ resume: Resume | null; driver: TrainingDriver }> {
+  opts: {
+    examples: number;
+    maxLength: number;
+    tokens: number[] | ((i: number) => number);
+    /** Sequences through the model per example (a pair is two). */
+    sequencesPerExample: 1 | 2;
+    inputs: string[];
+    /** Default: totalStepsOf(args, examples). */
+    totalSteps?: number;
+  },
+): Promise<TrainingRun> {
+  const totalSteps = opts.totalSteps ?? totalStepsOf(args, opts.examples);
+  const perStep = args.batchSize * args.gradAccumSteps;
   const resume = await findResume(ctx, args);
   if (resume) {
     const from = resume.fromRun ? { fromRun: resume.fromRun } : {};
     ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...from });
   }
-  const { checkpointEvery, keepCheckpoints, pauseMs } = args;
-  const driver = trainingDriver(ctx, { ...opts, checkpointEvery, keepCheckpoints, pauseMs, resume, args });
+  const driver = trainingDriver(ctx, {
+    totalSteps,
+    tokensPerStep: tokensForSteps(opts.tokens, args.seed, totalSteps, perStep, opts.examples),
+    sequencesPerStep: opts.sequencesPerExample * perStep,
+    checkpointEvery: args.checkpointEvery,
+    keepCheckpoints: args.keepCheckpoints,
+    pauseMs: args.pauseMs,
+    resume,
+    inputs: opts.inputs,
+    args,
+  });
   const message = resume ? `resumed at step ${resume.step}` : 'training';
-  ctx.progress({ done: resume?.step ?? 0, total: opts.totalSteps, unit: 'steps', message });
-  return { resume, driver };
+  ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps', message });
+  const config: TrainConfig = {
+    seed: args.seed,
+    learningRate: args.learningRate,
+    weightDecay: args.weightDecay,
+    warmupSteps: args.warmupSteps,
+    lrSchedule: args.schedule,
+    maxSteps: totalSteps,
+    batchSize: args.batchSize,
+    gradAccumSteps: args.gradAccumSteps,
+    maxGradNorm: args.maxGradNorm,
+    maxLength: opts.maxLength,
+  };
+  return {
+    resume,
+    hooks: driver.hooks,
+    config,
+    finish: (result, model, record) => finishTraining(ctx, driver, result, resume, model, record),
+  };
 }
