@@ -119,7 +119,8 @@ export const bpoAugment = defineKind({
     {
       prompts: Type.String({
         description:
-          's3:// URI of a JSONL dataset whose rows carry a prompt (an optional string `reference` is passed to verifiers)',
+          's3:// URI of a JSONL dataset whose rows carry a prompt (an optional string `reference` is passed to ' +
+          'verifiers)',
       }),
       generator: generatorArg,
       reward: rewardArg,

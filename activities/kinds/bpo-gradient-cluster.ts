@@ -271,7 +271,8 @@ export const bpoGradientCluster = defineKind({
     clusters: {
       type: 'artifact',
       description:
-        'JSON {k, dim, points:[{x, y, cluster, prompt, informativeness, usefulness, score, kept}]}, x/y a 2-D PCA of the features',
+        'JSON {k, dim, points:[{x, y, cluster, prompt, informativeness, usefulness, score, kept}]}, x/y a 2-D PCA ' +
+        'of the features',
     },
     allocation: { type: 'artifact', description: 'JSON {budget, …, prompts:[{prompt, depth, score, available}]}' },
     budget: { type: 'number', description: 'pair budget used' },

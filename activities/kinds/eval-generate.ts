@@ -83,7 +83,8 @@ export const evalGenerate = defineKind({
       referenceAnswers: withDefault(
         Type.Boolean({
           description:
-            "pass each prompt's chosen (best) response to the verifier as the reference answer (needed by exact / reference-chars)",
+            "pass each prompt's chosen (best) response to the verifier as the reference answer (needed by exact / " +
+            "reference-chars)",
         }),
         false,
       ),

@@ -22,16 +22,19 @@ export const modelReward = defineKind({
   args: Type.Object(
     {
       data: dataArg(
-        'preference pairs (TRL {prompt, chosen, rejected}, HH transcripts, or multi-response rows: best vs worst scored)',
+        'preference pairs (TRL {prompt, chosen, rejected}, HH transcripts, or multi-response rows: best vs worst ' +
+        'scored)',
       ),
       format: formatArg(
-        'auto: detected from the first row; pairs: TRL; multi: {prompt, responses:[{text, score}]}; hh: HH-RLHF transcripts',
+        'auto: detected from the first row; pairs: TRL; multi: {prompt, responses:[{text, score}]}; hh: HH-RLHF ' +
+        'transcripts',
         ['auto', 'pairs', 'multi', 'hh'],
       ),
       init: initArg('backbone: a fresh seeded model', MODEL_SIZES.gpt2),
       model: Type.Optional(
         modelArg(
-          'backbone: a language-model bundle (usually the SFT model; s3://… or channel://<name>); its LM head is dropped',
+          'backbone: a language-model bundle (usually the SFT model; s3://… or channel://<name>); its LM head is ' +
+          'dropped',
         ),
       ),
       ...trainingArgs({
@@ -57,7 +60,8 @@ export const modelReward = defineKind({
     metrics: {
       type: 'artifact',
       description:
-        'metrics.jsonl: one row per update (loss, accuracy, margin, rewards/chosen, rewards/rejected, grad_norm, learning_rate, tokens)',
+        'metrics.jsonl: one row per update (loss, accuracy, margin, rewards/chosen, rewards/rejected, grad_norm, ' +
+        'learning_rate, tokens)',
     },
     loss: { type: 'number', description: 'Bradley–Terry loss of the last update' },
     accuracy: { type: 'number', description: "training pairwise accuracy of the last update's batch" },

@@ -84,7 +84,8 @@ const trainingLoopArgs = {
     Type.Integer({
       minimum: 0,
       description:
-        'save a resumable checkpoint every N updates (0 = never); a retry resumes from the latest, losing at most N updates',
+        'save a resumable checkpoint every N updates (0 = never); a retry resumes from the latest, losing at most ' +
+        'N updates',
     }),
     10,
   ),
@@ -137,7 +138,8 @@ export const MODEL_SIZES = {
   all: {
     values: ['micro', 'tiny', 'small', 'medium', 'gpt2', 'llama-micro', 'llama-tiny', 'qwen2-micro', 'mistral-micro'],
     description:
-      'preset: GPT-2 (micro ~35k parameters … gpt2 124M) or Llama-family (llama-micro ~35k, llama-tiny ~0.8M, qwen2-micro, mistral-micro)',
+      'preset: GPT-2 (micro ~35k parameters … gpt2 124M) or Llama-family (llama-micro ~35k, llama-tiny ~0.8M, ' +
+      'qwen2-micro, mistral-micro)',
   },
   gpt2: { values: ['micro', 'tiny', 'small', 'medium', 'gpt2'], description: 'preset (micro ~35k parameters … gpt2 124M)' },
 };

@@ -123,9 +123,6 @@ export function assertNotCancelled(ctx: StepContext): void {
   if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('step cancelled');
 }
 
-export const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-export const optNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
 /**
  * logProbs over many sequences in chunks (a multiple of the batch size, so the
  * batches and hence the numbers are the same as one call), yielding between

@@ -42,7 +42,9 @@ export const testNoop = defineKind({
       failUnless: Type.Optional(
         Type.String({
           pattern: '^s3://',
-          description: 'Fails (BadInput) while this object does not exist: lets a test make a step fail, then succeed on resume.',
+          description:
+            'Fails (BadInput) while this object does not exist: lets a test make a step fail, then succeed on ' +
+            'resume.',
         }),
       ),
       value: Type.Optional(Type.Unknown({ description: 'Anything; returned as the `value` output (stringified).' })),
