@@ -157,6 +157,8 @@ function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>
       if (!OUTPUT_TYPES.has((o as { type?: string })?.type ?? '')) {
         bad(`outputs.${name}.type must be one of artifact, number, string, boolean`);
       }
+      const report = (o as { report?: unknown })?.report;
+      if (report !== undefined && report !== 'stats' && report !== 'metric') bad(`outputs.${name}.report must be stats or metric`);
     }
   }
   if (k.shardable !== undefined) {

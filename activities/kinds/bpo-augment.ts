@@ -2,7 +2,8 @@
 // or an OpenAI-compatible endpoint, scored by a reward, turned into pairs.
 // Shardable over prompts (contiguous ranges of the distinct prompts; the merge
 // concatenates in order).
-import { openSampler, parseGeneratorSpec } from '../generators/index.js';
+import { DPO_DEFAULTS } from '../../ml/index.js';
+import { GENERATOR_DEFAULTS, openSampler, parseGeneratorSpec } from '../generators/index.js';
 import { openScorer, parseRewardSpec } from '../rewards/index.js';
 import { StringEnum, Type, withDefault } from '../kind-schema.js';
 import { defineKind, shardRange } from '../step-kind.js';
@@ -44,11 +45,11 @@ const generatorArg = Type.Object(
     model: Type.String({
       description: 'policy: model artifact (s3:// or channel://); openai: model name sent to the endpoint',
     }),
-    temperature: Type.Optional(Type.Number({ minimum: 0, description: '(default 1)' })),
-    topK: Type.Optional(Type.Integer({ minimum: 0, description: '(default 0)' })),
-    topP: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: '(default 1)' })),
-    maxNewTokens: Type.Optional(Type.Integer({ minimum: 1, description: '(default 32)' })),
-    stop: Type.Optional(Type.Array(Type.String(), { description: '(default [])' })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, description: `(default ${GENERATOR_DEFAULTS.temperature})` })),
+    topK: Type.Optional(Type.Integer({ minimum: 0, description: `(default ${GENERATOR_DEFAULTS.topK})` })),
+    topP: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: `(default ${GENERATOR_DEFAULTS.topP})` })),
+    maxNewTokens: Type.Optional(Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.maxNewTokens})` })),
+    stop: Type.Optional(Type.Array(Type.String(), { description: `(default ${JSON.stringify(GENERATOR_DEFAULTS.stop)})` })),
     url: Type.Optional(Type.String({ description: 'base URL or …/v1/chat/completions' })),
     apiKeyEnv: Type.Optional(
       Type.String({
@@ -56,7 +57,7 @@ const generatorArg = Type.Object(
         description: 'NAME of the worker environment variable holding the API key (never the key)',
       }),
     ),
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: '(default 4)' })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.concurrency})` })),
   },
   {
     additionalProperties: false,
@@ -87,7 +88,7 @@ const rewardArg = Type.Object(
         description: 'reference model: reward = beta*(log pi - log pi_ref); without it, mean token log-prob under `model`',
       }),
     ),
-    beta: Type.Optional(Type.Number({ description: '(default 0.1)' })),
+    beta: Type.Optional(Type.Number({ description: `(default ${DPO_DEFAULTS.beta})` })),
     batchSize: Type.Optional(
       Type.Integer({ minimum: 1, description: 'reward-model: sequences per forward pass (default 16)' }),
     ),

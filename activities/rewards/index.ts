@@ -2,7 +2,7 @@
 // from a registry, a trained Bradley–Terry reward model (model.reward), a
 // likelihood / implicit-DPO reward from a language model, or an
 // OpenAI-compatible judge. `scoreResponses` scores many responses per prompt.
-import { logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
+import { DPO_DEFAULTS, logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
 import { loadModelArtifact, loadRewardModelArtifact } from '../steps/model-io.js';
 import { BadInput } from '../step-kind.js';
@@ -134,7 +134,7 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
           const lp = logProbs(model, seqs);
           if (ref) {
             const lr = logProbs(ref, seqs);
-            out.push(lp.sum.map((v, j) => (spec.beta ?? 0.1) * (v - lr.sum[j]!)));
+            out.push(lp.sum.map((v, j) => (spec.beta ?? DPO_DEFAULTS.beta) * (v - lr.sum[j]!)));
           } else out.push(lp.sum.map((v, j) => v / Math.max(1, lp.tokens[j]!)));
           onProgress?.(out.length);
           if (opts.signal?.aborted) throw opts.signal.reason;
