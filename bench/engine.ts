@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { noopChain } from './noop-chain.js';
 import { preparePlan, submit } from '../cli/run-commands.js';
 import { connectWorker } from '../cli/connect.js';
@@ -25,6 +25,12 @@ export async function benchEngine(client: Client, opts: { steps?: number; roundT
   const roundTrips = opts.roundTrips ?? 100;
 
   // The baseline runs on a worker of its own: its workflow and its no-op activity are bench code.
+  // Its webpack and state-change lines would bury the results: warnings only (unless a runtime is already set up).
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed already: keep it
+  }
   const { connection, namespace } = await connectWorker();
   const taskQueue = 'bench-round-trip';
   const worker = await Worker.create({
