@@ -2,9 +2,8 @@
 // or an OpenAI-compatible endpoint, scored by a reward, turned into pairs.
 // Shardable over prompts (contiguous ranges of the distinct prompts; the merge
 // concatenates in order).
-import { DPO_DEFAULTS } from '../../ml/index.js';
 import { GENERATOR_DEFAULTS, openSampler, parseGeneratorSpec } from '../generators/index.js';
-import { openScorer, parseRewardSpec } from '../rewards/index.js';
+import { openScorer, parseRewardSpec, REWARD_DEFAULTS } from '../rewards/index.js';
 import { StringEnum, Type, withDefault } from '../kind-schema.js';
 import { defineKind, shardRange } from '../step-kind.js';
 import { breathe, producerOf } from '../steps/common.js';
@@ -88,15 +87,15 @@ const rewardArg = Type.Object(
         description: 'reference model: reward = beta*(log pi - log pi_ref); without it, mean token log-prob under `model`',
       }),
     ),
-    beta: Type.Optional(Type.Number({ description: `(default ${DPO_DEFAULTS.beta})` })),
+    beta: Type.Optional(Type.Number({ description: `(default ${REWARD_DEFAULTS.beta})` })),
     batchSize: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'reward-model: sequences per forward pass (default 16)' }),
+      Type.Integer({ minimum: 1, description: `reward-model: sequences per forward pass (default ${REWARD_DEFAULTS.batchSize})` }),
     ),
     url: Type.Optional(Type.String()),
     rubric: Type.Optional(Type.String()),
     apiKeyEnv: Type.Optional(Type.String({ pattern: API_KEY_ENV })),
-    maxScore: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: '(default 10)' })),
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: '(default 4)' })),
+    maxScore: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: `(default ${REWARD_DEFAULTS.maxScore})` })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: `(default ${REWARD_DEFAULTS.concurrency})` })),
   },
   {
     additionalProperties: false,
