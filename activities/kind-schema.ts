@@ -2,7 +2,15 @@
 // underneath, so the catalog file is the schema as written) plus two helpers TypeBox
 // lacks — a plain `enum` of strings, and an argument with a default — and the type of
 // the arguments a kind's code receives: validated, with every default filled in.
-import { Type, type SchemaOptions, type Static, type TObject, type TOptional, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import {
+  Type,
+  type SchemaOptions,
+  type Static,
+  type TObject,
+  type TOptional,
+  type TSchema,
+  type TUnsafe,
+} from '@sinclair/typebox';
 
 export { Type } from '@sinclair/typebox';
 export type { TObject } from '@sinclair/typebox';
@@ -21,7 +29,9 @@ export function StringEnum<const T extends string[]>(values: [...T], options: Sc
 }
 
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
-type Required<P> = { [K in keyof P]: P[K] extends TOptional<TSchema> ? (P[K] extends TDefaulted<TSchema> ? K : never) : K }[keyof P];
+type Required<P> = {
+  [K in keyof P]: P[K] extends TOptional<TSchema> ? (P[K] extends TDefaulted<TSchema> ? K : never) : K;
+}[keyof P];
 type Omittable<P> = Exclude<keyof P, Required<P>>;
 
 /** What a kind's `run` receives for a schema: arguments with defaults are always present. */

@@ -17,20 +17,33 @@ export interface Scored {
 }
 
 /** Pairs from scored responses. Ties never pair; identical texts never pair. Pure. */
-export function buildPairs(responses: Scored[], rule: PairRule, minGap = 0, maxPairs = 0): { chosen: Scored; rejected: Scored }[] {
+export function buildPairs(
+  responses: Scored[],
+  rule: PairRule,
+  minGap = 0,
+  maxPairs = 0,
+): { chosen: Scored; rejected: Scored }[] {
   // One entry per distinct non-blank text (same text, same score for a deterministic reward; keep the
   // first). Blank responses cannot be written as a pair (TRL rows need non-empty completions).
   const seen = new Set<string>();
   const uniq = responses.filter((r) => (r.text.trim() === '' || seen.has(r.text) ? false : (seen.add(r.text), true)));
-  const order = uniq.map((r, i) => ({ r, i })).sort((a, b) => b.r.score - a.r.score || a.i - b.i).map((x) => x.r);
+  const order = uniq
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => b.r.score - a.r.score || a.i - b.i)
+    .map((x) => x.r);
   const ok = (c: Scored, r: Scored) => c.score - r.score > 0 && c.score - r.score >= minGap;
   let pairs: { chosen: Scored; rejected: Scored }[] = [];
   if (rule === 'best-vs-worst') {
     if (order.length >= 2 && ok(order[0]!, order.at(-1)!)) pairs.push({ chosen: order[0]!, rejected: order.at(-1)! });
   } else {
-    for (let i = 0; i < order.length; i++) for (let j = i + 1; j < order.length; j++) if (ok(order[i]!, order[j]!)) pairs.push({ chosen: order[i]!, rejected: order[j]! });
+    for (let i = 0; i < order.length; i++)
+      for (let j = i + 1; j < order.length; j++)
+        if (ok(order[i]!, order[j]!)) pairs.push({ chosen: order[i]!, rejected: order[j]! });
     // Largest gaps first, stable.
-    pairs = pairs.map((p, i) => ({ p, i })).sort((a, b) => b.p.chosen.score - b.p.rejected.score - (a.p.chosen.score - a.p.rejected.score) || a.i - b.i).map((x) => x.p);
+    pairs = pairs
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => b.p.chosen.score - b.p.rejected.score - (a.p.chosen.score - a.p.rejected.score) || a.i - b.i)
+      .map((x) => x.p);
   }
   return maxPairs > 0 ? pairs.slice(0, maxPairs) : pairs;
 }
@@ -46,9 +59,15 @@ const generatorArg = Type.Object(
     }),
     temperature: Type.Optional(Type.Number({ minimum: 0, description: `(default ${GENERATOR_DEFAULTS.temperature})` })),
     topK: Type.Optional(Type.Integer({ minimum: 0, description: `(default ${GENERATOR_DEFAULTS.topK})` })),
-    topP: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: `(default ${GENERATOR_DEFAULTS.topP})` })),
-    maxNewTokens: Type.Optional(Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.maxNewTokens})` })),
-    stop: Type.Optional(Type.Array(Type.String(), { description: `(default ${JSON.stringify(GENERATOR_DEFAULTS.stop)})` })),
+    topP: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: `(default ${GENERATOR_DEFAULTS.topP})` }),
+    ),
+    maxNewTokens: Type.Optional(
+      Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.maxNewTokens})` }),
+    ),
+    stop: Type.Optional(
+      Type.Array(Type.String(), { description: `(default ${JSON.stringify(GENERATOR_DEFAULTS.stop)})` }),
+    ),
     url: Type.Optional(Type.String({ description: 'base URL or …/v1/chat/completions' })),
     apiKeyEnv: Type.Optional(
       Type.String({
@@ -56,7 +75,9 @@ const generatorArg = Type.Object(
         description: 'NAME of the worker environment variable holding the API key (never the key)',
       }),
     ),
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.concurrency})` })),
+    concurrency: Type.Optional(
+      Type.Integer({ minimum: 1, description: `(default ${GENERATOR_DEFAULTS.concurrency})` }),
+    ),
   },
   {
     additionalProperties: false,
@@ -84,12 +105,16 @@ const rewardArg = Type.Object(
     ),
     ref: Type.Optional(
       Type.String({
-        description: 'reference model: reward = beta*(log pi - log pi_ref); without it, mean token log-prob under `model`',
+        description:
+          'reference model: reward = beta*(log pi - log pi_ref); without it, mean token log-prob under `model`',
       }),
     ),
     beta: Type.Optional(Type.Number({ description: `(default ${REWARD_DEFAULTS.beta})` })),
     batchSize: Type.Optional(
-      Type.Integer({ minimum: 1, description: `reward-model: sequences per forward pass (default ${REWARD_DEFAULTS.batchSize})` }),
+      Type.Integer({
+        minimum: 1,
+        description: `reward-model: sequences per forward pass (default ${REWARD_DEFAULTS.batchSize})`,
+      }),
     ),
     url: Type.Optional(Type.String()),
     rubric: Type.Optional(Type.String()),
@@ -151,7 +176,8 @@ export const bpoAugment = defineKind({
     data: { type: 'artifact', description: 'pairs {prompt, chosen, rejected, score_chosen, score_rejected}' },
     responses: {
       type: 'artifact',
-      description: 'multi-response rows {prompt, responses:[{text, score}]} (prompts with at least two non-blank responses)',
+      description:
+        'multi-response rows {prompt, responses:[{text, score}]} (prompts with at least two non-blank responses)',
     },
     prompts: { type: 'number', description: 'prompts processed' },
     promptsWithPairs: { type: 'number', description: 'prompts that produced at least one pair' },
@@ -191,9 +217,16 @@ export const bpoAugment = defineKind({
         const kept = scored.filter((x) => x.text.trim() !== '');
         blank += scored.length - kept.length;
         // A valid multi-response row needs two non-blank responses; blank samples are counted, not written.
-        if (kept.length >= 2) multi.push({ prompt, responses: kept, ...(references[i] !== undefined ? { reference: references[i] } : {}) });
+        if (kept.length >= 2)
+          multi.push({ prompt, responses: kept, ...(references[i] !== undefined ? { reference: references[i] } : {}) });
         for (const p of buildPairs(scored, rule, minGap, maxPairs)) {
-          pairs.push({ prompt, chosen: p.chosen.text, rejected: p.rejected.text, score_chosen: p.chosen.score, score_rejected: p.rejected.score });
+          pairs.push({
+            prompt,
+            chosen: p.chosen.text,
+            rejected: p.rejected.text,
+            score_chosen: p.chosen.score,
+            score_rejected: p.rejected.score,
+          });
         }
         ctx.progress({ done: i - start + 1, total: end - start, unit: 'prompts' });
         await breathe(ctx);
@@ -202,11 +235,24 @@ export const bpoAugment = defineKind({
       sampler.close();
       scorer.close();
     }
-    const inputs = [uri, ...(gen.type === 'policy' ? [gen.model] : []), ...(reward.type === 'model' || reward.type === 'reward-model' ? [reward.model] : [])].filter((u) => u.startsWith('s3://'));
+    const inputs = [
+      uri,
+      ...(gen.type === 'policy' ? [gen.model] : []),
+      ...(reward.type === 'model' || reward.type === 'reward-model' ? [reward.model] : []),
+    ].filter((u) => u.startsWith('s3://'));
     const pairRef = await writeRows(ctx, 'pairs.jsonl', pairs, inputs);
     const multiRef = await writeRows(ctx, 'responses.jsonl', multi, inputs);
     const withPairs = new Set(pairs.map((p) => (p as { prompt: string }).prompt)).size;
-    return { data: pairRef.uri, responses: multiRef.uri, prompts: end - start, promptsWithPairs: withPairs, pairs: pairs.length, samples: responses, blank, tokens: sampler.tokens };
+    return {
+      data: pairRef.uri,
+      responses: multiRef.uri,
+      prompts: end - start,
+      promptsWithPairs: withPairs,
+      pairs: pairs.length,
+      samples: responses,
+      blank,
+      tokens: sampler.tokens,
+    };
   },
   async merge(ctx, args, shards) {
     const concat = async (key: 'data' | 'responses', name: string) => {
@@ -221,6 +267,15 @@ export const bpoAugment = defineKind({
     const sum = (k: string) => shards.reduce((a, s) => a + Number(s[k] ?? 0), 0);
     const data = await concat('data', 'pairs.jsonl');
     const responses = await concat('responses', 'responses.jsonl');
-    return { data: data.uri, responses: responses.uri, prompts: sum('prompts'), promptsWithPairs: sum('promptsWithPairs'), pairs: sum('pairs'), samples: sum('samples'), blank: sum('blank'), tokens: sum('tokens') };
+    return {
+      data: data.uri,
+      responses: responses.uri,
+      prompts: sum('prompts'),
+      promptsWithPairs: sum('promptsWithPairs'),
+      pairs: sum('pairs'),
+      samples: sum('samples'),
+      blank: sum('blank'),
+      tokens: sum('tokens'),
+    };
   },
 });

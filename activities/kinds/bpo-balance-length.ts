@@ -43,14 +43,45 @@ export const bpoBalanceLength = defineKind({
     const weights = new Map([...sums].map(([p, x]) => [p, x.s / x.n]));
     let sel;
     try {
-      sel = depthSelection(rows.map((r) => r.prompt), len, weights, { budget, minDepth, maxDepth });
+      sel = depthSelection(
+        rows.map((r) => r.prompt),
+        len,
+        weights,
+        { budget, minDepth, maxDepth },
+      );
     } catch (e) {
       if (e instanceof AllocationError) throw new BadInput(e.message);
       throw e;
     }
-    const ref = await writeRows(ctx, 'pairs.jsonl', sel.keep.map((i) => rows[i]!.raw), [uri], { budget });
-    const alloc = await ctx.store.putJson(ctx.outputUri('allocation.json'), { budget, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: p.weight, available: p.available })) }, { kind: 'report', producer: producerOf(ctx), inputs: [uri] });
+    const ref = await writeRows(
+      ctx,
+      'pairs.jsonl',
+      sel.keep.map((i) => rows[i]!.raw),
+      [uri],
+      { budget },
+    );
+    const alloc = await ctx.store.putJson(
+      ctx.outputUri('allocation.json'),
+      {
+        budget,
+        prompts: sel.prompts.map((p) => ({
+          prompt: p.prompt,
+          depth: p.depth,
+          score: p.weight,
+          available: p.available,
+        })),
+      },
+      { kind: 'report', producer: producerOf(ctx), inputs: [uri] },
+    );
     const s = depthSummary(sel.prompts.map((p) => p.depth));
-    return { data: ref.uri, allocation: alloc.uri, pairs: s.pairs, prompts: s.prompts, poolPairs: rows.length, budget, depthHistogram: JSON.stringify(s.histogram) };
+    return {
+      data: ref.uri,
+      allocation: alloc.uri,
+      pairs: s.pairs,
+      prompts: s.prompts,
+      poolPairs: rows.length,
+      budget,
+      depthHistogram: JSON.stringify(s.histogram),
+    };
   },
 });

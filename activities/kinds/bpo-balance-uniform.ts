@@ -3,7 +3,14 @@
 // prompts with fewer pairs keep all of theirs.
 import { Type, withDefault } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
-import { depthSummary, groupByPrompt, readPairRows, SELECTION_OUTPUTS, writeRows, type PairRow } from '../steps/bpo-common.js';
+import {
+  depthSummary,
+  groupByPrompt,
+  readPairRows,
+  SELECTION_OUTPUTS,
+  writeRows,
+  type PairRow,
+} from '../steps/bpo-common.js';
 
 /** Indices kept, in input order. Pure. */
 export function uniformDepth(rows: Pick<PairRow, 'prompt' | 'gap'>[], depth: number): number[] {
@@ -35,9 +42,21 @@ export const bpoBalanceUniform = defineKind({
     const { data: uri, depth } = args;
     const rows = await readPairRows(ctx, uri);
     const keep = uniformDepth(rows, depth);
-    const ref = await writeRows(ctx, 'pairs.jsonl', keep.map((i) => rows[i]!.raw), [uri], { depth });
+    const ref = await writeRows(
+      ctx,
+      'pairs.jsonl',
+      keep.map((i) => rows[i]!.raw),
+      [uri],
+      { depth },
+    );
     const depths = [...groupByPrompt(keep.map((i) => rows[i]!)).values()].map((g) => g.length);
     const s = depthSummary(depths);
-    return { data: ref.uri, pairs: s.pairs, prompts: s.prompts, poolPairs: rows.length, depthHistogram: JSON.stringify(s.histogram) };
+    return {
+      data: ref.uri,
+      pairs: s.pairs,
+      prompts: s.prompts,
+      poolPairs: rows.length,
+      depthHistogram: JSON.stringify(s.histogram),
+    };
   },
 });

@@ -122,7 +122,7 @@ type Args = ArgsOf<typeof gradientClusterArgs>;
 /** What the feature pass reads: the same in every shard and in the merge. */
 export type FeatureConfig = Pick<Args, 'params' | 'beta' | 'projectionDim' | 'seed' | 'adam' | 'chunk' | 'maxLength'>;
 
-/** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); other entries are name prefixes. */
+/** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); others are name prefixes. */
 export function paramPredicate(model: CausalLM, prefixes: string[]): (name: string) => boolean {
   const ps = prefixes.map((p) => (p === 'last-block' ? blockPrefix(model, model.config.n_layer - 1) : p));
   return (n) => ps.some((p) => n.startsWith(p));

@@ -26,7 +26,11 @@ export const bpoSelectPrompts = defineKind({
       k: withDefault(Type.Integer({ minimum: 1, description: 'clusters' }), 8),
       count: Type.Optional(Type.Integer({ minimum: 0, description: 'prompts to keep (one of count/fraction)' })),
       fraction: Type.Optional(
-        Type.Number({ minimum: 0, maximum: 1, description: 'fraction of distinct prompts to keep (one of count/fraction)' }),
+        Type.Number({
+          minimum: 0,
+          maximum: 1,
+          description: 'fraction of distinct prompts to keep (one of count/fraction)',
+        }),
       ),
       seed: withDefault(Type.Integer({ minimum: 0 }), 0),
       normalize: withDefault(
@@ -47,7 +51,8 @@ export const bpoSelectPrompts = defineKind({
   },
   async run(ctx, args) {
     const { data, k, seed } = args;
-    if ((args.count === undefined) === (args.fraction === undefined)) throw new BadInput('give exactly one of count or fraction');
+    if ((args.count === undefined) === (args.fraction === undefined))
+      throw new BadInput('give exactly one of count or fraction');
     const rows = await readPromptRows(ctx, data);
     const groups = groupByPrompt(rows);
     const prompts = [...groups.keys()];
@@ -66,7 +71,12 @@ export const bpoSelectPrompts = defineKind({
       model.dispose();
     }
     const points = args.normalize ? emb.map((e) => normalize(e)) : emb;
-    const { selected, quotas, clusters } = selectRepresentatives(points, { k, seed, count: args.count, fraction: args.fraction });
+    const { selected, quotas, clusters } = selectRepresentatives(points, {
+      k,
+      seed,
+      count: args.count,
+      fraction: args.fraction,
+    });
     const keep = new Set(selected.map((i) => prompts[i]!));
     const out = rows.filter((r) => keep.has(r.prompt)).map((r) => r.raw);
     const ref = await writeRows(ctx, 'data.jsonl', out, [data, modelUri], { prompts: keep.size });
@@ -76,10 +86,22 @@ export const bpoSelectPrompts = defineKind({
         k: clusters.k,
         seed,
         quotas,
-        prompts: prompts.map((p, i) => ({ prompt: p, cluster: clusters.assign[i], dist: Math.sqrt(clusters.dist2[i]!), selected: keep.has(p) })),
+        prompts: prompts.map((p, i) => ({
+          prompt: p,
+          cluster: clusters.assign[i],
+          dist: Math.sqrt(clusters.dist2[i]!),
+          selected: keep.has(p),
+        })),
       },
       { kind: 'report', producer: producerOf(ctx), inputs: [data, modelUri] },
     );
-    return { data: ref.uri, selection: report.uri, prompts: keep.size, poolPrompts: prompts.length, rows: ref.rows, k: clusters.k };
+    return {
+      data: ref.uri,
+      selection: report.uri,
+      prompts: keep.size,
+      poolPrompts: prompts.length,
+      rows: ref.rows,
+      k: clusters.k,
+    };
   },
 });

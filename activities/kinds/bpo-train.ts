@@ -25,7 +25,9 @@ export const bpoTrain = defineKind({
     {
       data: dataArg('preference pairs (JSONL)'),
       format: preferenceFormatArg(),
-      model: modelArg(`initial policy (also the reference): s3:// model bundle or channel://<name> (${CHANNEL_PINNED})`),
+      model: modelArg(
+        `initial policy (also the reference): s3:// model bundle or channel://<name> (${CHANNEL_PINNED})`,
+      ),
       loss: withDefault(
         StringEnum(['sigmoid', 'ipo', 'hinge', 'robust'], { description: 'DPO loss variant (TRL loss_type)' }),
         DPO_DEFAULTS.lossType,
@@ -55,12 +57,14 @@ export const bpoTrain = defineKind({
     },
     refPairsComputed: {
       type: 'number',
-      description: 'pairs whose reference log-probs this attempt computed (two sequences each); 0 when all came from the cache',
+      description:
+        'pairs whose reference log-probs this attempt computed (two sequences each); 0 when all came from the cache',
     },
     refPairsReused: { type: 'number', description: 'pairs whose reference log-probs came from the cache' },
   },
   async run(ctx, a) {
-    if (a.loss === 'hinge' && a.labelSmoothing !== 0) throw new BadInput('labelSmoothing applies to the sigmoid loss only');
+    if (a.loss === 'hinge' && a.labelSmoothing !== 0)
+      throw new BadInput('labelSmoothing applies to the sigmoid loss only');
     const { records } = await loadDataset(ctx, a.data, a.format);
     const pairs = toPairs(records, a.data);
     const { model: policy, uri: modelUri } = await loadModelArtifact(ctx.store, a.model);
@@ -80,7 +84,9 @@ export const bpoTrain = defineKind({
         let n = counted.get(i);
         if (n === undefined) {
           const pair = pairs[i]!;
-          n = encodeItem(tok, pair, pair.chosen, maxLength).ids.length + encodeItem(tok, pair, pair.rejected, maxLength).ids.length;
+          n =
+            encodeItem(tok, pair, pair.chosen, maxLength).ids.length +
+            encodeItem(tok, pair, pair.rejected, maxLength).ids.length;
           counted.set(i, n);
         }
         return n;

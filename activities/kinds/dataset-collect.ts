@@ -20,7 +20,8 @@ export const datasetCollect = defineKind({
       prefix: Type.String({ pattern: '^s3://', description: 's3://<bucket>/<prefix>: every *.jsonl object under it' }),
       sinceChannel: Type.Optional(
         Type.String({
-          description: "only objects newer than this channel's latest promotion (all of them when the channel is empty)",
+          description:
+            "only objects newer than this channel's latest promotion (all of them when the channel is empty)",
         }),
       ),
       format: formatArg(),

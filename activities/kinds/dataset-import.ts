@@ -45,9 +45,11 @@ export const datasetImport = defineKind({
   async run(ctx, a) {
     const { source } = a;
     const { records, report } = await loadDataset(ctx, source, a.format, a.onError, { maxIssues: MAX_LISTED_ROWS });
-    if (records.length === 0) throw new BadInput(`${source}: no valid rows (${report.rows} rows, ${report.skipped} skipped)`);
+    if (records.length === 0)
+      throw new BadInput(`${source}: no valid rows (${report.rows} rows, ${report.skipped} skipped)`);
     const kinds = new Set(records.map((r: DatasetRecord) => r.kind));
-    const canonical = kinds.size === 1 ? ({ pair: 'pairs', multi: 'multi', chat: 'chat' } as const)[[...kinds][0]!] : 'mixed';
+    const canonical =
+      kinds.size === 1 ? ({ pair: 'pairs', multi: 'multi', chat: 'chat' } as const)[[...kinds][0]!] : 'mixed';
     const skippedRows = await writeSkippedRows(ctx, report, source);
     const ref = await writeJsonl(ctx.store, ctx.outputUri('data.jsonl'), records, {
       kind: 'dataset',

@@ -60,7 +60,14 @@ export function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-  return { count: sorted.length, min: sorted[0]!, mean: Math.round(mean * 1000) / 1000, p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1]! };
+  return {
+    count: sorted.length,
+    min: sorted[0]!,
+    mean: Math.round(mean * 1000) / 1000,
+    p50: at(0.5),
+    p90: at(0.9),
+    max: sorted[sorted.length - 1]!,
+  };
 }
 
 const textOf = (t: Text): string => (typeof t === 'string' ? t : t.map((m) => `${m.role}: ${m.content}`).join('\n'));
@@ -159,13 +166,23 @@ export const datasetStats = defineKind({
     }
     const { records, report } = await loadDataset(ctx, uri, args.format, args.onError, { maxIssues: MAX_LISTED_ROWS });
     const issues = report.issues.slice(0, 100).map(({ row, reason }) => ({ row, reason }));
-    const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues }, measure);
+    const stats = computeStats(
+      records,
+      { format: report.format, rows: report.rows, skipped: report.skipped, issues },
+      measure,
+    );
     const skippedRows = await writeSkippedRows(ctx, report, uri);
     const ref = await ctx.store.putJson(ctx.outputUri('stats.json'), stats, {
       kind: 'metrics',
       producer: { runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt },
       inputs: [uri],
     });
-    return { stats: ref.uri, prompts: stats.breadth, pairs: stats.pairs, skipped: report.skipped, skippedRows: skippedRows.uri };
+    return {
+      stats: ref.uri,
+      prompts: stats.breadth,
+      pairs: stats.pairs,
+      skipped: report.skipped,
+      skippedRows: skippedRows.uri,
+    };
   },
 });

@@ -11,7 +11,15 @@ import { Type, withDefault } from '../kind-schema.js';
 import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
 import { BadInput, defineKind, type StepContext } from '../step-kind.js';
 import { dataArg, FORMAT_DESCRIPTION, formatArg, modelArg } from '../steps/args.js';
-import { assertNotCancelled, breathe, chunkedLogProbs, completionText, loadDataset, producerOf, recordPrompt } from '../steps/common.js';
+import {
+  assertNotCancelled,
+  breathe,
+  chunkedLogProbs,
+  completionText,
+  loadDataset,
+  producerOf,
+  recordPrompt,
+} from '../steps/common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
 interface Prompt {
@@ -31,7 +39,13 @@ interface SampleOpts {
 }
 
 /** Samples `samples` responses per prompt, in fixed chunks so the result doesn't depend on anything but the seed. */
-async function sampleAll(ctx: StepContext, model: CausalLM, prompts: Prompt[], o: SampleOpts, label: string): Promise<string[][]> {
+async function sampleAll(
+  ctx: StepContext,
+  model: CausalLM,
+  prompts: Prompt[],
+  o: SampleOpts,
+  label: string,
+): Promise<string[][]> {
   const tok = tokenizerOf(model);
   const flat = prompts.flatMap((p) => Array.from({ length: o.samples }, () => p.prompt));
   const texts: string[] = [];
@@ -46,7 +60,12 @@ async function sampleAll(ctx: StepContext, model: CausalLM, prompts: Prompt[], o
       seed: o.seed * 1_000_003 + chunk,
     });
     texts.push(...r.texts);
-    ctx.progress({ message: `sampling ${label}`, done: Math.min(flat.length, i + o.batch), total: flat.length, unit: 'samples' });
+    ctx.progress({
+      message: `sampling ${label}`,
+      done: Math.min(flat.length, i + o.batch),
+      total: flat.length,
+      unit: 'samples',
+    });
     await breathe(ctx);
   }
   return prompts.map((_, i) => texts.slice(i * o.samples, (i + 1) * o.samples));
@@ -84,7 +103,7 @@ export const evalGenerate = defineKind({
         Type.Boolean({
           description:
             "pass each prompt's chosen (best) response to the verifier as the reference answer (needed by exact / " +
-            "reference-chars)",
+            'reference-chars)',
         }),
         false,
       ),
@@ -134,7 +153,11 @@ export const evalGenerate = defineKind({
       const p = recordPrompt(r);
       if (seen.has(p)) continue;
       const ref =
-        r.kind === 'pair' ? completionText(r.chosen) : r.kind === 'multi' ? completionText([...r.responses].sort((x, y) => (y.score ?? 0) - (x.score ?? 0))[0]!.text) : r.messages.filter((m) => m.role === 'assistant').at(-1)?.content;
+        r.kind === 'pair'
+          ? completionText(r.chosen)
+          : r.kind === 'multi'
+            ? completionText([...r.responses].sort((x, y) => (y.score ?? 0) - (x.score ?? 0))[0]!.text)
+            : r.messages.filter((m) => m.role === 'assistant').at(-1)?.content;
       seen.set(p, { prompt: p, ...(useReference && ref !== undefined ? { reference: ref } : {}) });
     }
     const prompts = [...seen.values()].slice(0, a.maxPrompts);
@@ -145,7 +168,12 @@ export const evalGenerate = defineKind({
     try {
       const polSamples = await sampleAll(ctx, policy.model, prompts, o, 'policy');
       const refSamples = await sampleAll(ctx, reference.model, prompts, o, 'reference');
-      const items = (samples: string[][]): ScoreItem[] => prompts.map((p, i) => ({ prompt: p.prompt, responses: samples[i]!, ...(p.reference !== undefined ? { reference: p.reference } : {}) }));
+      const items = (samples: string[][]): ScoreItem[] =>
+        prompts.map((p, i) => ({
+          prompt: p.prompt,
+          responses: samples[i]!,
+          ...(p.reference !== undefined ? { reference: p.reference } : {}),
+        }));
       ctx.progress({ message: 'scoring', done: 0, total: prompts.length * 2, unit: 'prompts' });
       const polScores = await scoreResponses(spec, items(polSamples), { store: ctx.store, signal: ctx.signal });
       const refScores = await scoreResponses(spec, items(refSamples), { store: ctx.store, signal: ctx.signal });
@@ -161,7 +189,11 @@ export const evalGenerate = defineKind({
         klTokens += lp.tokens[j]!;
       }
 
-      let n = 0, reward = 0, exact = 0, wins = 0, refReward = 0;
+      let n = 0,
+        reward = 0,
+        exact = 0,
+        wins = 0,
+        refReward = 0;
       for (let i = 0; i < prompts.length; i++) {
         for (let s = 0; s < o.samples; s++) {
           const p = polScores[i]![s]!;
@@ -186,10 +218,29 @@ export const evalGenerate = defineKind({
         klTokens,
         model: policy.uri,
         reference: reference.uri,
-        examples: prompts.slice(0, 20).map((p, i) => ({ prompt: p.prompt, policy: polSamples[i], reference: refSamples[i], policyReward: polScores[i], referenceReward: refScores[i] })),
+        examples: prompts
+          .slice(0, 20)
+          .map((p, i) => ({
+            prompt: p.prompt,
+            policy: polSamples[i],
+            reference: refSamples[i],
+            policyReward: polScores[i],
+            referenceReward: refScores[i],
+          })),
       };
-      const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs: [data, policy.uri, reference.uri] });
-      return { eval: ref.uri, meanReward: report.meanReward, accuracy: report.accuracy, winRate: report.winRate, kl: report.kl, referenceMeanReward: report.referenceMeanReward };
+      const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
+        kind: 'metrics',
+        producer: producerOf(ctx),
+        inputs: [data, policy.uri, reference.uri],
+      });
+      return {
+        eval: ref.uri,
+        meanReward: report.meanReward,
+        accuracy: report.accuracy,
+        winRate: report.winRate,
+        kl: report.kl,
+        referenceMeanReward: report.referenceMeanReward,
+      };
     } finally {
       policy.model.dispose();
       reference.model.dispose();

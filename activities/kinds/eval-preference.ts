@@ -25,11 +25,32 @@ export interface PreferenceEval {
   reference: string;
 }
 
-async function pairLogps(ctx: StepContext, model: CausalLM, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
+async function pairLogps(
+  ctx: StepContext,
+  model: CausalLM,
+  pairs: PairText[],
+  maxLength: number | undefined,
+  batchSize: number,
+  label: string,
+) {
   const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
   return {
-    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
-    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
+    chosen: (
+      await chunkedLogProbs(
+        ctx,
+        model,
+        pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })),
+        { ...o, label: `${label} (chosen)` },
+      )
+    ).sum,
+    rejected: (
+      await chunkedLogProbs(
+        ctx,
+        model,
+        pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })),
+        { ...o, label: `${label} (rejected)` },
+      )
+    ).sum,
   };
 }
 
@@ -89,7 +110,13 @@ export const evalPreference = defineKind({
       reference.model.dispose();
     }
     const n = pairs.length;
-    let acc = 0, margin = 0, polAcc = 0, rc = 0, rr = 0, lc = 0, lr = 0;
+    let acc = 0,
+      margin = 0,
+      polAcc = 0,
+      rc = 0,
+      rr = 0,
+      lc = 0,
+      lr = 0;
     for (let i = 0; i < n; i++) {
       const c = beta * (pol.chosen[i]! - ref.chosen[i]!);
       const r = beta * (pol.rejected[i]! - ref.rejected[i]!);
@@ -119,6 +146,12 @@ export const evalPreference = defineKind({
       producer: producerOf(ctx),
       inputs: [data, policy.uri, reference.uri],
     });
-    return { eval: ref2.uri, accuracy: report.accuracy, margin: report.margin, policyAccuracy: report.policyAccuracy, pairs: n };
+    return {
+      eval: ref2.uri,
+      accuracy: report.accuracy,
+      margin: report.margin,
+      policyAccuracy: report.policyAccuracy,
+      pairs: n,
+    };
   },
 });

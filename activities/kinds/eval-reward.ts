@@ -19,9 +19,7 @@ export const evalReward = defineKind({
     {
       data: dataArg('held-out preference pairs (JSONL)'),
       format: preferenceFormatArg(),
-      model: modelArg(
-        'reward model bundle (the output of model.reward@v1, or a GPT2ForSequenceClassification folder)',
-      ),
+      model: modelArg('reward model bundle (the output of model.reward@v1, or a GPT2ForSequenceClassification folder)'),
       batchSize: batchSizeArg(16, 'sequences per forward pass'),
       maxLength: maxLengthArg(),
     },
@@ -47,8 +45,20 @@ export const evalReward = defineKind({
         assertNotCancelled(ctx);
         const part = pairs.slice(i, i + chunk);
         const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
-        chosen.push(...scoreTexts(model, part.map((p) => ({ prompt: p.prompt, response: p.chosen })), o));
-        rejected.push(...scoreTexts(model, part.map((p) => ({ prompt: p.prompt, response: p.rejected })), o));
+        chosen.push(
+          ...scoreTexts(
+            model,
+            part.map((p) => ({ prompt: p.prompt, response: p.chosen })),
+            o,
+          ),
+        );
+        rejected.push(
+          ...scoreTexts(
+            model,
+            part.map((p) => ({ prompt: p.prompt, response: p.rejected })),
+            o,
+          ),
+        );
         ctx.progress({ done: Math.min(pairs.length, i + chunk), total: pairs.length, unit: 'pairs' });
         await breathe(ctx);
       }
@@ -57,7 +67,11 @@ export const evalReward = defineKind({
     }
     const stats = pairwiseStats(chosen, rejected);
     const report = { ...stats, model: uri, data };
-    const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs: [data, uri] });
+    const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
+      kind: 'metrics',
+      producer: producerOf(ctx),
+      inputs: [data, uri],
+    });
     return { eval: ref.uri, accuracy: stats.accuracy, margin: stats.margin, pairs: stats.pairs };
   },
 });

@@ -31,7 +31,10 @@ export const modelPromote = defineKind({
       }),
       metric: Type.String({ minLength: 1, description: 'name the metric is recorded under, e.g. accuracy' }),
       value: Type.Number({ description: "this model's value of the metric (usually an eval step's output)" }),
-      mode: withDefault(StringEnum(['max', 'min'], { description: 'max: higher is better; min: lower is better' }), 'max'),
+      mode: withDefault(
+        StringEnum(['max', 'min'], { description: 'max: higher is better; min: lower is better' }),
+        'max',
+      ),
       minDelta: withDefault(
         Type.Number({ minimum: 0, description: 'must beat the current value by more than this' }),
         0,
@@ -58,7 +61,8 @@ export const modelPromote = defineKind({
   async run(ctx, a) {
     const { channel, metric, value, mode, minDelta } = a;
     // JSON has no NaN or Infinity, but an upstream output may still be one.
-    if (!Number.isFinite(value)) throw new BadInput(`value of "${metric}" must be a finite number, got ${JSON.stringify(value)}`);
+    if (!Number.isFinite(value))
+      throw new BadInput(`value of "${metric}" must be a finite number, got ${JSON.stringify(value)}`);
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(a.metrics)) if (Number.isFinite(v)) metrics[k] = v;
     metrics[metric] = value;
@@ -73,7 +77,7 @@ export const modelPromote = defineKind({
     let seq = cur?.seq ?? 0;
     if (cur && cur.modelUri === model.uri && cur.sha256 === model.sha256) {
       promoted = true;
-      reason = 'already the channel\'s latest';
+      reason = "already the channel's latest";
     } else if (beats(value, currentValue, mode, minDelta)) {
       const ptr = await channels.promote(channel, model.uri, { metrics, runId: ctx.runId });
       promoted = true;

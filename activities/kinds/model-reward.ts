@@ -23,18 +23,18 @@ export const modelReward = defineKind({
     {
       data: dataArg(
         'preference pairs (TRL {prompt, chosen, rejected}, HH transcripts, or multi-response rows: best vs worst ' +
-        'scored)',
+          'scored)',
       ),
       format: formatArg(
         'auto: detected from the first row; pairs: TRL; multi: {prompt, responses:[{text, score}]}; hh: HH-RLHF ' +
-        'transcripts',
+          'transcripts',
         ['auto', 'pairs', 'multi', 'hh'],
       ),
       init: initArg('backbone: a fresh seeded model', MODEL_SIZES.gpt2),
       model: Type.Optional(
         modelArg(
           'backbone: a language-model bundle (usually the SFT model; s3://… or channel://<name>); its LM head is ' +
-          'dropped',
+            'dropped',
         ),
       ),
       ...trainingArgs({
@@ -76,9 +76,16 @@ export const modelReward = defineKind({
       const tokenizer = getTokenizer(model.tokenizerName);
       const maxLength = Math.min(a.maxLength ?? model.maxPositions, model.maxPositions);
       // A pair is two sequences through the model.
-      const length = (prompt: string, response: string) => encodeForReward(tokenizer, prompt, response, maxLength).ids.length;
+      const length = (prompt: string, response: string) =>
+        encodeForReward(tokenizer, prompt, response, maxLength).ids.length;
       const tokens = pairs.map((p) => length(p.prompt, p.chosen) + length(p.prompt, p.rejected));
-      const run = await startTraining(ctx, a, { examples: pairs.length, maxLength, tokens, sequencesPerExample: 2, inputs });
+      const run = await startTraining(ctx, a, {
+        examples: pairs.length,
+        maxLength,
+        tokens,
+        sequencesPerExample: 2,
+        inputs,
+      });
       const { config, hooks, resume } = run;
       const result = await trainReward({ model, pairs, tokenizer, state: resume?.state, config, ...hooks });
       const accuracy = result.lastMetrics?.accuracy ?? null;

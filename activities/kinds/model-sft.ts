@@ -56,10 +56,19 @@ export const modelSft = defineKind({
       const tokenizer = tokenizerOf(model);
       const maxLength = Math.min(a.maxLength ?? model.config.n_positions, model.config.n_positions);
       const tokens = examples.map((e) => encodeSftExample(tokenizer, e, maxLength).ids.length);
-      const run = await startTraining(ctx, a, { examples: examples.length, maxLength, tokens, sequencesPerExample: 1, inputs });
+      const run = await startTraining(ctx, a, {
+        examples: examples.length,
+        maxLength,
+        tokens,
+        sequencesPerExample: 1,
+        inputs,
+      });
       const { config, hooks, resume } = run;
       const result = await trainSft({ model, examples, tokenizer, state: resume?.state, config, ...hooks });
-      return await run.finish(result, model, { inputs, training: { kind: 'sft', ...(a.init ? { init: a.init } : {}) } });
+      return await run.finish(result, model, {
+        inputs,
+        training: { kind: 'sft', ...(a.init ? { init: a.init } : {}) },
+      });
     } finally {
       model.dispose();
     }

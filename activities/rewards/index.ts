@@ -9,8 +9,8 @@ import { BadInput } from '../step-kind.js';
 import { DEFAULT_MAX_SCORE, judgeScore, type JudgeSpec } from './judge.js';
 import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
 
-export { VERIFIERS, getVerifier, verifierNames, positionalCredit, answerOf, additionTarget, reverseTarget, sortTarget } from './verifiers.js';
-export { parseJudgeScore, judgeMessages, DEFAULT_RUBRIC } from './judge.js';
+export { getVerifier } from './verifiers.js';
+export { parseJudgeScore } from './judge.js';
 
 /** What a reward spec leaves out (bpo.augment's schema quotes these in its descriptions). */
 export const REWARD_DEFAULTS = { batchSize: 16, concurrency: 4, maxScore: DEFAULT_MAX_SCORE, beta: DPO_DEFAULTS.beta };

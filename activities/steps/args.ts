@@ -33,7 +33,8 @@ export const preferenceFormatArg = () =>
   ]);
 
 /** `onError` of kinds that list the rows they skip. */
-export const ON_ERROR_SKIP_LISTED = 'a bad row fails the step (with its row number), or is skipped and listed in skippedRows';
+export const ON_ERROR_SKIP_LISTED =
+  'a bad row fails the step (with its row number), or is skipped and listed in skippedRows';
 
 export const SKIPPED_ROWS_OUTPUT = {
   type: 'artifact',
@@ -57,7 +58,10 @@ export const maxLengthArg = (what?: string) =>
 
 /** The training loop's schedule, clipping, data order and checkpointing (ml/train/loop.ts). */
 const trainingLoopArgs = {
-  warmupSteps: withDefault(Type.Integer({ minimum: 0, description: 'linear warmup updates' }), TRAIN_DEFAULTS.warmupSteps),
+  warmupSteps: withDefault(
+    Type.Integer({ minimum: 0, description: 'linear warmup updates' }),
+    TRAIN_DEFAULTS.warmupSteps,
+  ),
   schedule: withDefault(
     StringEnum(['linear', 'cosine', 'constant'], { description: 'learning-rate decay after warmup' }),
     TRAIN_DEFAULTS.lrSchedule,
@@ -115,15 +119,15 @@ export const trainingArgs = (o: { learningRate: number; batchSize: number; batch
 });
 
 /** `init`: a fresh seeded model, for kinds that can start from scratch (model.sft, model.reward). */
-export const initArg = (
-  description: string,
-  sizes: { values: readonly string[]; description: string },
-) =>
+export const initArg = (description: string, sizes: { values: readonly string[]; description: string }) =>
   Type.Optional(
     Type.Object(
       {
         size: withDefault(StringEnum([...sizes.values], { description: sizes.description }), 'micro'),
-        tokenizer: withDefault(StringEnum(['byte', 'gpt2'], { description: 'byte-level (258 ids) or GPT-2 BPE' }), 'byte'),
+        tokenizer: withDefault(
+          StringEnum(['byte', 'gpt2'], { description: 'byte-level (258 ids) or GPT-2 BPE' }),
+          'byte',
+        ),
         seed: withDefault(Type.Integer({ minimum: 0, description: 'weight-init seed' }), 0),
       },
       { additionalProperties: false, description },
@@ -141,5 +145,8 @@ export const MODEL_SIZES = {
       'preset: GPT-2 (micro ~35k parameters … gpt2 124M) or Llama-family (llama-micro ~35k, llama-tiny ~0.8M, ' +
       'qwen2-micro, mistral-micro)',
   },
-  gpt2: { values: ['micro', 'tiny', 'small', 'medium', 'gpt2'], description: 'preset (micro ~35k parameters … gpt2 124M)' },
+  gpt2: {
+    values: ['micro', 'tiny', 'small', 'medium', 'gpt2'],
+    description: 'preset (micro ~35k parameters … gpt2 124M)',
+  },
 };

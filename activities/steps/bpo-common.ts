@@ -47,7 +47,13 @@ export async function readPairRows(ctx: StepContext, uri: string): Promise<PairR
     const sc = value.score_chosen;
     const sr = value.score_rejected;
     const gap = typeof sc === 'number' && typeof sr === 'number' ? sc - sr : undefined;
-    return { prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected), gap, raw: value };
+    return {
+      prompt: promptText(r.prompt),
+      chosen: completionText(r.chosen),
+      rejected: completionText(r.rejected),
+      gap,
+      raw: value,
+    };
   });
   if (out.length === 0) throw new BadInput(`${uri}: no preference pairs`);
   return out;
@@ -58,7 +64,7 @@ export interface PromptRow {
   raw: Record<string, unknown>;
 }
 
-/** Rows that carry a prompt: `{prompt, …}` (prompt-only, pairs, multi) or chat rows (context before the last assistant turn). */
+/** Rows with a prompt: `{prompt, …}` (prompt-only, pairs, multi) or chat (context before the last assistant turn). */
 export async function readPromptRows(ctx: StepContext, uri: string): Promise<PromptRow[]> {
   const rows = await readLines(ctx, uri);
   const out = rows.map(({ line, value }) => {
@@ -87,7 +93,13 @@ export function groupByPrompt<T extends { prompt: string }>(rows: T[]): Map<stri
   return g;
 }
 
-export async function writeRows(ctx: StepContext, name: string, rows: unknown[], inputs: string[], attributes: Record<string, unknown> = {}): Promise<ArtifactRef & { rows: number }> {
+export async function writeRows(
+  ctx: StepContext,
+  name: string,
+  rows: unknown[],
+  inputs: string[],
+  attributes: Record<string, unknown> = {},
+): Promise<ArtifactRef & { rows: number }> {
   return writeJsonl(ctx.store, ctx.outputUri(name), rows, { producer: producerOf(ctx), inputs, attributes });
 }
 

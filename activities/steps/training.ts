@@ -17,7 +17,16 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import { resumeAncestors } from '../run-links.js';
-import { currentBackend, trainingIndices, type CausalLM, type TrainConfig, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import {
+  currentBackend,
+  trainingIndices,
+  type CausalLM,
+  type TrainConfig,
+  type RewardModel,
+  type LoopHooks,
+  type StepMetrics,
+  type TrainResult,
+} from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
@@ -78,15 +87,25 @@ export async function findResume(ctx: StepContext, args?: Record<string, unknown
   return { state, step: best.step, uri: best.uri, rows, ...(fromRun ? { fromRun } : {}) };
 }
 
-async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: string): Promise<{ checkpoint: LoadedCheckpoint; runId: string } | null> {
+async function ancestorCheckpoint(
+  ctx: StepContext,
+  ckpts: Checkpoints,
+  key: string,
+): Promise<{ checkpoint: LoadedCheckpoint; runId: string } | null> {
   for (const runId of await resumeAncestors(ctx.store, ctx.runId)) {
     const c = await ckpts.latestCheckpoint(runId, ctx.stepId);
     for (const s of c?.skipped ?? []) ctx.log.warn('skipping invalid checkpoint', s);
     if (!c) continue;
-    const stored = c.files[RESUME_KEY_FILE] ? (JSON.parse(new TextDecoder().decode(c.files[RESUME_KEY_FILE])) as { resumeKey?: string }).resumeKey : undefined;
+    const stored = c.files[RESUME_KEY_FILE]
+      ? (JSON.parse(new TextDecoder().decode(c.files[RESUME_KEY_FILE])) as { resumeKey?: string }).resumeKey
+      : undefined;
     if (stored === key) return { checkpoint: c, runId };
     // Another step's work (other inputs or settings): starting over is the only correct choice.
-    ctx.log.info('checkpoint of the resumed run does not match this step', { run: runId, uri: c.uri, reason: stored ? "the step's arguments changed" : 'it has no resume key' });
+    ctx.log.info('checkpoint of the resumed run does not match this step', {
+      run: runId,
+      uri: c.uri,
+      reason: stored ? "the step's arguments changed" : 'it has no resume key',
+    });
     return null;
   }
   return null;
@@ -97,7 +116,13 @@ async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: str
  * `steps` updates, replaying its data order (ml/train/order.ts). `lengths[i]` (or
  * `lengths(i)`, asked only for the examples read) is example i's token count.
  */
-export function tokensForSteps(lengths: number[] | ((i: number) => number), seed: number, steps: number, examplesPerStep: number, N = Array.isArray(lengths) ? lengths.length : 0): number[] {
+export function tokensForSteps(
+  lengths: number[] | ((i: number) => number),
+  seed: number,
+  steps: number,
+  examplesPerStep: number,
+  N = Array.isArray(lengths) ? lengths.length : 0,
+): number[] {
   const lengthOf = typeof lengths === 'function' ? lengths : (i: number) => lengths[i]!;
   const visited = trainingIndices(N, seed, steps, examplesPerStep);
   const perStep: number[] = [];
@@ -137,9 +162,16 @@ export function trainingDriver(
     args?: Record<string, unknown>;
   },
 ): TrainingDriver {
-  const keyFile: Record<string, Uint8Array> = opts.args ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) } : {};
+  const keyFile: Record<string, Uint8Array> = opts.args
+    ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) }
+    : {};
   const ckpts = new Checkpoints(ctx.store, { retention: { keepLast: opts.keepCheckpoints } });
-  const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000, backend: currentBackend()?.name });
+  const metrics = MetricsWriter.open(ctx, {
+    total: opts.totalSteps,
+    unit: 'steps',
+    flushEveryMs: 5_000,
+    backend: currentBackend()?.name,
+  });
   const rows: MetricsRow[] = [];
   const cumulativeTokens: number[] = [];
   let acc = 0;
@@ -176,11 +208,17 @@ export function trainingDriver(
     shouldCheckpoint: (step) => opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && step < opts.totalSteps,
     onCheckpoint: async (state, step) => {
       const last = rows.at(-1);
-      const body = rows.filter((r) => r.step <= step).map((r) => JSON.stringify(r) + '\n').join('');
+      const body = rows
+        .filter((r) => r.step <= step)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join('');
       const ref = await ckpts.save(
         ctx.runId,
         ctx.stepId,
-        { files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body), ...keyFile }, meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} } },
+        {
+          files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body), ...keyFile },
+          meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} },
+        },
         { producer: producerOf(ctx), inputs: opts.inputs },
       );
       checkpoints.push(ref.uri);
@@ -212,7 +250,10 @@ export const TRAINING_OUTPUTS: Record<string, KindOutput> = {
     description: 'tokens processed (prompt + response + EOS per sequence, unpadded), for compute comparisons',
   },
   loss: { type: 'number', description: 'training loss of the last update' },
-  resumedFrom: { type: 'number', description: 'checkpoint step the successful attempt resumed from (0 = started fresh)' },
+  resumedFrom: {
+    type: 'number',
+    description: 'checkpoint step the successful attempt resumed from (0 = started fresh)',
+  },
 };
 
 export interface TrainingOutputs {
@@ -265,7 +306,11 @@ export interface TrainingRun {
   hooks: LoopHooks;
   config: TrainConfig;
   /** Fails unless the loop finished; saves the model with a record of how it was trained. */
-  finish(result: TrainResult, model: CausalLM | RewardModel, record: { inputs: string[]; training: Record<string, unknown> }): Promise<TrainingOutputs>;
+  finish(
+    result: TrainResult,
+    model: CausalLM | RewardModel,
+    record: { inputs: string[]; training: Record<string, unknown> },
+  ): Promise<TrainingOutputs>;
 }
 
 /**

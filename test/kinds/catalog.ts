@@ -27,5 +27,9 @@ export function testKindsEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proce
 // `npm run catalog` runs this after cli/write-catalog.js.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const { dir, kinds } of testCatalogs()) writeCatalog(kinds, dir);
-  console.log(`catalog: test kinds -> ${testCatalogs().map((c) => c.dir).join(', ')}`);
+  console.log(
+    `catalog: test kinds -> ${testCatalogs()
+      .map((c) => c.dir)
+      .join(', ')}`,
+  );
 }

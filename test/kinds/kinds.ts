@@ -36,7 +36,9 @@ export const testNoop = defineKind({
         false,
       ),
       errorType: withDefault(
-        Type.String({ description: 'Error type of the failure; BadInput and ValidationError are not retried by default.' }),
+        Type.String({
+          description: 'Error type of the failure; BadInput and ValidationError are not retried by default.',
+        }),
         'TestFailure',
       ),
       failUnless: Type.Optional(
@@ -206,7 +208,10 @@ export const testTrain = defineKind({
         }),
         false,
       ),
-      maxDepth: withDefault(Type.Integer({ minimum: 1, description: 'Pairs kept per prompt in the balanced data.' }), 2),
+      maxDepth: withDefault(
+        Type.Integer({ minimum: 1, description: 'Pairs kept per prompt in the balanced data.' }),
+        2,
+      ),
     },
     { additionalProperties: false },
   ),
@@ -253,30 +258,68 @@ export const testTrain = defineKind({
       }
       const prompts = [...byPrompt.keys()];
       const balanced = prompts.flatMap((p) => byPrompt.get(p)!.slice(0, maxDepth));
-      const balancedRef = await ctx.store.put(ctx.outputUri('balanced.jsonl'), Buffer.from(balanced.map((r) => JSON.stringify(r) + '\n').join('')), {
-        kind: 'dataset',
-        mediaType: 'application/x-ndjson',
-        producer,
-        inputs: [data],
-      });
+      const balancedRef = await ctx.store.put(
+        ctx.outputUri('balanced.jsonl'),
+        Buffer.from(balanced.map((r) => JSON.stringify(r) + '\n').join('')),
+        {
+          kind: 'dataset',
+          mediaType: 'application/x-ndjson',
+          producer,
+          inputs: [data],
+        },
+      );
       const clusters = {
         points: prompts.map((prompt, i) => {
           const cluster = i % 3;
-          return { x: Math.cos(cluster * 2.1) * 3 + wobble(i), y: Math.sin(cluster * 2.1) * 3 + wobble(i + 11), cluster, prompt };
+          return {
+            x: Math.cos(cluster * 2.1) * 3 + wobble(i),
+            y: Math.sin(cluster * 2.1) * 3 + wobble(i + 11),
+            cluster,
+            prompt,
+          };
         }),
       };
       const allocation = {
-        prompts: prompts.map((prompt, i) => ({ prompt, depth: Math.min(maxDepth, byPrompt.get(prompt)!.length), score: Math.round((0.5 + 0.5 * wobble(i + 5)) * 1000) / 1000 })),
+        prompts: prompts.map((prompt, i) => ({
+          prompt,
+          depth: Math.min(maxDepth, byPrompt.get(prompt)!.length),
+          score: Math.round((0.5 + 0.5 * wobble(i + 5)) * 1000) / 1000,
+        })),
       };
       const latest = metrics.latest();
-      const evalTable = { 'eval/loss': (latest.loss ?? 0) + 0.03, 'eval/rewards/accuracies': (latest['rewards/accuracies'] ?? 0) - 0.05, 'eval/win_rate': 0.61 };
-      const clustersRef = await ctx.store.putJson(ctx.outputUri('clusters.json'), clusters, { kind: 'metrics', producer, inputs: [data] });
-      const allocationRef = await ctx.store.putJson(ctx.outputUri('allocation.json'), allocation, { kind: 'metrics', producer, inputs: [clustersRef.uri] });
-      const evalRef = await ctx.store.putJson(ctx.outputUri('eval.json'), evalTable, { kind: 'metrics', producer, inputs: [] });
-      Object.assign(outputs, { data: balancedRef.uri, clusters: clustersRef.uri, allocation: allocationRef.uri, eval: evalRef.uri });
+      const evalTable = {
+        'eval/loss': (latest.loss ?? 0) + 0.03,
+        'eval/rewards/accuracies': (latest['rewards/accuracies'] ?? 0) - 0.05,
+        'eval/win_rate': 0.61,
+      };
+      const clustersRef = await ctx.store.putJson(ctx.outputUri('clusters.json'), clusters, {
+        kind: 'metrics',
+        producer,
+        inputs: [data],
+      });
+      const allocationRef = await ctx.store.putJson(ctx.outputUri('allocation.json'), allocation, {
+        kind: 'metrics',
+        producer,
+        inputs: [clustersRef.uri],
+      });
+      const evalRef = await ctx.store.putJson(ctx.outputUri('eval.json'), evalTable, {
+        kind: 'metrics',
+        producer,
+        inputs: [],
+      });
+      Object.assign(outputs, {
+        data: balancedRef.uri,
+        clusters: clustersRef.uri,
+        allocation: allocationRef.uri,
+        eval: evalRef.uri,
+      });
       inputs.push(balancedRef.uri, allocationRef.uri);
     }
-    const model = await ctx.store.putJson(ctx.outputUri('model.json'), { fake: true, steps }, { kind: 'model', producer, inputs });
+    const model = await ctx.store.putJson(
+      ctx.outputUri('model.json'),
+      { fake: true, steps },
+      { kind: 'model', producer, inputs },
+    );
     outputs.model = model.uri;
     return outputs;
   },

@@ -17,10 +17,16 @@ describe('step catalog', () => {
   });
 
   it('names every kind the worker serves, and the worker serves every kind it names', () => {
-    const catalog = loadCatalog(defaultCatalogDir()).all().map((k) => `${k.kind}@${k.version}`).sort();
+    const catalog = loadCatalog(defaultCatalogDir())
+      .all()
+      .map((k) => `${k.kind}@${k.version}`)
+      .sort();
     // The test kinds come from BPOFLOW_KIND_MODULES (test/run.ts sets it): not part of the release.
     const injected = new Set(process.env.BPOFLOW_KIND_MODULES ? testKinds.map((k) => `${k.kind}@${k.version}`) : []);
-    assert.deepEqual(registeredKinds().filter((id) => !injected.has(id)), catalog);
+    assert.deepEqual(
+      registeredKinds().filter((id) => !injected.has(id)),
+      catalog,
+    );
     assert.ok(catalog.length >= 16, `catalog lists ${catalog.length} kinds`);
   });
 
