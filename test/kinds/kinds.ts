@@ -1,6 +1,6 @@
 // Step kinds that exist only to exercise the engine (sleep, fail, fan out, block, fake
 // training), for the test suite and the benchmarks. A worker serves them when
-// BPOFLOW_KIND_MODULES names ./index.js (testKindsEnv() in ./env.ts); their catalog
+// BPOFLOW_KIND_MODULES names ./index.js (testKindsEnv() in ./catalog.ts); their catalog
 // files are made from these modules like the real kinds' (`npm run catalog`).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
