@@ -17,7 +17,7 @@ import {
   chunkedLogProbs,
   completionText,
   loadDataset,
-  producerOf,
+  writeEvalReport,
   recordPrompt,
 } from '../steps/common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
@@ -218,23 +218,16 @@ export const evalGenerate = defineKind({
         klTokens,
         model: policy.uri,
         reference: reference.uri,
-        examples: prompts
-          .slice(0, 20)
-          .map((p, i) => ({
-            prompt: p.prompt,
-            policy: polSamples[i],
-            reference: refSamples[i],
-            policyReward: polScores[i],
-            referenceReward: refScores[i],
-          })),
+        examples: prompts.slice(0, 20).map((p, i) => ({
+          prompt: p.prompt,
+          policy: polSamples[i],
+          reference: refSamples[i],
+          policyReward: polScores[i],
+          referenceReward: refScores[i],
+        })),
       };
-      const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
-        kind: 'metrics',
-        producer: producerOf(ctx),
-        inputs: [data, policy.uri, reference.uri],
-      });
       return {
-        eval: ref.uri,
+        eval: await writeEvalReport(ctx, report, [data, policy.uri, reference.uri]),
         meanReward: report.meanReward,
         accuracy: report.accuracy,
         winRate: report.winRate,

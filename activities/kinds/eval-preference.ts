@@ -8,7 +8,7 @@ import { DPO_DEFAULTS } from '../../ml/index.js';
 import { Type, withDefault } from '../kind-schema.js';
 import { defineKind, type StepContext } from '../step-kind.js';
 import { batchSizeArg, dataArg, maxLengthArg, modelArg, preferenceFormatArg } from '../steps/args.js';
-import { chunkedLogProbs, loadDataset, producerOf, toPairs, type PairText } from '../steps/common.js';
+import { chunkedLogProbs, loadDataset, toPairs, writeEvalReport, type PairText } from '../steps/common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
 export interface PreferenceEval {
@@ -34,24 +34,11 @@ async function pairLogps(
   label: string,
 ) {
   const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
-  return {
-    chosen: (
-      await chunkedLogProbs(
-        ctx,
-        model,
-        pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })),
-        { ...o, label: `${label} (chosen)` },
-      )
-    ).sum,
-    rejected: (
-      await chunkedLogProbs(
-        ctx,
-        model,
-        pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })),
-        { ...o, label: `${label} (rejected)` },
-      )
-    ).sum,
+  const side = async (which: 'chosen' | 'rejected') => {
+    const items = pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p[which] }));
+    return (await chunkedLogProbs(ctx, model, items, { ...o, label: `${label} (${which})` })).sum;
   };
+  return { chosen: await side('chosen'), rejected: await side('rejected') };
 }
 
 export const evalPreference = defineKind({
@@ -141,13 +128,8 @@ export const evalPreference = defineKind({
       model: policy.uri,
       reference: reference.uri,
     };
-    const ref2 = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
-      kind: 'metrics',
-      producer: producerOf(ctx),
-      inputs: [data, policy.uri, reference.uri],
-    });
     return {
-      eval: ref2.uri,
+      eval: await writeEvalReport(ctx, report, [data, policy.uri, reference.uri]),
       accuracy: report.accuracy,
       margin: report.margin,
       policyAccuracy: report.policyAccuracy,

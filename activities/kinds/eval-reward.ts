@@ -5,7 +5,7 @@ import { pairwiseStats, scoreTexts } from '../../ml/index.js';
 import { Type } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
 import { batchSizeArg, dataArg, maxLengthArg, modelArg, preferenceFormatArg } from '../steps/args.js';
-import { assertNotCancelled, breathe, loadDataset, producerOf, toPairs } from '../steps/common.js';
+import { assertNotCancelled, breathe, loadDataset, toPairs, writeEvalReport } from '../steps/common.js';
 import { loadRewardModelArtifact } from '../steps/model-io.js';
 
 export const evalReward = defineKind({
@@ -67,11 +67,7 @@ export const evalReward = defineKind({
     }
     const stats = pairwiseStats(chosen, rejected);
     const report = { ...stats, model: uri, data };
-    const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
-      kind: 'metrics',
-      producer: producerOf(ctx),
-      inputs: [data, uri],
-    });
-    return { eval: ref.uri, accuracy: stats.accuracy, margin: stats.margin, pairs: stats.pairs };
+    const evalUri = await writeEvalReport(ctx, report, [data, uri]);
+    return { eval: evalUri, accuracy: stats.accuracy, margin: stats.margin, pairs: stats.pairs };
   },
 });
