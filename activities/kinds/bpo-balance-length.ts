@@ -6,7 +6,14 @@ import { depthSelection } from '../../ml/bpo/index.js';
 import { AllocationError } from '../../ml/bpo/allocate.js';
 import { Type } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
-import { budgetArgs, budgetOf, depthSummary, readPairRows, SELECTION_OUTPUTS, writeRows } from '../steps/bpo-common.js';
+import {
+  budgetArgs,
+  budgetOf,
+  readPairRows,
+  SELECTION_OUTPUTS,
+  selectionSummary,
+  writeRows,
+} from '../steps/bpo-common.js';
 import { producerOf } from '../steps/common.js';
 
 export const bpoBalanceLength = defineKind({
@@ -73,15 +80,10 @@ export const bpoBalanceLength = defineKind({
       },
       { kind: 'report', producer: producerOf(ctx), inputs: [uri] },
     );
-    const s = depthSummary(sel.prompts.map((p) => p.depth));
-    return {
-      data: ref.uri,
-      allocation: alloc.uri,
-      pairs: s.pairs,
-      prompts: s.prompts,
-      poolPairs: rows.length,
-      budget,
-      depthHistogram: JSON.stringify(s.histogram),
-    };
+    const summary = selectionSummary(
+      sel.prompts.map((p) => p.depth),
+      rows.length,
+    );
+    return { data: ref.uri, allocation: alloc.uri, budget, ...summary };
   },
 });

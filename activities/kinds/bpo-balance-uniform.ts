@@ -4,10 +4,10 @@
 import { Type, withDefault } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
 import {
-  depthSummary,
   groupByPrompt,
   readPairRows,
   SELECTION_OUTPUTS,
+  selectionSummary,
   writeRows,
   type PairRow,
 } from '../steps/bpo-common.js';
@@ -50,13 +50,6 @@ export const bpoBalanceUniform = defineKind({
       { depth },
     );
     const depths = [...groupByPrompt(keep.map((i) => rows[i]!)).values()].map((g) => g.length);
-    const s = depthSummary(depths);
-    return {
-      data: ref.uri,
-      pairs: s.pairs,
-      prompts: s.prompts,
-      poolPairs: rows.length,
-      depthHistogram: JSON.stringify(s.histogram),
-    };
+    return { data: ref.uri, ...selectionSummary(depths, rows.length) };
   },
 });

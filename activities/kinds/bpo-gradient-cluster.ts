@@ -39,7 +39,7 @@ import {
 import { StringEnum, Type, withDefault, type ArgsOf } from '../kind-schema.js';
 import { BadInput, defineKind, shardRange, type StepContext } from '../step-kind.js';
 import { breathe, producerOf } from '../steps/common.js';
-import { budgetArgs, budgetOf, depthSummary, readPairRows, SELECTION_OUTPUTS, writeRows } from '../steps/bpo-common.js';
+import { budgetArgs, budgetOf, readPairRows, SELECTION_OUTPUTS, selectionSummary, writeRows } from '../steps/bpo-common.js';
 import type { PairRow } from '../steps/bpo-common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
@@ -240,18 +240,8 @@ async function finalize(ctx: StepContext, args: Args, rows: PairRow[], features:
     { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
     meta,
   );
-  const s = depthSummary(sel.prompts.map((p) => p.depth));
-  return {
-    data: data.uri,
-    clusters: clustersRef.uri,
-    allocation: allocRef.uri,
-    pairs: s.pairs,
-    prompts: s.prompts,
-    poolPairs: rows.length,
-    budget,
-    k: clusters.k,
-    depthHistogram: JSON.stringify(s.histogram),
-  };
+  const summary = selectionSummary(sel.prompts.map((p) => p.depth), rows.length);
+  return { data: data.uri, clusters: clustersRef.uri, allocation: allocRef.uri, budget, k: clusters.k, ...summary };
 }
 
 export const bpoGradientCluster = defineKind({

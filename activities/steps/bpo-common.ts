@@ -130,8 +130,11 @@ export const SELECTION_OUTPUTS: Record<string, KindOutput> = {
   depthHistogram: { type: 'string', description: 'JSON: depth -> number of prompts' },
 };
 
-/** Depth summary: prompts kept and a histogram of pairs per prompt. */
-export function depthSummary(depths: number[]): { prompts: number; pairs: number; histogram: Record<string, number> } {
+/** SELECTION_OUTPUTS but `data`, from each prompt's depth: pairs and prompts kept, and a histogram of depths. */
+export function selectionSummary(
+  depths: number[],
+  poolPairs: number,
+): { pairs: number; prompts: number; poolPairs: number; depthHistogram: string } {
   const histogram: Record<string, number> = {};
   let prompts = 0;
   let pairs = 0;
@@ -140,5 +143,5 @@ export function depthSummary(depths: number[]): { prompts: number; pairs: number
     pairs += d;
     histogram[d] = (histogram[d] ?? 0) + 1;
   }
-  return { prompts, pairs, histogram };
+  return { pairs, prompts, poolPairs, depthHistogram: JSON.stringify(histogram) };
 }
