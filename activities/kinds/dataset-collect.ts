@@ -2,7 +2,8 @@
 // only those added since a model channel's last promotion — the "new data" of
 // a periodic re-alignment run.
 import { Channels } from '../../store/channels.js';
-import { readJsonl, recordToJson, writeJsonl } from '../../store/datasets.js';
+import { readJsonl, writeJsonl } from '../../store/datasets.js';
+import { recordToJson } from '../../formats/index.js';
 import { Type } from '../kind-schema.js';
 import { defineKind } from '../step-kind.js';
 import { formatArg, onErrorArg } from '../steps/args.js';

@@ -4,7 +4,8 @@
 // conversational pairs that keep their turns), {prompt, responses}, or
 // {messages}. JSONL, gzipped JSONL and Parquet are told apart by their bytes.
 // Skipped rows (onError: skip) are listed in skipped.jsonl.
-import { writeJsonl, type DatasetRecord } from '../../store/datasets.js';
+import { writeJsonl } from '../../store/datasets.js';
+import { type DatasetRecord } from '../../formats/index.js';
 import { Type } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
 import { FORMAT_DESCRIPTION, formatArg, ON_ERROR_SKIP_LISTED, onErrorArg, SKIPPED_ROWS_OUTPUT } from '../steps/args.js';

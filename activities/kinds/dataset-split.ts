@@ -2,7 +2,8 @@
 // every record of a prompt lands in the same split, chosen by
 // sha256(seed \0 prompt text) — so the split is stable across runs and row
 // order, and no prompt leaks from train into the held-out sets.
-import { writeJsonl, type DatasetRecord } from '../../store/datasets.js';
+import { writeJsonl } from '../../store/datasets.js';
+import { type DatasetRecord } from '../../formats/index.js';
 import { Type, withDefault } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
 import { dataArg, FORMAT_DESCRIPTION, formatArg } from '../steps/args.js';

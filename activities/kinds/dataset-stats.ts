@@ -3,7 +3,7 @@
 // Lengths are in characters (Unicode code points), or in tokens of a named
 // tokenizer; the report says which. Skipped rows are listed in skipped.jsonl.
 import { getTokenizer } from '../../ml/tokenizer.js';
-import { type DatasetRecord, type Text } from '../../store/datasets.js';
+import { type DatasetRecord, type Text } from '../../formats/index.js';
 import { StringEnum, Type } from '../kind-schema.js';
 import { BadInput, defineKind } from '../step-kind.js';
 import { formatArg, ON_ERROR_SKIP_LISTED, onErrorArg, SKIPPED_ROWS_OUTPUT } from '../steps/args.js';

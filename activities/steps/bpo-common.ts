@@ -1,7 +1,8 @@
 // Helpers shared by the bpo.* kinds: pair datasets read with their raw rows
 // (so extra columns such as scores survive selection), writing selections, and
 // the arguments and outputs of the depth-selection kinds.
-import { normalizeRow, splitLines, writeJsonl, type PairRecord } from '../../store/datasets.js';
+import { writeJsonl } from '../../store/datasets.js';
+import { normalizeRow, splitLines, type PairRecord } from '../../formats/index.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
 import { Type, withDefault } from '../kind-schema.js';
 import { BadInput, type KindOutput, type StepContext } from '../step-kind.js';

@@ -2,7 +2,8 @@
 // turns conversational records into model text, dataset loading, producers.
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { DatasetFormatError, readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
+import { readJsonl } from '../../store/datasets.js';
+import { DatasetFormatError, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../formats/index.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
 import { logProbs, type CausalLM, type SequenceLogps, type SftExample } from '../../ml/index.js';
