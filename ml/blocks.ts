@@ -79,23 +79,31 @@ export const MASKED = -1e9;
 /** A model's weights by their (HF) names: what GPT-2 and the Llama family keep alike. */
 export type ParamMap = Map<string, tf.Variable>;
 
-export function paramOf(params: ParamMap, name: string): tf.Variable {
-  const v = params.get(name);
-  if (!v) throw new Error(`no parameter ${name}`);
-  return v;
-}
+/**
+ * What every architecture's model class shares: its weights by (HF) name and the accessors on them.
+ * GPT-2 and the Llama family extend it, so these are written once.
+ */
+export abstract class NamedWeights {
+  constructor(readonly params: ParamMap) {}
 
-export function countParameters(params: ParamMap): number {
-  let n = 0;
-  for (const v of params.values()) n += v.size;
-  return n;
-}
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`no parameter ${name}`);
+    return v;
+  }
 
-/** Copies of all weights as plain arrays, under their names (checkpoints, export, comparisons). */
-export function paramArrays(params: ParamMap): Map<string, { shape: number[]; data: Float32Array }> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, v] of params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
-  return out;
+  parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** Copies of all weights as plain arrays, under their names (checkpoints, export, comparisons). */
+  toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, v] of this.params) out.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+    return out;
+  }
 }
 
 let varCounter = 0;

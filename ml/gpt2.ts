@@ -22,13 +22,11 @@ import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
 import {
   attentionBias,
-  countParameters,
   embedTokens,
   linear,
   makeVariable,
+  NamedWeights,
   mergeHeads,
-  paramArrays,
-  paramOf,
   splitHeads,
   type ForwardOptions,
   type ForwardPass,
@@ -82,17 +80,16 @@ export function countParams(c: Gpt2Config): number {
   return paramSpecs(c).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-export class Gpt2Model {
+export class Gpt2Model extends NamedWeights {
   readonly config: Gpt2Config;
-  readonly params: Map<string, tf.Variable>;
   /** Saved into config.json so a checkpoint always decodes with the tokenizer it was trained with. */
   tokenizerName: TokenizerName;
   /** The model folder's own tokenizer (tokenizer.json), when it came with one. */
   tokenizer?: Tokenizer;
 
   constructor(config: Gpt2Config, params: Map<string, tf.Variable>, tokenizerName?: TokenizerName) {
+    super(params);
     this.config = config;
-    this.params = params;
     this.tokenizerName = tokenizerName ?? (config.vocab_size >= 50257 ? 'gpt2' : 'byte');
   }
 
@@ -121,19 +118,6 @@ export class Gpt2Model {
       params.set(s.name, makeVariable(a.data, s.shape, s.name));
     }
     return new Gpt2Model(config, params, tokenizerName);
-  }
-
-  p(name: string): tf.Variable {
-    return paramOf(this.params, name);
-  }
-
-  parameterCount(): number {
-    return countParameters(this.params);
-  }
-
-  /** Copies of all weights as plain arrays (for checkpoints and comparisons). */
-  toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
-    return paramArrays(this.params);
   }
 
   clone(): Gpt2Model {

@@ -10,13 +10,11 @@ import * as tf from '@tensorflow/tfjs';
 import {
   applyRope,
   attentionBias,
-  countParameters,
   embedTokens,
   groupedAttention,
   linearT,
   makeVariable,
-  paramArrays,
-  paramOf,
+  NamedWeights,
   rmsNorm,
   ropeTables,
   splitHeads,
@@ -85,17 +83,16 @@ export function ropeInvFreq(c: LlamaConfig): Float64Array {
   return inv;
 }
 
-export class LlamaModel {
+export class LlamaModel extends NamedWeights {
   readonly config: LlamaConfig;
-  readonly params: Map<string, tf.Variable>;
   tokenizerName: TokenizerName;
   /** The model folder's own tokenizer (tokenizer.json), when it came with one. */
   tokenizer?: Tokenizer;
   private readonly invFreq: Float64Array;
 
   constructor(config: LlamaConfig, params: Map<string, tf.Variable>, tokenizerName: TokenizerName = 'byte', tokenizer?: Tokenizer) {
+    super(params);
     this.config = config;
-    this.params = params;
     this.tokenizerName = tokenizerName;
     this.tokenizer = tokenizer;
     this.invFreq = ropeInvFreq(config);
@@ -134,19 +131,6 @@ export class LlamaModel {
       params.set(s.name, makeVariable(a.data, s.shape, s.name));
     }
     return new LlamaModel(config, params, tokenizerName, tokenizer);
-  }
-
-  p(name: string): tf.Variable {
-    return paramOf(this.params, name);
-  }
-
-  parameterCount(): number {
-    return countParameters(this.params);
-  }
-
-  /** Copies of all weights under their HF names (export and checkpoints). */
-  toArrays(): Map<string, { shape: number[]; data: Float32Array }> {
-    return paramArrays(this.params);
   }
 
   clone(): LlamaModel {
