@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, on a private stack, each writing
 // JSON to bench-results/. `npm run bench -- engine store` picks some; `--quick` shrinks them.
+// bpo-hh takes the HH-RLHF file as --hh=PATH (or BPOFLOW_HH_DATA) and --seeds=0,1,2; without data it skips.
 // ml takes its own flags in --name=value form (see bench/ml.ts), e.g. `npm run bench -- ml --sizes=tiny,small`.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ function save(name: string, result: unknown): void {
 }
 
 if (want('ml')) {
-  const { opts } = parseMlArgs(args.filter((a) => a.startsWith('--')));
+  const { opts } = parseMlArgs(args.filter((a) => a.startsWith('--') && !/^--(hh|seeds)=/.test(a)));
   const result = await benchMl({ ...opts, quick, log: (l) => console.log(`[bench:ml] ${l}`) });
   writeFileSync(join(outDir, 'ml.md'), result.table + '\n');
   save('ml', result);
@@ -55,5 +56,13 @@ if (want('engine') || want('store') || want('workers')) {
 if (want('bpo')) {
   const { benchBpo } = await import('./bpo.js');
   save('bpo', await benchBpo({ quick, log: (l) => console.log(`[bench:bpo] ${l}`) }));
+}
+if (want('bpo-hh')) {
+  const { benchBpoHh, parseSeeds } = await import('./bpo-hh.js');
+  const data = args.find((a) => a.startsWith('--hh='))?.slice('--hh='.length);
+  const seeds = parseSeeds(args);
+  const result = await benchBpoHh({ quick, ...(data ? { data } : {}), ...(seeds ? { seeds } : {}),
+    log: (l) => console.log(`[bench:bpo-hh] ${l}`) });
+  if (result) save('bpo-hh', result);
 }
 process.exit(0);
