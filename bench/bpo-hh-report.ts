@@ -20,6 +20,8 @@ const SHARED_STEPS = ['sft-a', 'rm-a', 'sft-b', 'rm-b', 'select', 'augment', 'de
 export interface HhArmResult {
   /** Share of (held-out prompt, sample) where RM_B scores the arm above SFT_A (ties ½). */
   winRate: number;
+  /** The same win rate with RM_A, the reward the arm was trained on, as the scorer. */
+  trainWinRate: number;
   /** Mean RM_B reward of the arm's held-out samples. */
   reward: number;
   /** KL(policy ‖ SFT_A) per sampled token. */
@@ -51,6 +53,7 @@ type MeanStd = [number, number];
 export interface HhArmSummary {
   n: number;
   winRate: MeanStd;
+  trainWinRate: MeanStd;
   reward: MeanStd;
   kl: MeanStd;
   pairs: MeanStd;
@@ -81,6 +84,7 @@ export function armsFromOutputs(outputs: Record<string, unknown>, stepS: Record<
     if (typeof outputs[`${arm}WinRate`] !== 'number') continue;
     arms[arm] = {
       winRate: num(outputs[`${arm}WinRate`]),
+      trainWinRate: num(outputs[`${arm}TrainWinRate`]),
       reward: num(outputs[`${arm}Reward`]),
       kl: num(outputs[`${arm}Kl`]),
       pairs: num(outputs[`${arm}Pairs`]),
@@ -105,6 +109,7 @@ export function summarizeHh(runs: readonly HhSeedRun[]): HhSummary {
     arms[arm] = {
       n: withArm.length,
       winRate: f('winRate'),
+      trainWinRate: f('trainWinRate'),
       reward: f('reward'),
       kl: f('kl'),
       pairs: f('pairs'),
@@ -144,8 +149,8 @@ export function hhMarkdown(s: HhSummary, meta: HhTableMeta): string {
   const rows = HH_ARMS.flatMap((arm) => {
     const a = s.arms[arm];
     if (!a) return [];
-    const cells = [ARM_LABEL[arm], String(a.n), pm(a.winRate), pm(a.reward), pm(a.kl), pm(a.prompts, 0), pm(a.pairs, 0),
-      pm(a.tokens, 0), pm(a.dpoS, 1)];
+    const cells = [ARM_LABEL[arm], String(a.n), pm(a.winRate), pm(a.trainWinRate), pm(a.reward), pm(a.kl),
+      pm(a.prompts, 0), pm(a.pairs, 0), pm(a.tokens, 0), pm(a.dpoS, 1)];
     return [`| ${cells.join(' | ')} |`];
   });
   const steps = Object.entries(s.stepS)
@@ -167,9 +172,10 @@ export function hhMarkdown(s: HhSummary, meta: HhTableMeta): string {
       `**${sh('rmBAccuracy')}**; training reward RM_A (on A) ${sh('rmAAccuracy')}; on ${int('rmEvalPairs')} ` +
       `held-out pairs (chance 0.5). Every arm starts from SFT_A and runs the same DPO steps × batch.`,
     '',
-    '| arm | seeds | win rate vs SFT (RM_B, ties ½) | RM_B reward | KL/token | prompts | pairs | DPO tokens | DPO s |',
-    '|---|---|---|---|---|---|---|---|---|',
-    `| SFT_A (the reference) | ${s.seeds.length} | 0.500 | ${sh('sftReward')} | 0 | | | | |`,
+    '| arm | seeds | win rate vs SFT, judged by RM_B | … by RM_A (trained on) | RM_B reward | KL/token | prompts ' +
+      '| pairs | DPO tokens | DPO s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    `| SFT_A (the reference) | ${s.seeds.length} | 0.500 | 0.500 | ${sh('sftReward')} | 0 | | | | |`,
     ...rows,
     '',
     `Paper's ordering raw < uniform < BPO on win rate: **${verdict}**` +

@@ -106,13 +106,21 @@ describe('pipelines/bench/hh/bpo-hh.yaml', () => {
   });
 });
 
-const outputs = (win: Record<string, number | null>) => ({
-  rawWinRate: win.raw ?? null, rawReward: 0.1, rawKl: 0.2, rawPairs: 1000, rawPrompts: 1000, rawTokens: 70000,
-  uniformWinRate: win.uniform ?? null, uniformReward: 0.3, uniformKl: 0.1, uniformPairs: 500, uniformPrompts: 250,
-  uniformTokens: 50000,
-  bpoWinRate: win.bpo ?? null, bpoReward: 0.4, bpoKl: 0.1, bpoPairs: 500, bpoPrompts: 200, bpoTokens: 51000,
-  lengthWinRate: null, lengthReward: null, lengthKl: null, lengthPairs: null, lengthPrompts: null, lengthTokens: null,
-});
+/** Per arm: trainWinRate, reward, kl, pairs, prompts, tokens (length: skipped, all null). */
+const ARM_OUTPUTS: Record<string, (number | null)[]> = {
+  raw: [0.5, 0.1, 0.2, 1000, 1000, 70000],
+  uniform: [0.7, 0.3, 0.1, 500, 250, 50000],
+  bpo: [0.8, 0.4, 0.1, 500, 200, 51000],
+  length: [null, null, null, null, null, null],
+};
+const FIELDS = ['TrainWinRate', 'Reward', 'Kl', 'Pairs', 'Prompts', 'Tokens'];
+
+/** A run's outputs as the pipeline names them, with the given judge win rates. */
+const outputs = (win: Record<string, number>): Record<string, number | null> =>
+  Object.fromEntries(Object.entries(ARM_OUTPUTS).flatMap(([arm, values]) => [
+    [`${arm}WinRate`, win[arm] ?? null],
+    ...FIELDS.map((f, i) => [`${arm}${f}`, values[i] ?? null]),
+  ]));
 
 function run(seed: number, win: Record<string, number>, state = 'succeeded'): HhSeedRun {
   const stepS = { 'dpo-raw': 10, 'dpo-uniform': 8, 'dpo-bpo': 9, augment: 100 + seed };
@@ -126,7 +134,8 @@ describe('bpo-hh results', () => {
   test('reads the arms from a run’s outputs and leaves out a skipped arm', () => {
     const arms = armsFromOutputs(outputs({ raw: 0.5, uniform: 0.55, bpo: 0.6 }), { 'dpo-bpo': 9 });
     assert.deepEqual(Object.keys(arms), ['raw', 'uniform', 'bpo']);
-    const bpo = { winRate: 0.6, reward: 0.4, kl: 0.1, pairs: 500, prompts: 200, tokens: 51000, dpoS: 9 };
+    const bpo = { winRate: 0.6, trainWinRate: 0.8, reward: 0.4, kl: 0.1, pairs: 500, prompts: 200, tokens: 51000,
+      dpoS: 9 };
     assert.deepEqual(arms.bpo, bpo);
     assert.ok(Number.isNaN(arms.raw!.dpoS), 'a step without a time is NaN, not 0');
   });
@@ -144,7 +153,8 @@ describe('bpo-hh results', () => {
     assert.deepEqual(s.stepS.augment, [100.5, Math.sqrt(0.5)]);
     assert.equal(paperOrderingHolds(s), true);
     const md = hhMarkdown(s, { command: 'npm run bench -- bpo-hh --hh=PATH', quick: false, minutes: 20 });
-    assert.match(md, /\| bpo: same pool, gradient depth \| 2 \| 0\.650 ± 0\.071 \| 0\.400 ± 0\.000 \|/);
+    const bpoRow = /\| bpo: same pool, gradient depth \| 2 \| 0\.650 ± 0\.071 \| 0\.800 ± 0\.000 \| 0\.400 ± 0\.000/;
+    assert.match(md, bpoRow);
     assert.match(md, /raw < uniform < BPO on win rate: \*\*holds\*\* here \(0\.500 \/ 0\.550 \/ 0\.650\)/);
     assert.doesNotMatch(md, /length depth/);
   });
