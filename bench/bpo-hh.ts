@@ -41,6 +41,8 @@ export interface BenchHhResult {
   markdown: string;
 }
 
+const README = join(packageRoot(), 'README.md');
+
 const secs = (s: { startedAt?: number; endedAt?: number }): number | undefined =>
   s.startedAt && s.endedAt ? (s.endedAt - s.startedAt) / 1000 : undefined;
 
@@ -67,6 +69,21 @@ function seedRun(seed: number, st: RunStatus, error: string | undefined): HhSeed
   };
 }
 
+/** bench-results/bpo-hh.md and (unless --quick, a smoke run) the README section, from the seeds done so far. */
+function writeTables(runs: HhSeedRun[], o: { quick: boolean; seeds: number[]; explicitSeeds: boolean; t0: number }):
+  { summary: HhSummary; markdown: string } {
+  const summary = summarizeHh(runs);
+  const command = `npm run bench -- bpo-hh --hh=PATH${o.quick ? ' --quick' : ''}` +
+    `${o.explicitSeeds ? ` --seeds=${o.seeds.join(',')}` : ''}`;
+  const backend = runs.find((r) => r.backend)?.backend;
+  const body = hhMarkdown(summary, { command, quick: o.quick, minutes: (Date.now() - o.t0) / 60000,
+    ...(backend ? { backend } : {}) });
+  const markdown = `# BPO on HH-RLHF (harmless-base test split, micro GPT-2)\n\n${body}`;
+  writeFileSync(join(packageRoot(), 'bench-results', 'bpo-hh.md'), markdown);
+  if (!o.quick) writeFileSync(README, replaceMarkedSection(readFileSync(README, 'utf8'), 'bpo-hh', body));
+  return { summary, markdown };
+}
+
 /** Runs the check, or logs how to get the data and returns undefined when there is none. */
 export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | undefined> {
   const data = opts.data ?? process.env.BPOFLOW_HH_DATA;
@@ -75,9 +92,8 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
     return undefined;
   }
   if (!existsSync(data)) throw new Error(`--hh=${data}: file not found; ${HH_DATA_HINT}`);
-  const readme = join(packageRoot(), 'README.md');
-  // Fails before hours of compute, not after, when the README lost its markers.
-  if (!opts.quick) replaceMarkedSection(readFileSync(readme, 'utf8'), 'bpo-hh', '');
+  // Fails before the compute, not after, when the README lost its markers.
+  if (!opts.quick) replaceMarkedSection(readFileSync(README, 'utf8'), 'bpo-hh', '');
   const t0 = Date.now();
   const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2]);
   const pipeline = join(packageRoot(), 'pipelines', 'bench', 'hh', 'bpo-hh.yaml');
@@ -105,6 +121,8 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
         const arms = Object.entries(run.arms).map(([arm, a]) => `${arm} ${a.winRate.toFixed(3)}`).join(', ');
         opts.log(`seed ${seed}: ${run.state} in ${run.wallS.toFixed(0)} s; RM_B accuracy ` +
           `${run.shared.rmBAccuracy?.toFixed(3)}; win rate vs SFT: ${arms}${error ? ` — ${error}` : ''}`);
+        // Every finished seed updates the tables, so a long run stopped early still leaves its figures.
+        writeTables(runs, { quick: opts.quick, seeds, explicitSeeds: !!opts.seeds, t0 });
       }
     } finally {
       await worker.stop();
@@ -112,18 +130,7 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
   } finally {
     await stack.stop();
   }
-  const summary = summarizeHh(runs);
-  const command = `npm run bench -- bpo-hh --hh=PATH${opts.quick ? ' --quick' : ''}` +
-    `${opts.seeds ? ` --seeds=${seeds.join(',')}` : ''}`;
-  const backend = runs.find((r) => r.backend)?.backend;
-  const body = hhMarkdown(summary, { command, quick: opts.quick, minutes: (Date.now() - t0) / 60000,
-    ...(backend ? { backend } : {}) });
-  const markdown = `# BPO on HH-RLHF (harmless-base test split, micro GPT-2)\n\n${body}`;
-  writeFileSync(join(packageRoot(), 'bench-results', 'bpo-hh.md'), markdown);
-  // A --quick run is a smoke run: it leaves the README's figures alone.
-  if (!opts.quick) {
-    writeFileSync(readme, replaceMarkedSection(readFileSync(readme, 'utf8'), 'bpo-hh', body));
-  }
+  const { summary, markdown } = writeTables(runs, { quick: opts.quick, seeds, explicitSeeds: !!opts.seeds, t0 });
   opts.log(`\n${markdown}`);
   return { runs, summary, markdown };
 }
