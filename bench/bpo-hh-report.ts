@@ -32,6 +32,8 @@ export interface HhArmResult {
   tokens: number;
   /** Seconds of the arm's DPO step. */
   dpoS: number;
+  /** Mean length in characters of the arm's held-out replies shown in its eval report (NaN if unread). */
+  replyChars: number;
 }
 
 export interface HhSeedRun {
@@ -60,6 +62,7 @@ export interface HhArmSummary {
   prompts: MeanStd;
   tokens: MeanStd;
   dpoS: MeanStd;
+  replyChars: MeanStd;
 }
 
 export interface HhSummary {
@@ -77,8 +80,11 @@ const num = (x: unknown): number => (typeof x === 'number' ? x : NaN);
  * The arms present in a run's outputs (`<arm>WinRate`, `<arm>Reward`, …, as the pipeline
  * names them); an arm whose steps were skipped has null outputs and is left out.
  */
-export function armsFromOutputs(outputs: Record<string, unknown>, stepS: Record<string, number>):
-  Partial<Record<HhArm, HhArmResult>> {
+export function armsFromOutputs(
+  outputs: Record<string, unknown>,
+  stepS: Record<string, number>,
+  replyChars: Partial<Record<HhArm, number>> = {},
+): Partial<Record<HhArm, HhArmResult>> {
   const arms: Partial<Record<HhArm, HhArmResult>> = {};
   for (const arm of HH_ARMS) {
     if (typeof outputs[`${arm}WinRate`] !== 'number') continue;
@@ -91,9 +97,24 @@ export function armsFromOutputs(outputs: Record<string, unknown>, stepS: Record<
       prompts: num(outputs[`${arm}Prompts`]),
       tokens: num(outputs[`${arm}Tokens`]),
       dpoS: stepS[`dpo-${arm}`] ?? NaN,
+      replyChars: replyChars[arm] ?? NaN,
     };
   }
   return arms;
+}
+
+/**
+ * Mean length in characters of the `policy` (or `reference`) replies in an eval.generate report's
+ * `examples` (its first 20 prompts, every sample): enough to see a policy collapse to short replies.
+ */
+export function meanReplyChars(report: unknown, who: 'policy' | 'reference'): number {
+  const examples = (report as { examples?: unknown } | null)?.examples;
+  if (!Array.isArray(examples)) return NaN;
+  const lengths = examples.flatMap((e) => {
+    const replies = (e as Record<string, unknown> | null)?.[who];
+    return Array.isArray(replies) ? replies.filter((r) => typeof r === 'string').map((r) => r.length) : [];
+  });
+  return lengths.length ? lengths.reduce((a, b) => a + b, 0) / lengths.length : NaN;
 }
 
 /** Mean ± std over the succeeded seeds, per arm and for the shared outputs and step times. */
@@ -116,6 +137,7 @@ export function summarizeHh(runs: readonly HhSeedRun[]): HhSummary {
       prompts: f('prompts'),
       tokens: f('tokens'),
       dpoS: f('dpoS'),
+      replyChars: f('replyChars'),
     };
   }
   return {
@@ -150,7 +172,7 @@ export function hhMarkdown(s: HhSummary, meta: HhTableMeta): string {
     const a = s.arms[arm];
     if (!a) return [];
     const cells = [ARM_LABEL[arm], String(a.n), pm(a.winRate), pm(a.trainWinRate), pm(a.reward), pm(a.kl),
-      pm(a.prompts, 0), pm(a.pairs, 0), pm(a.tokens, 0), pm(a.dpoS, 1)];
+      pm(a.replyChars, 1), pm(a.prompts, 0), pm(a.pairs, 0), pm(a.tokens, 0), pm(a.dpoS, 1)];
     return [`| ${cells.join(' | ')} |`];
   });
   const steps = Object.entries(s.stepS)
@@ -172,10 +194,11 @@ export function hhMarkdown(s: HhSummary, meta: HhTableMeta): string {
       `**${sh('rmBAccuracy')}**; training reward RM_A (on A) ${sh('rmAAccuracy')}; on ${int('rmEvalPairs')} ` +
       `held-out pairs (chance 0.5). Every arm starts from SFT_A and runs the same DPO steps × batch.`,
     '',
-    '| arm | seeds | win rate vs SFT, judged by RM_B | … by RM_A (trained on) | RM_B reward | KL/token | prompts ' +
-      '| pairs | DPO tokens | DPO s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    `| SFT_A (the reference) | ${s.seeds.length} | 0.500 | 0.500 | ${sh('sftReward')} | 0 | | | | |`,
+    '| arm | seeds | win rate vs SFT, judged by RM_B | … by RM_A (trained on) | RM_B reward | KL/token ' +
+      '| reply chars | prompts | pairs | DPO tokens | DPO s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| SFT_A (the reference) | ${s.seeds.length} | 0.500 | 0.500 | ${sh('sftReward')} | 0 ` +
+      `| ${sh('sftReplyChars', 1)} | | | | |`,
     ...rows,
     '',
     `Paper's ordering raw < uniform < BPO on win rate: **${verdict}**` +

@@ -13,7 +13,10 @@ import { preparePlan, submit } from '../cli/run-commands.js';
 import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { RunStatus } from '../workflows/pipeline.js';
-import { armsFromOutputs, hhMarkdown, summarizeHh, type HhSeedRun, type HhSummary } from './bpo-hh-report.js';
+import {
+  armsFromOutputs, HH_ARMS, hhMarkdown, meanReplyChars, summarizeHh, type HhArm, type HhSeedRun, type HhSummary,
+} from './bpo-hh-report.js';
+import { benchResultsDir, saveBenchResult } from './save.js';
 import { replaceMarkedSection } from './readme-section.js';
 
 export const HH_DATA_HINT =
@@ -46,7 +49,26 @@ const README = join(packageRoot(), 'README.md');
 const secs = (s: { startedAt?: number; endedAt?: number }): number | undefined =>
   s.startedAt && s.endedAt ? (s.endedAt - s.startedAt) / 1000 : undefined;
 
-function seedRun(seed: number, st: RunStatus, error: string | undefined): HhSeedRun {
+interface ReplyLengths {
+  arms: Partial<Record<HhArm, number>>;
+  sft?: number;
+}
+
+/** Reply lengths from each arm's eval report (and SFT_A's, from the first), read from the store. */
+async function replyLengths(store: ArtifactStore, st: RunStatus): Promise<ReplyLengths> {
+  const arms: Partial<Record<HhArm, number>> = {};
+  let sft: number | undefined;
+  for (const arm of HH_ARMS) {
+    const uri = st.steps.find((s) => s.id === `eval-${arm}`)?.outputs?.eval;
+    if (typeof uri !== 'string') continue;
+    const report = await store.readJson(uri);
+    arms[arm] = meanReplyChars(report, 'policy');
+    sft ??= meanReplyChars(report, 'reference');
+  }
+  return { arms, ...(sft !== undefined ? { sft } : {}) };
+}
+
+function seedRun(seed: number, st: RunStatus, error: string | undefined, replies: ReplyLengths): HhSeedRun {
   const outputs = st.outputs ?? {};
   const stepS: Record<string, number> = {};
   for (const s of st.steps) {
@@ -55,6 +77,7 @@ function seedRun(seed: number, st: RunStatus, error: string | undefined): HhSeed
   }
   const shared: Record<string, number> = {};
   for (const k of SHARED_OUTPUTS) if (typeof outputs[k] === 'number') shared[k] = outputs[k];
+  if (replies.sft !== undefined) shared.sftReplyChars = replies.sft;
   const backend = st.steps.find((s) => s.telemetry)?.telemetry?.backend;
   return {
     seed,
@@ -63,13 +86,13 @@ function seedRun(seed: number, st: RunStatus, error: string | undefined): HhSeed
     runId: st.runId,
     wallS: ((st.endedAt ?? Date.now()) - st.startedAt) / 1000,
     shared,
-    arms: armsFromOutputs(outputs, stepS),
+    arms: armsFromOutputs(outputs, stepS, replies.arms),
     stepS,
     ...(backend ? { backend } : {}),
   };
 }
 
-/** bench-results/bpo-hh.md and (unless --quick, a smoke run) the README section, from the seeds done so far. */
+/** bench-results/bpo-hh.{md,json} and (unless --quick, a smoke run) the README section, from the seeds done so far. */
 function writeTables(runs: HhSeedRun[], o: { quick: boolean; seeds: number[]; explicitSeeds: boolean; t0: number }):
   { summary: HhSummary; markdown: string } {
   const summary = summarizeHh(runs);
@@ -79,7 +102,8 @@ function writeTables(runs: HhSeedRun[], o: { quick: boolean; seeds: number[]; ex
   const body = hhMarkdown(summary, { command, quick: o.quick, minutes: (Date.now() - o.t0) / 60000,
     ...(backend ? { backend } : {}) });
   const markdown = `# BPO on HH-RLHF (harmless-base test split, micro GPT-2)\n\n${body}`;
-  writeFileSync(join(packageRoot(), 'bench-results', 'bpo-hh.md'), markdown);
+  writeFileSync(join(benchResultsDir(), 'bpo-hh.md'), markdown);
+  saveBenchResult('bpo-hh', { runs, summary, markdown });
   if (!o.quick) writeFileSync(README, replaceMarkedSection(readFileSync(README, 'utf8'), 'bpo-hh', body));
   return { summary, markdown };
 }
@@ -116,7 +140,8 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
         } catch (e) {
           error = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
         }
-        const run = seedRun(seed, await handle.query<RunStatus>('status'), error);
+        const status = await handle.query<RunStatus>('status');
+        const run = seedRun(seed, status, error, await replyLengths(store, status));
         runs.push(run);
         const arms = Object.entries(run.arms).map(([arm, a]) => `${arm} ${a.winRate.toFixed(3)}`).join(', ');
         opts.log(`seed ${seed}: ${run.state} in ${run.wallS.toFixed(0)} s; RM_B accuracy ` +

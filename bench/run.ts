@@ -14,6 +14,7 @@ import { benchEngine } from './engine.js';
 import { benchStore } from './store.js';
 import { benchMl, parseMlArgs } from './ml.js';
 import { benchWorkers } from './workers.js';
+import { saveBenchResult } from './save.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -23,8 +24,7 @@ const outDir = join(packageRoot(), 'bench-results');
 mkdirSync(outDir, { recursive: true });
 
 function save(name: string, result: unknown): void {
-  const file = join(outDir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ benchmark: name, when: new Date().toISOString(), node: process.version, result }, null, 2) + '\n');
+  const file = saveBenchResult(name, result);
   console.log(`[bench] ${name} -> ${file}\n${JSON.stringify(result, null, 2)}`);
 }
 
@@ -61,8 +61,8 @@ if (want('bpo-hh')) {
   const { benchBpoHh, parseSeeds } = await import('./bpo-hh.js');
   const data = args.find((a) => a.startsWith('--hh='))?.slice('--hh='.length);
   const seeds = parseSeeds(args);
-  const result = await benchBpoHh({ quick, ...(data ? { data } : {}), ...(seeds ? { seeds } : {}),
+  // It saves bench-results/bpo-hh.json itself, after every seed.
+  await benchBpoHh({ quick, ...(data ? { data } : {}), ...(seeds ? { seeds } : {}),
     log: (l) => console.log(`[bench:bpo-hh] ${l}`) });
-  if (result) save('bpo-hh', result);
 }
 process.exit(0);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  armsFromOutputs, hhMarkdown, paperOrderingHolds, summarizeHh, type HhSeedRun,
+  armsFromOutputs, hhMarkdown, meanReplyChars, paperOrderingHolds, summarizeHh, type HhSeedRun,
 } from '../../../bench/bpo-hh-report.js';
 import { parseSeeds } from '../../../bench/bpo-hh.js';
 import { replaceMarkedSection } from '../../../bench/readme-section.js';
@@ -125,19 +125,29 @@ const outputs = (win: Record<string, number>): Record<string, number | null> =>
 function run(seed: number, win: Record<string, number>, state = 'succeeded'): HhSeedRun {
   const stepS = { 'dpo-raw': 10, 'dpo-uniform': 8, 'dpo-bpo': 9, augment: 100 + seed };
   return {
-    seed, state, runId: `r${seed}`, wallS: 600, stepS, arms: armsFromOutputs(outputs(win), stepS),
-    shared: { rmAAccuracy: 0.55 + seed / 100, rmBAccuracy: 0.6, rmEvalPairs: 230, sftReward: -0.1 },
+    seed, state, runId: `r${seed}`, wallS: 600, stepS,
+    arms: armsFromOutputs(outputs(win), stepS, { raw: 30, uniform: 2, bpo: 3 + seed }),
+    shared: { rmAAccuracy: 0.55 + seed / 100, rmBAccuracy: 0.6, rmEvalPairs: 230, sftReward: -0.1, sftReplyChars: 29 },
   };
 }
 
 describe('bpo-hh results', () => {
   test('reads the arms from a run’s outputs and leaves out a skipped arm', () => {
-    const arms = armsFromOutputs(outputs({ raw: 0.5, uniform: 0.55, bpo: 0.6 }), { 'dpo-bpo': 9 });
+    const arms = armsFromOutputs(outputs({ raw: 0.5, uniform: 0.55, bpo: 0.6 }), { 'dpo-bpo': 9 }, { bpo: 2.5 });
     assert.deepEqual(Object.keys(arms), ['raw', 'uniform', 'bpo']);
     const bpo = { winRate: 0.6, trainWinRate: 0.8, reward: 0.4, kl: 0.1, pairs: 500, prompts: 200, tokens: 51000,
-      dpoS: 9 };
+      dpoS: 9, replyChars: 2.5 };
     assert.deepEqual(arms.bpo, bpo);
     assert.ok(Number.isNaN(arms.raw!.dpoS), 'a step without a time is NaN, not 0');
+    assert.ok(Number.isNaN(arms.raw!.replyChars));
+  });
+
+  test('mean reply length over every sample of an eval report’s examples', () => {
+    const report = { examples: [{ policy: ['ab', 'abcd'], reference: ['x'] }, { policy: ['abcdef'], reference: [7] }] };
+    assert.equal(meanReplyChars(report, 'policy'), 4);
+    assert.equal(meanReplyChars(report, 'reference'), 1, 'non-strings are not replies');
+    assert.ok(Number.isNaN(meanReplyChars({ examples: [] }, 'policy')));
+    assert.ok(Number.isNaN(meanReplyChars(null, 'policy')));
   });
 
   test('averages over the succeeded seeds only', () => {
@@ -153,8 +163,13 @@ describe('bpo-hh results', () => {
     assert.deepEqual(s.stepS.augment, [100.5, Math.sqrt(0.5)]);
     assert.equal(paperOrderingHolds(s), true);
     const md = hhMarkdown(s, { command: 'npm run bench -- bpo-hh --hh=PATH', quick: false, minutes: 20 });
-    const bpoRow = /\| bpo: same pool, gradient depth \| 2 \| 0\.650 ± 0\.071 \| 0\.800 ± 0\.000 \| 0\.400 ± 0\.000/;
-    assert.match(md, bpoRow);
+    const row = (...cells: string[]) => `| ${cells.join(' | ')} |`;
+    // arm, seeds, win rate by RM_B, by RM_A, RM_B reward, KL, reply chars
+    const bpoRow = row('bpo: same pool, gradient depth', '2', '0.650 ± 0.071', '0.800 ± 0.000', '0.400 ± 0.000',
+      '0.100 ± 0.000', '3.5 ± 0.7');
+    assert.ok(md.includes(bpoRow), md);
+    assert.ok(md.includes(row('SFT_A (the reference)', '2', '0.500', '0.500', '-0.100 ± 0.000', '0', '29.0 ± 0.0')),
+      md);
     assert.match(md, /raw < uniform < BPO on win rate: \*\*holds\*\* here \(0\.500 \/ 0\.550 \/ 0\.650\)/);
     assert.doesNotMatch(md, /length depth/);
   });
