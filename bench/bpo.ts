@@ -49,7 +49,7 @@ export interface RunResult {
   tokens?: number;
   pairs?: number;
   wallS: number;
-  /** Seconds of the depth-selection step (bpo.balance-uniform / bpo.gradient-cluster / bpo.balance-length); 0 for raw. */
+  /** Seconds of the depth-selection step (bpo.balance-uniform / gradient-cluster / balance-length); 0 for raw. */
   selectionS: number;
   /** Seconds of the bpo.train step. */
   dpoS: number;

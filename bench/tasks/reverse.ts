@@ -62,7 +62,7 @@ export function generateTask(seed: number, sizes: TaskSizes = DEFAULT_SIZES) {
     }
   };
   const test = Array.from({ length: sizes.test }, fresh);
-  // SFT data: mostly right, sometimes a corrupted answer (the imperfect demonstrator that makes the SFT model imperfect).
+  // SFT data: mostly right, sometimes a corrupted answer (the imperfect demonstrator that makes SFT imperfect).
   const sft = Array.from({ length: sizes.sft }, () => {
     const w = fresh();
     return { prompt: promptOf(w), completion: rng.next() < 0.7 ? answerOf(w) : corrupt(rng, w) };
