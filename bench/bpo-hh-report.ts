@@ -171,8 +171,19 @@ export function hhMarkdown(s: HhSummary, meta: HhTableMeta): string {
   const rows = HH_ARMS.flatMap((arm) => {
     const a = s.arms[arm];
     if (!a) return [];
-    const cells = [ARM_LABEL[arm], String(a.n), pm(a.winRate), pm(a.trainWinRate), pm(a.reward), pm(a.kl),
-      pm(a.replyChars, 1), pm(a.prompts, 0), pm(a.pairs, 0), pm(a.tokens, 0), pm(a.dpoS, 1)];
+    const cells = [
+      ARM_LABEL[arm],
+      String(a.n),
+      pm(a.winRate),
+      pm(a.trainWinRate),
+      pm(a.reward),
+      pm(a.kl),
+      pm(a.replyChars, 1),
+      pm(a.prompts, 0),
+      pm(a.pairs, 0),
+      pm(a.tokens, 0),
+      pm(a.dpoS, 1),
+    ];
     return [`| ${cells.join(' | ')} |`];
   });
   const steps = Object.entries(s.stepS)

@@ -14,7 +14,14 @@ import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { RunStatus } from '../workflows/pipeline.js';
 import {
-  armsFromOutputs, HH_ARMS, hhMarkdown, meanReplyChars, summarizeHh, type HhArm, type HhSeedRun, type HhSummary,
+  armsFromOutputs,
+  HH_ARMS,
+  hhMarkdown,
+  meanReplyChars,
+  summarizeHh,
+  type HhArm,
+  type HhSeedRun,
+  type HhSummary,
 } from './bpo-hh-report.js';
 import { benchResultsDir, saveBenchResult } from './save.js';
 import { replaceMarkedSection } from './readme-section.js';
@@ -24,8 +31,18 @@ export const HH_DATA_HINT =
   'github.com/anthropics/hh-rlhf and pass --hh=PATH (or set BPOFLOW_HH_DATA=PATH)';
 
 /** Pipeline outputs copied as they are into each seed's `shared` numbers. */
-const SHARED_OUTPUTS = ['rmAAccuracy', 'rmBAccuracy', 'rmEvalPairs', 'sftReward', 'importedRows', 'skippedRows',
-  'promptsA', 'promptsB', 'heldOutPrompts', 'augmentedPairs'];
+const SHARED_OUTPUTS = [
+  'rmAAccuracy',
+  'rmBAccuracy',
+  'rmEvalPairs',
+  'sftReward',
+  'importedRows',
+  'skippedRows',
+  'promptsA',
+  'promptsB',
+  'heldOutPrompts',
+  'augmentedPairs',
+];
 
 /** --quick: one seed, a quarter of A's prompts augmented, fewer DPO steps and eval prompts, no length arm. */
 const QUICK_SETS = ['selectFraction=0.25', 'dpoSteps=50', 'evalPrompts=64', 'length=false'];
@@ -93,14 +110,21 @@ function seedRun(seed: number, st: RunStatus, error: string | undefined, replies
 }
 
 /** bench-results/bpo-hh.{md,json} and (unless --quick, a smoke run) the README section, from the seeds done so far. */
-function writeTables(runs: HhSeedRun[], o: { quick: boolean; seeds: number[]; explicitSeeds: boolean; t0: number }):
-  { summary: HhSummary; markdown: string } {
+function writeTables(
+  runs: HhSeedRun[],
+  o: { quick: boolean; seeds: number[]; explicitSeeds: boolean; t0: number },
+): { summary: HhSummary; markdown: string } {
   const summary = summarizeHh(runs);
-  const command = `npm run bench -- bpo-hh --hh=PATH${o.quick ? ' --quick' : ''}` +
+  const command =
+    `npm run bench -- bpo-hh --hh=PATH${o.quick ? ' --quick' : ''}` +
     `${o.explicitSeeds ? ` --seeds=${o.seeds.join(',')}` : ''}`;
   const backend = runs.find((r) => r.backend)?.backend;
-  const body = hhMarkdown(summary, { command, quick: o.quick, minutes: (Date.now() - o.t0) / 60000,
-    ...(backend ? { backend } : {}) });
+  const body = hhMarkdown(summary, {
+    command,
+    quick: o.quick,
+    minutes: (Date.now() - o.t0) / 60000,
+    ...(backend ? { backend } : {}),
+  });
   const markdown = `# BPO on HH-RLHF (harmless-base test split, micro GPT-2)\n\n${body}`;
   writeFileSync(join(benchResultsDir(), 'bpo-hh.md'), markdown);
   saveBenchResult('bpo-hh', { runs, summary, markdown });
@@ -143,9 +167,13 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
         const status = await handle.query<RunStatus>('status');
         const run = seedRun(seed, status, error, await replyLengths(store, status));
         runs.push(run);
-        const arms = Object.entries(run.arms).map(([arm, a]) => `${arm} ${a.winRate.toFixed(3)}`).join(', ');
-        opts.log(`seed ${seed}: ${run.state} in ${run.wallS.toFixed(0)} s; RM_B accuracy ` +
-          `${run.shared.rmBAccuracy?.toFixed(3)}; win rate vs SFT: ${arms}${error ? ` — ${error}` : ''}`);
+        const arms = Object.entries(run.arms)
+          .map(([arm, a]) => `${arm} ${a.winRate.toFixed(3)}`)
+          .join(', ');
+        opts.log(
+          `seed ${seed}: ${run.state} in ${run.wallS.toFixed(0)} s; RM_B accuracy ` +
+            `${run.shared.rmBAccuracy?.toFixed(3)}; win rate vs SFT: ${arms}${error ? ` — ${error}` : ''}`,
+        );
         // Every finished seed updates the tables, so a long run stopped early still leaves its figures.
         writeTables(runs, { quick: opts.quick, seeds, explicitSeeds: !!opts.seeds, t0 });
       }
@@ -164,7 +192,10 @@ export async function benchBpoHh(opts: BenchHhOptions): Promise<BenchHhResult | 
 export function parseSeeds(args: readonly string[]): number[] | undefined {
   const flag = args.find((a) => a.startsWith('--seeds='));
   if (!flag) return undefined;
-  const seeds = flag.slice('--seeds='.length).split(',').map((s) => Number(s.trim()));
+  const seeds = flag
+    .slice('--seeds='.length)
+    .split(',')
+    .map((s) => Number(s.trim()));
   if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
     throw new Error(`${flag}: expected comma-separated non-negative integers, e.g. --seeds=0,1,2`);
   }

@@ -66,7 +66,11 @@ if (want('bpo-hh')) {
   const data = args.find((a) => a.startsWith('--hh='))?.slice('--hh='.length);
   const seeds = parseSeeds(args);
   // It saves bench-results/bpo-hh.json itself, after every seed.
-  await benchBpoHh({ quick, ...(data ? { data } : {}), ...(seeds ? { seeds } : {}),
-    log: (l) => console.log(`[bench:bpo-hh] ${l}`) });
+  await benchBpoHh({
+    quick,
+    ...(data ? { data } : {}),
+    ...(seeds ? { seeds } : {}),
+    log: (l) => console.log(`[bench:bpo-hh] ${l}`),
+  });
 }
 process.exit(0);

@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  armsFromOutputs, hhMarkdown, meanReplyChars, paperOrderingHolds, summarizeHh, type HhSeedRun,
+  armsFromOutputs,
+  hhMarkdown,
+  meanReplyChars,
+  paperOrderingHolds,
+  summarizeHh,
+  type HhSeedRun,
 } from '../../../bench/bpo-hh-report.js';
 import { parseSeeds } from '../../../bench/bpo-hh.js';
 import { replaceMarkedSection } from '../../../bench/readme-section.js';
@@ -117,15 +122,21 @@ const FIELDS = ['TrainWinRate', 'Reward', 'Kl', 'Pairs', 'Prompts', 'Tokens'];
 
 /** A run's outputs as the pipeline names them, with the given judge win rates. */
 const outputs = (win: Record<string, number>): Record<string, number | null> =>
-  Object.fromEntries(Object.entries(ARM_OUTPUTS).flatMap(([arm, values]) => [
-    [`${arm}WinRate`, win[arm] ?? null],
-    ...FIELDS.map((f, i) => [`${arm}${f}`, values[i] ?? null]),
-  ]));
+  Object.fromEntries(
+    Object.entries(ARM_OUTPUTS).flatMap(([arm, values]) => [
+      [`${arm}WinRate`, win[arm] ?? null],
+      ...FIELDS.map((f, i) => [`${arm}${f}`, values[i] ?? null]),
+    ]),
+  );
 
 function run(seed: number, win: Record<string, number>, state = 'succeeded'): HhSeedRun {
   const stepS = { 'dpo-raw': 10, 'dpo-uniform': 8, 'dpo-bpo': 9, augment: 100 + seed };
   return {
-    seed, state, runId: `r${seed}`, wallS: 600, stepS,
+    seed,
+    state,
+    runId: `r${seed}`,
+    wallS: 600,
+    stepS,
     arms: armsFromOutputs(outputs(win), stepS, { raw: 30, uniform: 2, bpo: 3 + seed }),
     shared: { rmAAccuracy: 0.55 + seed / 100, rmBAccuracy: 0.6, rmEvalPairs: 230, sftReward: -0.1, sftReplyChars: 29 },
   };
@@ -135,15 +146,29 @@ describe('bpo-hh results', () => {
   test('reads the arms from a run’s outputs and leaves out a skipped arm', () => {
     const arms = armsFromOutputs(outputs({ raw: 0.5, uniform: 0.55, bpo: 0.6 }), { 'dpo-bpo': 9 }, { bpo: 2.5 });
     assert.deepEqual(Object.keys(arms), ['raw', 'uniform', 'bpo']);
-    const bpo = { winRate: 0.6, trainWinRate: 0.8, reward: 0.4, kl: 0.1, pairs: 500, prompts: 200, tokens: 51000,
-      dpoS: 9, replyChars: 2.5 };
+    const bpo = {
+      winRate: 0.6,
+      trainWinRate: 0.8,
+      reward: 0.4,
+      kl: 0.1,
+      pairs: 500,
+      prompts: 200,
+      tokens: 51000,
+      dpoS: 9,
+      replyChars: 2.5,
+    };
     assert.deepEqual(arms.bpo, bpo);
     assert.ok(Number.isNaN(arms.raw!.dpoS), 'a step without a time is NaN, not 0');
     assert.ok(Number.isNaN(arms.raw!.replyChars));
   });
 
   test('mean reply length over every sample of an eval report’s examples', () => {
-    const report = { examples: [{ policy: ['ab', 'abcd'], reference: ['x'] }, { policy: ['abcdef'], reference: [7] }] };
+    const report = {
+      examples: [
+        { policy: ['ab', 'abcd'], reference: ['x'] },
+        { policy: ['abcdef'], reference: [7] },
+      ],
+    };
     assert.equal(meanReplyChars(report, 'policy'), 4);
     assert.equal(meanReplyChars(report, 'reference'), 1, 'non-strings are not replies');
     assert.ok(Number.isNaN(meanReplyChars({ examples: [] }, 'policy')));
@@ -151,25 +176,43 @@ describe('bpo-hh results', () => {
   });
 
   test('averages over the succeeded seeds only', () => {
-    const s = summarizeHh([run(0, { raw: 0.4, uniform: 0.55, bpo: 0.6 }), run(1, { raw: 0.6, uniform: 0.55, bpo: 0.7 }),
-      run(2, { raw: 0.9, uniform: 0.9, bpo: 0.9 }, 'failed')]);
+    const s = summarizeHh([
+      run(0, { raw: 0.4, uniform: 0.55, bpo: 0.6 }),
+      run(1, { raw: 0.6, uniform: 0.55, bpo: 0.7 }),
+      run(2, { raw: 0.9, uniform: 0.9, bpo: 0.9 }, 'failed'),
+    ]);
     assert.deepEqual(s.seeds, [0, 1]);
     assert.equal(s.failed, 1);
     assert.equal(s.arms.raw!.n, 2);
-    assert.deepEqual(s.arms.raw!.winRate.map((x) => +x.toFixed(6)), [0.5, +Math.sqrt(0.02).toFixed(6)]);
+    assert.deepEqual(
+      s.arms.raw!.winRate.map((x) => +x.toFixed(6)),
+      [0.5, +Math.sqrt(0.02).toFixed(6)],
+    );
     assert.deepEqual(s.arms.uniform!.winRate, [0.55, 0]);
     assert.equal(s.arms.length, undefined);
-    assert.deepEqual(s.shared.rmAAccuracy!.map((x) => +x.toFixed(6)), [0.555, +Math.sqrt(0.00005).toFixed(6)]);
+    assert.deepEqual(
+      s.shared.rmAAccuracy!.map((x) => +x.toFixed(6)),
+      [0.555, +Math.sqrt(0.00005).toFixed(6)],
+    );
     assert.deepEqual(s.stepS.augment, [100.5, Math.sqrt(0.5)]);
     assert.equal(paperOrderingHolds(s), true);
     const md = hhMarkdown(s, { command: 'npm run bench -- bpo-hh --hh=PATH', quick: false, minutes: 20 });
     const row = (...cells: string[]) => `| ${cells.join(' | ')} |`;
     // arm, seeds, win rate by RM_B, by RM_A, RM_B reward, KL, reply chars
-    const bpoRow = row('bpo: same pool, gradient depth', '2', '0.650 ± 0.071', '0.800 ± 0.000', '0.400 ± 0.000',
-      '0.100 ± 0.000', '3.5 ± 0.7');
+    const bpoRow = row(
+      'bpo: same pool, gradient depth',
+      '2',
+      '0.650 ± 0.071',
+      '0.800 ± 0.000',
+      '0.400 ± 0.000',
+      '0.100 ± 0.000',
+      '3.5 ± 0.7',
+    );
     assert.ok(md.includes(bpoRow), md);
-    assert.ok(md.includes(row('SFT_A (the reference)', '2', '0.500', '0.500', '-0.100 ± 0.000', '0', '29.0 ± 0.0')),
-      md);
+    assert.ok(
+      md.includes(row('SFT_A (the reference)', '2', '0.500', '0.500', '-0.100 ± 0.000', '0', '29.0 ± 0.0')),
+      md,
+    );
     assert.match(md, /raw < uniform < BPO on win rate: \*\*holds\*\* here \(0\.500 \/ 0\.550 \/ 0\.650\)/);
     assert.doesNotMatch(md, /length depth/);
   });
@@ -192,8 +235,10 @@ describe('bench helpers', () => {
   test('rewrites only the text between its markers', () => {
     const y = '<!-- bench:y:start -->\nkeep\n<!-- bench:y:end -->\n';
     const text = `a\n<!-- bench:x:start -->\nold\n<!-- bench:x:end -->\nb\n${y}`;
-    assert.equal(replaceMarkedSection(text, 'x', '\nnew table\n'),
-      `a\n<!-- bench:x:start -->\nnew table\n<!-- bench:x:end -->\nb\n${y}`);
+    assert.equal(
+      replaceMarkedSection(text, 'x', '\nnew table\n'),
+      `a\n<!-- bench:x:start -->\nnew table\n<!-- bench:x:end -->\nb\n${y}`,
+    );
     assert.throws(() => replaceMarkedSection('a\n', 'x', 'b'), /no "<!-- bench:x:start -->"/);
     assert.throws(() => replaceMarkedSection(text + text, 'x', 'b'), /more than once/);
   });
