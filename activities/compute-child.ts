@@ -8,6 +8,7 @@ import type { ChildMessage, HostMessage, StartMessage } from './compute-protocol
 import { rebuildError, serializeError } from './compute-protocol.js';
 import { sampleTelemetry as telemetry } from './telemetry.js';
 import type { Level, Logger } from './log.js';
+import { kindArgs } from './kind-args.js';
 import { findKind } from './registry.js';
 import { sharedStore, useCancellationSignal } from './shared-store.js';
 import { stepContext } from './step-context.js';
@@ -51,10 +52,8 @@ async function run(start: StartMessage): Promise<ChildMessage> {
     void send({ type: 'telemetry', telemetry: telemetry() });
     const sampler = setInterval(() => void send({ type: 'telemetry', telemetry: telemetry() }), TELEMETRY_EVERY_MS);
     try {
-      const outputs =
-        start.mode === 'merge' && 'shards' in task
-          ? await kind.merge!(ctx, task.args, task.shards)
-          : await kind.run(ctx, task.args);
+      const args = kindArgs(kind, task.args);
+      const outputs = start.mode === 'merge' && 'shards' in task ? await kind.merge!(ctx, args, task.shards) : await kind.run(ctx, args);
       return { type: 'done', outputs, telemetry: telemetry() };
     } finally {
       clearInterval(sampler);

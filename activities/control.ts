@@ -57,9 +57,6 @@ async function withContentHashes(store: ArtifactStore, value: unknown): Promise<
   return value;
 }
 
-/** Does nothing: the benchmark's measure of a bare activity round trip. */
-export async function ping(): Promise<void> {}
-
 /**
  * Resolves `channel://<name>` references to the channel's latest model at run
  * start, so every step of a run (and every retry) sees the same model.

@@ -3,7 +3,7 @@
 // (`resumedBy`), a resumed run names the run it resumes (`resumedFrom`). The
 // resume command writes the back link before it starts the new run, so the new
 // run's steps can always find it: a training step that the old run left half
-// done continues from that run's checkpoints (activities/kinds/training.ts).
+// done continues from that run's checkpoints (activities/steps/training.ts).
 import type { ArtifactStore } from '../store/artifacts.js';
 
 export interface RunLinks {

@@ -10,7 +10,8 @@ import type { MergeTask, StepOutputs, StepProgress, StepTask, StepTaskResult, St
 import { attemptLogName, createLogger, LogCapture, type Logger } from './log.js';
 import { isNonRetryableError } from './failures.js';
 import { findKind } from './registry.js';
-import type { StepKind } from './step-kind.js';
+import type { RegisteredKind } from './step-kind.js';
+import { kindArgs } from './kind-args.js';
 import { stepContext } from './step-context.js';
 import { sharedStore } from './shared-store.js';
 import { runInComputeProcess } from './compute-host.js';
@@ -31,7 +32,7 @@ export async function mergeShards(task: MergeTask): Promise<StepTaskResult> {
 
 interface Attempt {
   task: StepTask | MergeTask;
-  kind: StepKind;
+  kind: RegisteredKind;
   mode: 'run' | 'merge';
   attempt: number;
   store: ArtifactStore;
@@ -42,7 +43,7 @@ interface Attempt {
   telemetry(t: StepTelemetry): void;
 }
 
-async function runAttempt(task: StepTask | MergeTask, kind: StepKind, mode: 'run' | 'merge'): Promise<StepTaskResult> {
+async function runAttempt(task: StepTask | MergeTask, kind: RegisteredKind, mode: 'run' | 'merge'): Promise<StepTaskResult> {
   const activity = Context.current();
   const { attempt } = activity.info;
   const shard = 'shard' in task ? task.shard : undefined;
@@ -101,7 +102,8 @@ async function runInChild(a: Attempt): Promise<{ outputs: StepOutputs; telemetry
 
 async function runInline(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?: StepTelemetry }> {
   const ctx = stepContext(a.task, a);
-  const outputs = a.mode === 'merge' && 'shards' in a.task ? await a.kind.merge!(ctx, a.task.args, a.task.shards) : await a.kind.run(ctx, a.task.args);
+  const args = kindArgs(a.kind, a.task.args);
+  const outputs = a.mode === 'merge' && 'shards' in a.task ? await a.kind.merge!(ctx, args, a.task.shards) : await a.kind.run(ctx, args);
   return { outputs };
 }
 

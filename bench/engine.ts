@@ -4,10 +4,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { noopChain } from '../spec/noop-chain.js';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { noopChain } from './noop-chain.js';
 import { preparePlan, submit } from '../cli/run-commands.js';
-import { WORKFLOW_QUEUE } from '../cli/connect.js';
+import { connectWorker } from '../cli/connect.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { packageRoot } from '../spec/package-root.js';
 import type { RunStatus } from '../workflows/pipeline.js';
@@ -24,11 +26,26 @@ export async function benchEngine(client: Client, opts: { steps?: number; roundT
   const steps = opts.steps ?? 100;
   const roundTrips = opts.roundTrips ?? 100;
 
-  const bare = await client.workflow.execute('activityRoundTripWorkflow', {
-    taskQueue: WORKFLOW_QUEUE,
-    workflowId: `bench-activity-${Date.now()}`,
-    args: [roundTrips],
+  // The baseline runs on a worker of its own: its workflow and its no-op activity are bench code.
+  // Its webpack and state-change lines would bury the results: warnings only (unless a runtime is already set up).
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed already: keep it
+  }
+  const { connection, namespace } = await connectWorker();
+  const taskQueue = 'bench-round-trip';
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowsPath: fileURLToPath(new URL('./round-trip-workflow.js', import.meta.url)),
+    activities: { ping: async () => {} },
   });
+  const bare = await worker.runUntil(
+    client.workflow.execute('activityRoundTripWorkflow', { taskQueue, workflowId: `bench-activity-${Date.now()}`, args: [roundTrips] }),
+  );
+  await connection.close();
   const bareGaps = gaps(bare as number[]);
 
   const chain = async (cache: boolean) => {

@@ -15,6 +15,7 @@ import { benchStore, benchStoreStreaming } from './store.js';
 import { benchMl, parseMlArgs } from './ml.js';
 import { benchWorkers } from './workers.js';
 import { saveBenchResult } from './save.js';
+import { testKindsEnv } from '../test/kinds/catalog.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -37,7 +38,7 @@ if (want('ml')) {
 
 if (want('engine') || want('store') || want('workers')) {
   const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')));
-  Object.assign(process.env, stack.env, { BPOFLOW_TEST_KINDS: '1' });
+  Object.assign(process.env, stack.env, testKindsEnv());
   try {
     if (want('store')) {
       const store = ArtifactStore.fromEnv();

@@ -8,8 +8,8 @@
 // A CPU-bound shard would measure the machine instead: on the 2-core box this was
 // written on, CPU-bound scaling caps at 2x no matter how many workers run.
 //
-// Needs the stack env in process.env (TEMPORAL_*, BPOFLOW_S3_*) and BPOFLOW_TEST_KINDS=1,
-// as bench/run.ts sets them.
+// Needs the stack env in process.env (TEMPORAL_*, BPOFLOW_S3_*) and the test kinds
+// (test/kinds/catalog.ts: testKindsEnv), as bench/run.ts sets them.
 import { join } from 'node:path';
 import { connectClient } from '../cli/connect.js';
 import { preparePlan, submit } from '../cli/run-commands.js';

@@ -8,7 +8,7 @@
 //   GET  /v1/models             the one model served
 //   GET  /health                {status: "ok", …}
 //
-// Chat template (as the training kinds use it, activities/kinds/common.ts):
+// Chat template (as the training kinds use it, activities/steps/common.ts):
 // one line per message, "System: …\n" / "User: …\n" / "Assistant: …\n", then
 // "Assistant: " as the generation prompt. Message content may be a string or a
 // list of {type: "text", text} parts. Without `seed` a random seed is drawn; with
@@ -28,8 +28,8 @@ import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { deserializeModel, generateTokens, tokenizerOf, loadModel, selectBackend, type BackendPref, type CausalLM, type Tokenizer } from '../ml/index.js';
 import { ArtifactStore } from '../store/artifacts.js';
-import { renderChat } from '../activities/kinds/common.js';
-import { resolveModelUri } from '../activities/kinds/model-io.js';
+import { renderChat } from '../activities/steps/common.js';
+import { resolveModelUri } from '../activities/steps/model-io.js';
 import type { ChatMessage, Role } from '../formats/index.js';
 import { checkApiKey, ConcurrencyGate, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT, isLoopback, resolveServeApiKey, ServeConfigError } from './serve-guard.js';
 

@@ -3,7 +3,7 @@
 // handed back before it exits.
 import { existsSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import * as control from '../activities/control.js';
+import { cacheLookup, cacheRecord, resolveChannels } from '../activities/control.js';
 import { mergeShards, runStep } from '../activities/run-step.js';
 import { registeredKinds } from '../activities/registry.js';
 import { createLogger } from '../activities/log.js';
@@ -51,7 +51,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         taskQueue: WORKFLOW_QUEUE,
         // The build's prebundled code when present; webpack at start-up otherwise.
         ...(existsSync(bundlePath()) ? { workflowBundle: { codePath: bundlePath() } } : { workflowsPath: workflowsPath() }),
-        activities: control,
+        activities: { cacheLookup, cacheRecord, resolveChannels },
         maxConcurrentActivityTaskExecutions: 16,
       }),
     );

@@ -16,10 +16,10 @@ export { encodeExample, encodeItem, collate, type Batch, type EncodedSeq, type P
 export { logProbs, batchLogps, type SequenceLogps } from './logprobs.js';
 export { dpoLosses, logSigmoid, type DpoLossType } from './losses.js';
 export { AdamW, learningRateAt, clipGlobalNorm, type ScheduleType } from './optim.js';
-export { runTrainLoop, type TrainConfig, type TrainResult, type StepMetrics, type LoopHooks, type Trainable, type TrainKind } from './train/loop.js';
+export { runTrainLoop, TRAIN_DEFAULTS, type TrainConfig, type TrainResult, type StepMetrics, type LoopHooks, type Trainable, type TrainKind } from './train/loop.js';
 export { serializeTrainState, restoreTrainState, readTrainProgress, type TrainProgress } from './train/state.js';
 export { trainSft, sftLoss, encodeSftExample, type SftExample, type SftConfig } from './train/sft.js';
-export { trainDpo, computeRefLogps, dpoBatchLoss, type PreferencePair, type RefLogps, type DpoConfig } from './train/dpo.js';
+export { trainDpo, computeRefLogps, dpoBatchLoss, DPO_DEFAULTS, type PreferencePair, type RefLogps, type DpoConfig } from './train/dpo.js';
 export { perSampleGradFeatures, selectParams, type ParamFilter, type GradFeatures } from './persample.js';
 export { embedPrompts } from './embed.js';
 export { generate, generateTokens, pickToken, type GenerateOptions } from './sample.js';

@@ -6,8 +6,11 @@ import { packageRoot } from './package-root.js';
 
 export type OutputType = 'artifact' | 'number' | 'string' | 'boolean';
 
-/** One `pipelines/steps/<kind>@<version>.json` file. */
-export interface StepKind {
+/**
+ * What the compiler knows of a step kind: one `pipelines/steps/<kind>@<version>.json` file
+ * (made from the kind's module, activities/kinds/, by `npm run catalog`).
+ */
+export interface CatalogEntry {
   kind: string;
   version: string;
   description: string;
@@ -17,7 +20,7 @@ export interface StepKind {
   shardable?: { input: string };
   /** JSON Schema for the step's `with`. */
   args: Record<string, unknown>;
-  outputs: Record<string, { type: OutputType; description?: string }>;
+  outputs: Record<string, { type: OutputType; description?: string; report?: 'stats' | 'metric' }>;
   /** Where it was loaded from, for error messages. */
   file: string;
 }
@@ -25,16 +28,16 @@ export interface StepKind {
 const KIND_FILE = /^([a-z][a-z0-9.-]*)@(v[0-9]+)\.json$/;
 
 export class Catalog {
-  private readonly byId = new Map<string, StepKind>();
+  private readonly byId = new Map<string, CatalogEntry>();
   private readonly validators = new Map<string, ValidateFunction>();
   // Filling in argument defaults makes `format: auto` and an omitted `format` the same plan (and cache key).
   private readonly ajv = newAjv({ useDefaults: true });
 
-  constructor(kinds: StepKind[]) {
+  constructor(kinds: CatalogEntry[]) {
     for (const k of kinds) this.byId.set(`${k.kind}@${k.version}`, k);
   }
 
-  get(kind: string, version: string): StepKind | undefined {
+  get(kind: string, version: string): CatalogEntry | undefined {
     return this.byId.get(`${kind}@${version}`);
   }
 
@@ -50,12 +53,12 @@ export class Catalog {
     return [...new Set(this.all().map((k) => k.kind))].sort();
   }
 
-  all(): StepKind[] {
+  all(): CatalogEntry[] {
     return [...this.byId.values()];
   }
 
   /** Compiled lazily: most pipelines use a handful of the catalog's kinds. */
-  argsValidator(k: StepKind): ValidateFunction {
+  argsValidator(k: CatalogEntry): ValidateFunction {
     const id = `${k.kind}@${k.version}`;
     let v = this.validators.get(id);
     if (!v) {
@@ -70,19 +73,12 @@ export function defaultCatalogDir(): string {
   return join(packageRoot(), 'pipelines', 'steps');
 }
 
-/** Kinds that exist only to exercise the engine (sleep, fail, fan out); never in production catalogs. */
-export function testKindsDir(): string {
-  return join(packageRoot(), 'test', 'fixtures', 'spec', 'steps');
-}
-
 /**
- * Extra catalog directories named by the environment: `BPOFLOW_CATALOG_PATH`
- * (colon-separated) and, with `BPOFLOW_TEST_KINDS=1`, the test kinds.
+ * Extra catalog directories named by the environment: `BPOFLOW_CATALOG_PATH` (colon-separated),
+ * for kinds a worker loads from BPOFLOW_KIND_MODULES (activities/registry.ts).
  */
 export function catalogDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs = (env.BPOFLOW_CATALOG_PATH ?? '').split(':').filter((d) => d.length > 0).map((d) => resolve(d));
-  if (env.BPOFLOW_TEST_KINDS === '1') dirs.push(testKindsDir());
-  return dirs;
+  return (env.BPOFLOW_CATALOG_PATH ?? '').split(':').filter((d) => d.length > 0).map((d) => resolve(d));
 }
 
 /**
@@ -91,7 +87,7 @@ export function catalogDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string
  */
 export function loadCatalog(dir: string = defaultCatalogDir(), extraDirs: string[] = []): Catalog {
   const errors: string[] = [];
-  const kinds: StepKind[] = [];
+  const kinds: CatalogEntry[] = [];
   const seen = new Map<string, string>();
   const ajv = newAjv();
   for (const d of [dir, ...extraDirs]) {
@@ -122,7 +118,7 @@ export function loadCatalog(dir: string = defaultCatalogDir(), extraDirs: string
 
 const OUTPUT_TYPES = new Set(['artifact', 'number', 'string', 'boolean']);
 
-function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>): StepKind | undefined {
+function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>): CatalogEntry | undefined {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -161,6 +157,8 @@ function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>
       if (!OUTPUT_TYPES.has((o as { type?: string })?.type ?? '')) {
         bad(`outputs.${name}.type must be one of artifact, number, string, boolean`);
       }
+      const report = (o as { report?: unknown })?.report;
+      if (report !== undefined && report !== 'stats' && report !== 'metric') bad(`outputs.${name}.report must be stats or metric`);
     }
   }
   if (k.shardable !== undefined) {
@@ -171,5 +169,5 @@ function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>
   const known = new Set(['kind', 'version', 'description', 'queue', 'shardable', 'args', 'outputs', '$schema', '$comment']);
   for (const key of Object.keys(k)) if (!known.has(key)) bad(`unknown key "${key}"`);
   if (errors.length > before) return undefined;
-  return { ...(k as unknown as Omit<StepKind, 'file'>), file };
+  return { ...(k as unknown as Omit<CatalogEntry, 'file'>), file };
 }

@@ -1,6 +1,6 @@
 // What an expression may name while a pipeline compiles, and the type of each name
 // (the run-time counterpart, with values, is workflows/run-scope.ts).
-import type { StepKind } from './catalog.js';
+import type { CatalogEntry } from './catalog.js';
 import type { Ast } from './expr-ast.js';
 import type { ValueType } from './expr-types.js';
 import type { ParamDef } from './params.js';
@@ -11,7 +11,7 @@ export interface StepEntry {
   /** Position in the file's `steps` list. */
   index: number;
   /** Undefined when `uses` names no catalog kind (already reported); its outputs are then unchecked. */
-  kind?: StepKind;
+  kind?: CatalogEntry;
 }
 
 export interface RefResolution {

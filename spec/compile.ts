@@ -1,4 +1,4 @@
-import type { Catalog, StepKind } from './catalog.js';
+import type { Catalog, CatalogEntry } from './catalog.js';
 import type { Scalar } from './expr-eval.js';
 import { analyzeExpression, type ExprContext } from './expressions.js';
 import { findCycles, topoSort } from './graph.js';
@@ -130,7 +130,7 @@ function registerSteps(rawSteps: Raw[], catalog: Catalog, findings: Finding[]): 
   return steps;
 }
 
-function lookupKind(uses: unknown, path: YamlPath, catalog: Catalog, findings: Finding[]): StepKind | undefined {
+function lookupKind(uses: unknown, path: YamlPath, catalog: Catalog, findings: Finding[]): CatalogEntry | undefined {
   const m = typeof uses === 'string' ? USES.exec(uses) : null;
   if (!m) return undefined; // the schema explains the expected form
   const [, name, version] = m as unknown as [string, string, string];
@@ -209,7 +209,7 @@ function compileStep(
 }
 
 /** For a step whose id is broken: still check its `with` against the kind, without re-reporting the kind. */
-function lookupKindQuietly(uses: unknown, catalog: Catalog): StepKind | undefined {
+function lookupKindQuietly(uses: unknown, catalog: Catalog): CatalogEntry | undefined {
   const m = typeof uses === 'string' ? USES.exec(uses) : null;
   return m ? catalog.get(m[1]!, m[2]!) : undefined;
 }

@@ -1,4 +1,4 @@
-import type { StepKind } from './catalog.js';
+import type { CatalogEntry } from './catalog.js';
 import { parseDuration } from './duration.js';
 import type { PlanStep, RetryPolicy } from './plan.js';
 import type { Finding } from './source-map.js';
@@ -43,7 +43,7 @@ export function resolveSettings(
   step: Raw,
   stepPath: YamlPath,
   defaults: Raw,
-  kind: StepKind | undefined,
+  kind: CatalogEntry | undefined,
   findings: Finding[],
 ): StepSettings {
   const layers: Layer[] = [

@@ -1,4 +1,4 @@
-import type { Catalog, StepKind } from './catalog.js';
+import type { Catalog, CatalogEntry } from './catalog.js';
 import { describeType, type ValueType } from './expr-types.js';
 import { analyzeExpression, type ExprContext } from './expressions.js';
 import type { PlanValue } from './plan.js';
@@ -21,7 +21,7 @@ interface RuntimeExpr {
 export function compileWith(
   raw: unknown,
   withPath: YamlPath,
-  kind: StepKind | undefined,
+  kind: CatalogEntry | undefined,
   catalog: Catalog,
   ctx: ExprContext,
 ): Record<string, PlanValue> {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateStack, type PrivateStack } from '../infra/stack.js';
 import { packageRoot } from '../spec/package-root.js';
+import { testKindsEnv } from './kinds/catalog.js';
 
 // The fast lane (`--fast`, `npm run test:fast`): the unit tests and the integration tests
 // that take seconds, for local work. The whole suite (no arguments) is the README's and CI's.
@@ -92,7 +93,7 @@ const started = Date.now();
 try {
   stack = await startPrivateStack(home, (l) => console.log(`[stack] ${l}`));
   console.log(`[stack] up in ${Date.now() - started} ms: Temporal ${stack.state.temporalAddress}, S3 ${stack.state.s3Endpoint}, home ${home}`);
-  const env = { ...process.env, ...stack.env, BPOFLOW_TEST_KINDS: '1' };
+  const env = { ...process.env, ...stack.env, ...testKindsEnv() };
   const concurrency = process.env.BPOFLOW_TEST_CONCURRENCY ?? '2';
   // Pass 1: everything; the ml unit tests on wasm (unless BPOFLOW_ML_BACKEND says otherwise).
   code = await nodeTest([`--test-concurrency=${concurrency}`, ...files], { ...env, BPOFLOW_ML_BACKEND: process.env.BPOFLOW_ML_BACKEND ?? 'wasm' });

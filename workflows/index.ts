@@ -1,4 +1,3 @@
 // The workflow bundle's entry: every workflow type the worker serves.
 export { pipelineWorkflow } from './pipeline.js';
 export { stepWorkflow } from './step.js';
-export { activityRoundTripWorkflow } from './bench.js';

@@ -2,7 +2,7 @@
 // artifact, sampled on the worker) or any OpenAI-compatible endpoint.
 import { generate, tokenizerOf, Rng, selectBackend, type CausalLM } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
-import { loadModelArtifact } from '../kinds/model-io.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { sampleChat } from './openai.js';
 
@@ -18,15 +18,19 @@ export type GeneratorSpec =
   | ({ type: 'policy'; model: string } & SamplingOptions)
   | ({ type: 'openai'; url: string; model: string; apiKeyEnv?: string; concurrency: number } & SamplingOptions);
 
+/** What a generator spec leaves out (bpo.augment's schema quotes these in its descriptions). */
+export const GENERATOR_DEFAULTS = { temperature: 1, topK: 0, topP: 1, maxNewTokens: 32, stop: [] as string[], concurrency: 4 };
+
+/** A generator spec, its types already checked by bpo.augment's argument schema; defaults filled in. */
 export function parseGeneratorSpec(v: unknown): GeneratorSpec {
-  const o = (v ?? {}) as Record<string, unknown>;
-  const n = (x: unknown, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x : d);
+  const o = (v ?? {}) as Partial<SamplingOptions> & Record<string, unknown>;
+  const d = GENERATOR_DEFAULTS;
   const sampling: SamplingOptions = {
-    temperature: n(o.temperature, 1),
-    topK: n(o.topK, 0),
-    topP: n(o.topP, 1),
-    maxNewTokens: n(o.maxNewTokens, 32),
-    stop: Array.isArray(o.stop) ? o.stop.map(String) : [],
+    temperature: o.temperature ?? d.temperature,
+    topK: o.topK ?? d.topK,
+    topP: o.topP ?? d.topP,
+    maxNewTokens: o.maxNewTokens ?? d.maxNewTokens,
+    stop: o.stop ?? d.stop,
   };
   if (o.type === 'policy') {
     if (typeof o.model !== 'string') throw new BadInput('generator.model must be a model URI');
@@ -34,7 +38,7 @@ export function parseGeneratorSpec(v: unknown): GeneratorSpec {
   }
   if (o.type === 'openai') {
     if (typeof o.url !== 'string' || typeof o.model !== 'string') throw new BadInput('an openai generator needs url and model');
-    return { type: 'openai', url: o.url, model: o.model, apiKeyEnv: typeof o.apiKeyEnv === 'string' ? o.apiKeyEnv : undefined, concurrency: n(o.concurrency, 4), ...sampling };
+    return { type: 'openai', url: o.url, model: o.model, apiKeyEnv: typeof o.apiKeyEnv === 'string' ? o.apiKeyEnv : undefined, concurrency: typeof o.concurrency === 'number' ? o.concurrency : d.concurrency, ...sampling };
   }
   throw new BadInput(`generator.type must be policy or openai, got ${JSON.stringify(o.type)}`);
 }

@@ -9,7 +9,16 @@
 //   best-scoring pairs are kept.
 // The feature pass is shardable over `data`: shards write features, the merge
 // clusters and allocates. Unsharded, one run does both.
-import { blockPrefix, computeRefLogps, perSampleGradFeatures, Rng, selectBackend, type CausalLM, type PreferencePair } from '../../ml/index.js';
+import {
+  blockPrefix,
+  computeRefLogps,
+  DPO_DEFAULTS,
+  perSampleGradFeatures,
+  Rng,
+  selectBackend,
+  type CausalLM,
+  type PreferencePair,
+} from '../../ml/index.js';
 import {
   adamPrecondition,
   AllocationError,
@@ -26,38 +35,92 @@ import {
   usefulness,
   warmupMoments,
   type AdamMoments,
-  type PromptAggregate,
 } from '../../ml/bpo/index.js';
-import { BadInput, shardRange, type StepContext, type StepKind } from '../step-kind.js';
-import { breathe, producerOf } from './common.js';
-import { depthSummary, int, readPairRows, real, writeRows, type PairRow } from './bpo-common.js';
-import { budgetOf } from './bpo-balance-length.js';
-import { loadModelArtifact } from './model-io.js';
+import { StringEnum, Type, withDefault, type ArgsOf } from '../kind-schema.js';
+import { BadInput, defineKind, shardRange, type StepContext } from '../step-kind.js';
+import { breathe, producerOf } from '../steps/common.js';
+import { budgetArgs, budgetOf, readPairRows, SELECTION_OUTPUTS, selectionSummary, writeRows } from '../steps/bpo-common.js';
+import type { PairRow } from '../steps/bpo-common.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
-export interface FeatureConfig {
-  params: string[];
-  beta: number;
-  projectionDim: number;
-  seed: number;
-  adam: { enabled: boolean; warmupPairs: number; batchSize: number };
-  chunk: number;
-  maxLength?: number;
-}
+const gradientClusterArgs = Type.Object(
+  {
+    data: Type.String({ description: 's3:// URI of the pairs pool (JSONL)' }),
+    model: Type.String({ description: 'policy whose gradients are taken (the SFT model)' }),
+    ref: Type.Optional(Type.String({ description: 'DPO reference model (default: model)' })),
+    validation: Type.Optional(
+      Type.String({
+        description: "s3:// URI of validation pairs; their mean gradient is the usefulness direction (default: the pool's)",
+      }),
+    ),
+    // Features: per-pair gradients, Adam-preconditioned, projected.
+    params: withDefault(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description: 'parameter-name prefixes; "last-block" = transformer.h.<n_layer-1>.',
+      }),
+      ['last-block', 'transformer.ln_f.'],
+    ),
+    beta: withDefault(
+      Type.Number({ exclusiveMinimum: 0, description: 'DPO beta of the loss whose gradient is taken' }),
+      DPO_DEFAULTS.beta,
+    ),
+    adam: withDefault(
+      Type.Object(
+        {
+          enabled: withDefault(Type.Boolean(), true),
+          warmupPairs: withDefault(
+            Type.Integer({ minimum: 1, description: 'seeded sample of the pool whose gradients build the moments' }),
+            32,
+          ),
+          batchSize: withDefault(Type.Integer({ minimum: 1, description: 'warm-up mini-batch' }), 8),
+        },
+        { additionalProperties: false },
+      ),
+      {},
+    ),
+    projectionDim: withDefault(Type.Integer({ minimum: 1 }), 256),
+    // Clusters and scores.
+    k: withDefault(Type.Integer({ minimum: 1 }), 8),
+    maxIter: withDefault(Type.Integer({ minimum: 1 }), 50),
+    usefulness: withDefault(Type.Boolean({ description: 'false: score by informativeness only' }), true),
+    weights: withDefault(
+      Type.Object(
+        { informativeness: withDefault(Type.Number(), 1), usefulness: withDefault(Type.Number(), 1) },
+        { additionalProperties: false },
+      ),
+      {},
+    ),
+    aggregate: withDefault(StringEnum(['mean', 'max', 'sum'], { description: 'pair scores -> prompt score' }), 'mean'),
+    // Depth allocation.
+    temperature: withDefault(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: 'allocation weight = exp(score / temperature); large = near uniform',
+      }),
+      0.1,
+    ),
+    ...budgetArgs,
+    withinPrompt: withDefault(
+      StringEnum(['score', 'gap'], {
+        description:
+          'which pairs a prompt keeps: best gradient scores (informativeness + usefulness), or largest reward gaps ' +
+          'score_chosen - score_rejected (gradient score breaks ties)',
+      }),
+      'score',
+    ),
+    seed: withDefault(Type.Integer({ minimum: 0, description: 'projection, warm-up sample and k-means++ seed' }), 0),
+    chunk: withDefault(Type.Integer({ minimum: 1, description: 'pairs per gradient/projection chunk' }), 16),
+    maxLength: Type.Optional(
+      Type.Integer({ minimum: 8, description: "tokens per sequence (default: the model's context)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+type Args = ArgsOf<typeof gradientClusterArgs>;
 
-export function featureConfig(args: Record<string, unknown>): FeatureConfig {
-  const adam = (args.adam ?? {}) as Record<string, unknown>;
-  const params = args.params === undefined ? ['last-block', 'transformer.ln_f.'] : args.params;
-  if (!Array.isArray(params) || params.length === 0 || !params.every((p) => typeof p === 'string')) throw new BadInput('params must be a non-empty list of parameter-name prefixes (or "last-block")');
-  return {
-    params: params as string[],
-    beta: real(args.beta, 0.1, 'beta'),
-    projectionDim: int(args.projectionDim, 256, 'projectionDim', 1),
-    seed: int(args.seed, 0, 'seed'),
-    adam: { enabled: adam.enabled !== false, warmupPairs: int(adam.warmupPairs, 32, 'adam.warmupPairs', 1), batchSize: int(adam.batchSize, 8, 'adam.batchSize', 1) },
-    chunk: int(args.chunk, 16, 'chunk', 1),
-    maxLength: args.maxLength === undefined ? undefined : int(args.maxLength, 0, 'maxLength', 8),
-  };
-}
+/** What the feature pass reads: the same in every shard and in the merge. */
+export type FeatureConfig = Pick<Args, 'params' | 'beta' | 'projectionDim' | 'seed' | 'adam' | 'chunk' | 'maxLength'>;
 
 /** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); others are name prefixes. */
 export function paramPredicate(model: CausalLM, prefixes: string[]): (name: string) => boolean {
@@ -98,11 +161,11 @@ function warmup(policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureCo
   return warmupMoments(rawGrads(policy, ref, toPairs(pick), cfg), cfg.adam.batchSize);
 }
 
-async function loadModels(ctx: StepContext, args: Record<string, unknown>): Promise<{ policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void }> {
+async function loadModels(ctx: StepContext, args: Args): Promise<{ policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void }> {
   await selectBackend();
-  const { model: policy, uri } = await loadModelArtifact(ctx.store, String(args.model));
+  const { model: policy, uri } = await loadModelArtifact(ctx.store, args.model);
   if (args.ref === undefined || args.ref === args.model) return { policy, ref: policy, uris: [uri], dispose: () => policy.dispose() };
-  const { model: ref, uri: refUri } = await loadModelArtifact(ctx.store, String(args.ref));
+  const { model: ref, uri: refUri } = await loadModelArtifact(ctx.store, args.ref);
   return { policy, ref, uris: [uri, refUri], dispose: () => (policy.dispose(), ref.dispose()) };
 }
 
@@ -119,20 +182,12 @@ const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] 
 };
 
 /** Clustering, scoring, allocation and outputs, given every pool feature. */
-async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
-  const k = int(args.k, 8, 'k', 1);
-  const w = (args.weights ?? {}) as Record<string, unknown>;
-  const weights = { informativeness: real(w.informativeness, 1, 'weights.informativeness'), usefulness: real(w.usefulness, 1, 'weights.usefulness'), useUsefulness: args.usefulness !== false };
-  const aggregate = (args.aggregate ?? 'mean') as PromptAggregate;
-  if (!['mean', 'max', 'sum'].includes(aggregate)) throw new BadInput(`aggregate must be mean, max or sum, got ${JSON.stringify(aggregate)}`);
-  const temperature = real(args.temperature, 0.1, 'temperature');
+async function finalize(ctx: StepContext, args: Args, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
+  const { k, aggregate, temperature, minDepth, maxDepth, withinPrompt } = args;
+  const weights = { ...args.weights, useUsefulness: args.usefulness };
   const budget = budgetOf(args, rows.length);
-  const minDepth = int(args.minDepth, 1, 'minDepth');
-  const maxDepth = int(args.maxDepth, 8, 'maxDepth', 1);
-  const withinPrompt = args.withinPrompt ?? 'score';
-  if (withinPrompt !== 'score' && withinPrompt !== 'gap') throw new BadInput(`withinPrompt must be score or gap, got ${JSON.stringify(withinPrompt)}`);
 
-  const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: int(args.maxIter, 50, 'maxIter', 1) });
+  const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: args.maxIter });
   const inf = informativeness(features, clusters.assign, clusters.centroids);
   let use: number[] | undefined;
   let direction = 'pool';
@@ -185,26 +240,39 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
     { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
     meta,
   );
-  const s = depthSummary(sel.prompts.map((p) => p.depth));
-  return {
-    data: data.uri,
-    clusters: clustersRef.uri,
-    allocation: allocRef.uri,
-    pairs: s.pairs,
-    prompts: s.prompts,
-    poolPairs: rows.length,
-    budget,
-    k: clusters.k,
-    depthHistogram: JSON.stringify(s.histogram),
-  };
+  const summary = selectionSummary(sel.prompts.map((p) => p.depth), rows.length);
+  return { data: data.uri, clusters: clustersRef.uri, allocation: allocRef.uri, budget, k: clusters.k, ...summary };
 }
 
-export const bpoGradientCluster: StepKind = {
+export const bpoGradientCluster = defineKind({
   kind: 'bpo.gradient-cluster',
   version: 'v1',
+  description:
+    'BPO core (our reconstruction): per-pair DPO-loss gradients over a parameter subset, optional Adam ' +
+    'preconditioning (warm-up moments), seeded Rademacher projection, L2 norm; seeded k-means++; informativeness ' +
+    '(cosine to own centroid) and usefulness (cosine to the normalized mean gradient of a validation set or the ' +
+    "pool); each prompt's depth from a total pair budget in proportion to exp(score/temperature) within " +
+    '[minDepth, maxDepth]; a prompt keeps its best-scoring pairs. The feature pass is shardable over `data`.',
+  queue: 'cpu',
+  shardable: { input: 'data' },
+  args: gradientClusterArgs,
+  outputs: {
+    ...SELECTION_OUTPUTS,
+    clusters: {
+      type: 'artifact',
+      description:
+        'JSON {k, dim, points:[{x, y, cluster, prompt, informativeness, usefulness, score, kept}]}, x/y a 2-D PCA ' +
+        'of the features',
+    },
+    allocation: { type: 'artifact', description: 'JSON {budget, …, prompts:[{prompt, depth, score, available}]}' },
+    budget: { type: 'number', description: 'pair budget used' },
+    k: { type: 'number', description: 'clusters used' },
+    features: { type: 'artifact', description: '(shards only) projected features' },
+    samples: { type: 'number', description: '(shards only) pairs featurized' },
+  },
   async run(ctx, args) {
-    const uri = String(args.data);
-    const cfg = featureConfig(args);
+    const uri = args.data;
+    const cfg: FeatureConfig = args;
     const rows = await readPairRows(ctx, uri);
     const [start, end] = shardRange(rows.length, ctx.shard);
     const models = await loadModels(ctx, args);
@@ -226,8 +294,8 @@ export const bpoGradientCluster: StepKind = {
     }
   },
   async merge(ctx, args, shards) {
-    const uri = String(args.data);
-    const cfg = featureConfig(args);
+    const uri = args.data;
+    const cfg: FeatureConfig = args;
     const rows = await readPairRows(ctx, uri);
     const features: Float32Array[] = [];
     for (const s of shards) {
@@ -236,7 +304,7 @@ export const bpoGradientCluster: StepKind = {
       features.push(...decodeFeatures(f.data, f.end - f.start, f.dim));
     }
     if (features.length !== rows.length) throw new Error(`merged ${features.length} features for ${rows.length} pairs`);
-    const model = String(args.model);
+    const model = args.model;
     return finalize(ctx, args, rows, features, cfg, undefined, [uri, ...(model.startsWith('s3://') ? [model] : []), ...shards.map((s) => String(s.features))]);
   },
-};
+});

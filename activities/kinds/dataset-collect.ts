@@ -2,16 +2,43 @@
 // only those added since a model channel's last promotion — the "new data" of
 // a periodic re-alignment run.
 import { Channels } from '../../store/channels.js';
-import { readJsonl, recordToJson, writeJsonl, type DatasetFormat, type RowPolicy } from '../../store/datasets.js';
-import type { StepKind } from '../step-kind.js';
+import { readJsonl, writeJsonl } from '../../store/datasets.js';
+import { recordToJson } from '../../formats/index.js';
+import { Type } from '../kind-schema.js';
+import { defineKind } from '../step-kind.js';
+import { formatArg, onErrorArg } from '../steps/args.js';
 
-export const datasetCollect: StepKind = {
+export const datasetCollect = defineKind({
   kind: 'dataset.collect',
   version: 'v1',
+  description:
+    'Gathers the JSONL objects under an S3 prefix into one dataset; with `sinceChannel`, only the objects added ' +
+    "since that model channel's last promotion (periodic re-alignment on new data).",
+  queue: 'cpu',
   inline: true,
+  args: Type.Object(
+    {
+      prefix: Type.String({ pattern: '^s3://', description: 's3://<bucket>/<prefix>: every *.jsonl object under it' }),
+      sinceChannel: Type.Optional(
+        Type.String({
+          description:
+            "only objects newer than this channel's latest promotion (all of them when the channel is empty)",
+        }),
+      ),
+      format: formatArg(),
+      onError: onErrorArg(),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    data: { type: 'artifact', description: 'the gathered rows, normalized JSONL' },
+    objects: { type: 'number', description: 'objects gathered' },
+    rows: { type: 'number', description: 'rows gathered' },
+    skipped: { type: 'number', description: 'bad rows skipped' },
+    since: { type: 'string', description: 'the cut-off time used (ISO 8601), empty when none' },
+  },
   async run(ctx, args) {
-    const prefix = String(args.prefix);
-    const sinceChannel = args.sinceChannel ? String(args.sinceChannel) : undefined;
+    const { prefix, sinceChannel } = args;
     const pointer = sinceChannel ? await new Channels(ctx.store).latest(sinceChannel) : null;
     const since = pointer ? new Date(pointer.promotedAt) : undefined;
     const bucket = new URL(prefix).hostname;
@@ -23,7 +50,7 @@ export const datasetCollect: StepKind = {
     const uris = objects.map((o) => `s3://${bucket}/${o.key}`);
     async function* rows() {
       for (const [i, uri] of uris.entries()) {
-        const stream = await readJsonl(ctx.store, uri, { format: (args.format ?? 'auto') as DatasetFormat | 'auto', onError: (args.onError ?? 'fail') as RowPolicy, source: uri });
+        const stream = await readJsonl(ctx.store, uri, { format: args.format, onError: args.onError, source: uri });
         for await (const r of stream) yield recordToJson(r);
         skipped += stream.report.skipped;
         ctx.progress({ done: i + 1, total: uris.length, unit: 'objects' });
@@ -36,4 +63,4 @@ export const datasetCollect: StepKind = {
     ctx.log.info('collected', { objects: uris.length, rows: ref.rows, since: since?.toISOString() ?? null });
     return { data: ref.uri, objects: uris.length, rows: ref.rows, skipped, since: since?.toISOString() ?? '' };
   },
-};
+});

@@ -2,9 +2,12 @@
 // every record of a prompt lands in the same split, chosen by
 // sha256(seed \0 prompt text) — so the split is stable across runs and row
 // order, and no prompt leaks from train into the held-out sets.
-import { writeJsonl, type DatasetFormat, type DatasetRecord } from '../../store/datasets.js';
-import { BadInput, type StepKind } from '../step-kind.js';
-import { hashUnit, loadDataset, num, producerOf, recordPrompt } from './common.js';
+import { writeJsonl } from '../../store/datasets.js';
+import { type DatasetRecord } from '../../formats/index.js';
+import { Type, withDefault } from '../kind-schema.js';
+import { BadInput, defineKind } from '../step-kind.js';
+import { dataArg, FORMAT_DESCRIPTION, formatArg } from '../steps/args.js';
+import { hashUnit, loadDataset, producerOf, recordPrompt } from '../steps/common.js';
 
 export type SplitName = 'train' | 'validation' | 'test';
 
@@ -14,18 +17,52 @@ export function splitOf(prompt: string, seed: number, train: number, validation:
   return u < train ? 'train' : u < train + validation ? 'validation' : 'test';
 }
 
-export const datasetSplit: StepKind = {
+const fraction = (of: string, value: number) =>
+  withDefault(Type.Number({ minimum: 0, maximum: 1, description: `fraction of prompts for ${of}` }), value);
+
+export const datasetSplit = defineKind({
   kind: 'dataset.split',
   version: 'v1',
+  description:
+    'Deterministic train/validation/test split by prompt: all rows of a prompt go to the split chosen by ' +
+    'sha256(seed, prompt text).',
+  queue: 'cpu',
   inline: true,
+  args: Type.Object(
+    {
+      data: dataArg('s3:// URI of a dataset (JSONL)'),
+      format: formatArg(FORMAT_DESCRIPTION),
+      train: fraction('training', 0.8),
+      validation: fraction('validation', 0.1),
+      test: Type.Optional(
+        Type.Number({
+          minimum: 0,
+          maximum: 1,
+          description: 'fraction of prompts for test (default: the rest); the three must sum to 1',
+        }),
+      ),
+      seed: withDefault(Type.Integer({ minimum: 0, description: 'hash seed: another seed gives another split' }), 0),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    train: { type: 'artifact', description: 'training rows (JSONL)' },
+    validation: { type: 'artifact', description: 'validation rows (JSONL)' },
+    test: { type: 'artifact', description: 'test rows (JSONL)' },
+    trainRows: { type: 'number' },
+    validationRows: { type: 'number' },
+    testRows: { type: 'number' },
+    trainPrompts: { type: 'number', description: 'unique prompts in train' },
+    validationPrompts: { type: 'number' },
+    testPrompts: { type: 'number' },
+  },
   async run(ctx, a) {
-    const data = String(a.data);
-    const train = num(a.train, 0.8);
-    const validation = num(a.validation, 0.1);
-    const test = num(a.test, 1 - train - validation);
-    if (Math.abs(train + validation + test - 1) > 1e-9) throw new BadInput(`train + validation + test must be 1, got ${train} + ${validation} + ${test}`);
-    const seed = num(a.seed, 0);
-    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
+    const { data, train, validation, seed } = a;
+    const test = a.test ?? 1 - train - validation;
+    if (Math.abs(train + validation + test - 1) > 1e-9) {
+      throw new BadInput(`train + validation + test must be 1, got ${train} + ${validation} + ${test}`);
+    }
+    const { records } = await loadDataset(ctx, data, a.format);
     const parts: Record<SplitName, DatasetRecord[]> = { train: [], validation: [], test: [] };
     const prompts: Record<SplitName, Set<string>> = { train: new Set(), validation: new Set(), test: new Set() };
     for (const r of records) {
@@ -48,4 +85,4 @@ export const datasetSplit: StepKind = {
     }
     return out;
   },
-};
+});

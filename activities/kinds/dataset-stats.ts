@@ -3,10 +3,12 @@
 // Lengths are in characters (Unicode code points), or in tokens of a named
 // tokenizer; the report says which. Skipped rows are listed in skipped.jsonl.
 import { getTokenizer } from '../../ml/tokenizer.js';
-import { type DatasetFormat, type DatasetRecord, type RowPolicy, type Text } from '../../store/datasets.js';
-import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset } from './common.js';
-import { MAX_LISTED_ROWS, writeSkippedRows } from './skipped-rows.js';
+import { type DatasetRecord, type Text } from '../../formats/index.js';
+import { StringEnum, Type } from '../kind-schema.js';
+import { BadInput, defineKind } from '../step-kind.js';
+import { formatArg, ON_ERROR_SKIP_LISTED, onErrorArg, SKIPPED_ROWS_OUTPUT } from '../steps/args.js';
+import { loadDataset } from '../steps/common.js';
+import { MAX_LISTED_ROWS, writeSkippedRows } from '../steps/skipped-rows.js';
 
 export interface Distribution {
   count: number;
@@ -58,7 +60,14 @@ export function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-  return { count: sorted.length, min: sorted[0]!, mean: Math.round(mean * 1000) / 1000, p50: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1]! };
+  return {
+    count: sorted.length,
+    min: sorted[0]!,
+    mean: Math.round(mean * 1000) / 1000,
+    p50: at(0.5),
+    p90: at(0.9),
+    max: sorted[sorted.length - 1]!,
+  };
 }
 
 const textOf = (t: Text): string => (typeof t === 'string' ? t : t.map((m) => `${m.role}: ${m.content}`).join('\n'));
@@ -111,30 +120,69 @@ export function computeStats(
   };
 }
 
-export const datasetStats: StepKind = {
+export const datasetStats = defineKind({
   kind: 'dataset.stats',
   version: 'v1',
+  description: 'Breadth and depth of a preference dataset: unique prompts, pairs per prompt, length distributions.',
+  queue: 'cpu',
   inline: true,
+  args: Type.Object(
+    {
+      data: Type.String({ description: 's3:// URI of a preference JSONL artifact' }),
+      format: formatArg(
+        'pairs: TRL {prompt, chosen, rejected}; multi: {prompt, responses}; chat: {messages}; hh: HH-RLHF transcripts',
+      ),
+      onError: onErrorArg(ON_ERROR_SKIP_LISTED),
+      tokenizer: Type.Optional(
+        StringEnum(['byte', 'gpt2'], {
+          description:
+            "count lengths in this tokenizer's tokens (default: characters, i.e. Unicode code points); " +
+            "the report's lengths.unit says which",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    stats: {
+      type: 'artifact',
+      description: 'JSON report: breadth, depth histogram, lengths (with their unit)',
+      report: 'stats',
+    },
+    prompts: { type: 'number', description: 'unique prompts (breadth)' },
+    pairs: { type: 'number', description: 'preference pairs (or responses, for multi-response data)' },
+    skipped: { type: 'number', description: 'bad rows skipped' },
+    skippedRows: SKIPPED_ROWS_OUTPUT,
+  },
   async run(ctx, args) {
-    const uri = String(args.data);
-    const format = (args.format ?? 'auto') as DatasetFormat | 'auto';
+    const uri = args.data;
     let measure = CHARACTERS;
     if (args.tokenizer !== undefined) {
       try {
-        measure = tokenMeasure(String(args.tokenizer));
+        measure = tokenMeasure(args.tokenizer);
       } catch (e) {
         throw new BadInput((e as Error).message);
       }
     }
-    const { records, report } = await loadDataset(ctx, uri, format, (args.onError ?? 'fail') as RowPolicy, { maxIssues: MAX_LISTED_ROWS });
+    const { records, report } = await loadDataset(ctx, uri, args.format, args.onError, { maxIssues: MAX_LISTED_ROWS });
     const issues = report.issues.slice(0, 100).map(({ row, reason }) => ({ row, reason }));
-    const stats = computeStats(records, { format: report.format, rows: report.rows, skipped: report.skipped, issues }, measure);
+    const stats = computeStats(
+      records,
+      { format: report.format, rows: report.rows, skipped: report.skipped, issues },
+      measure,
+    );
     const skippedRows = await writeSkippedRows(ctx, report, uri);
     const ref = await ctx.store.putJson(ctx.outputUri('stats.json'), stats, {
       kind: 'metrics',
       producer: { runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt },
       inputs: [uri],
     });
-    return { stats: ref.uri, prompts: stats.breadth, pairs: stats.pairs, skipped: report.skipped, skippedRows: skippedRows.uri };
+    return {
+      stats: ref.uri,
+      prompts: stats.breadth,
+      pairs: stats.pairs,
+      skipped: report.skipped,
+      skippedRows: skippedRows.uri,
+    };
   },
-};
+});

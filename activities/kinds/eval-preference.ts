@@ -4,10 +4,12 @@
 // response's reward exceeds the rejected one's. Also reports the policy's raw
 // log-prob accuracy (log π(chosen) > log π(rejected)), which needs no reference.
 import type { CausalLM } from '../../ml/index.js';
-import type { DatasetFormat } from '../../store/datasets.js';
-import type { StepContext, StepKind } from '../step-kind.js';
-import { chunkedLogProbs, loadDataset, num, optNum, producerOf, toPairs, type PairText } from './common.js';
-import { loadModelArtifact } from './model-io.js';
+import { DPO_DEFAULTS } from '../../ml/index.js';
+import { Type, withDefault } from '../kind-schema.js';
+import { defineKind, type StepContext } from '../step-kind.js';
+import { batchSizeArg, dataArg, maxLengthArg, modelArg, preferenceFormatArg } from '../steps/args.js';
+import { chunkedLogProbs, loadDataset, toPairs, writeEvalReport, type PairText } from '../steps/common.js';
+import { loadModelArtifact } from '../steps/model-io.js';
 
 export interface PreferenceEval {
   pairs: number;
@@ -23,32 +25,71 @@ export interface PreferenceEval {
   reference: string;
 }
 
-async function pairLogps(ctx: StepContext, model: CausalLM, pairs: PairText[], maxLength: number | undefined, batchSize: number, label: string) {
+async function pairLogps(
+  ctx: StepContext,
+  model: CausalLM,
+  pairs: PairText[],
+  maxLength: number | undefined,
+  batchSize: number,
+  label: string,
+) {
   const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
-  return {
-    chosen: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), { ...o, label: `${label} (chosen)` })).sum,
-    rejected: (await chunkedLogProbs(ctx, model, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), { ...o, label: `${label} (rejected)` })).sum,
+  const side = async (which: 'chosen' | 'rejected') => {
+    const items = pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p[which] }));
+    return (await chunkedLogProbs(ctx, model, items, { ...o, label: `${label} (${which})` })).sum;
   };
+  return { chosen: await side('chosen'), rejected: await side('rejected') };
 }
 
-export const evalPreference: StepKind = {
+export const evalPreference = defineKind({
   kind: 'eval.preference',
   version: 'v1',
+  description:
+    'Held-out preference accuracy and mean reward margin of a policy vs a reference: ' +
+    'reward = beta·(log π − log π_ref) of each response.',
+  queue: 'gpu',
+  args: Type.Object(
+    {
+      data: dataArg('held-out preference pairs (JSONL)'),
+      format: preferenceFormatArg(),
+      model: modelArg('policy: s3:// model bundle or channel://<name>'),
+      reference: modelArg("reference model (usually the policy's starting point)"),
+      beta: withDefault(
+        Type.Number({ exclusiveMinimum: 0, description: 'β used to scale rewards (margin is in reward units)' }),
+        DPO_DEFAULTS.beta,
+      ),
+      batchSize: batchSizeArg(8, 'sequences per forward pass'),
+      maxLength: maxLengthArg(),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    eval: { type: 'artifact', description: 'JSON: accuracy, margin, policyAccuracy, rewards and log-probs means' },
+    accuracy: {
+      type: 'number',
+      description: 'fraction of pairs whose chosen reward beats the rejected one',
+      report: 'metric',
+    },
+    margin: { type: 'number', description: 'mean reward margin (chosen − rejected)', report: 'metric' },
+    policyAccuracy: {
+      type: 'number',
+      description: 'fraction with log π(chosen) > log π(rejected)',
+      report: 'metric',
+    },
+    pairs: { type: 'number', description: 'pairs evaluated', report: 'metric' },
+  },
   async run(ctx, a) {
-    const data = String(a.data);
-    const beta = num(a.beta, 0.1);
-    const batchSize = num(a.batchSize, 8);
-    const maxLength = optNum(a.maxLength);
-    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
+    const { data, beta, batchSize, maxLength } = a;
+    const { records } = await loadDataset(ctx, data, a.format);
     const pairs = toPairs(records, data);
-    const policy = await loadModelArtifact(ctx.store, String(a.model));
+    const policy = await loadModelArtifact(ctx.store, a.model);
     let pol;
     try {
       pol = await pairLogps(ctx, policy.model, pairs, maxLength, batchSize, 'policy log-probs');
     } finally {
       policy.model.dispose();
     }
-    const reference = await loadModelArtifact(ctx.store, String(a.reference));
+    const reference = await loadModelArtifact(ctx.store, a.reference);
     let ref;
     try {
       ref = await pairLogps(ctx, reference.model, pairs, maxLength, batchSize, 'reference log-probs');
@@ -56,7 +97,13 @@ export const evalPreference: StepKind = {
       reference.model.dispose();
     }
     const n = pairs.length;
-    let acc = 0, margin = 0, polAcc = 0, rc = 0, rr = 0, lc = 0, lr = 0;
+    let acc = 0,
+      margin = 0,
+      polAcc = 0,
+      rc = 0,
+      rr = 0,
+      lc = 0,
+      lr = 0;
     for (let i = 0; i < n; i++) {
       const c = beta * (pol.chosen[i]! - ref.chosen[i]!);
       const r = beta * (pol.rejected[i]! - ref.rejected[i]!);
@@ -81,11 +128,12 @@ export const evalPreference: StepKind = {
       model: policy.uri,
       reference: reference.uri,
     };
-    const ref2 = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
-      kind: 'metrics',
-      producer: producerOf(ctx),
-      inputs: [data, policy.uri, reference.uri],
-    });
-    return { eval: ref2.uri, accuracy: report.accuracy, margin: report.margin, policyAccuracy: report.policyAccuracy, pairs: n };
+    return {
+      eval: await writeEvalReport(ctx, report, [data, policy.uri, reference.uri]),
+      accuracy: report.accuracy,
+      margin: report.margin,
+      policyAccuracy: report.policyAccuracy,
+      pairs: n,
+    };
   },
-};
+});

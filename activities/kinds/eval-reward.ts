@@ -2,21 +2,40 @@
 // pairs: the fraction whose chosen response outscores the rejected one, with
 // the mean margin r(chosen) − r(rejected) and the mean scores.
 import { pairwiseStats, scoreTexts } from '../../ml/index.js';
-import type { DatasetFormat } from '../../store/datasets.js';
-import { assertNotCancelled, breathe, loadDataset, num, optNum, producerOf, toPairs } from './common.js';
-import { loadRewardModelArtifact } from './model-io.js';
-import type { StepKind } from '../step-kind.js';
+import { Type } from '../kind-schema.js';
+import { defineKind } from '../step-kind.js';
+import { batchSizeArg, dataArg, maxLengthArg, modelArg, preferenceFormatArg } from '../steps/args.js';
+import { assertNotCancelled, breathe, loadDataset, toPairs, writeEvalReport } from '../steps/common.js';
+import { loadRewardModelArtifact } from '../steps/model-io.js';
 
-export const evalReward: StepKind = {
+export const evalReward = defineKind({
   kind: 'eval.reward',
   version: 'v1',
+  description:
+    'Pairwise accuracy of a reward model on held-out preference pairs: the fraction whose chosen response ' +
+    'outscores the rejected one, and the mean margin.',
+  queue: 'gpu',
+  args: Type.Object(
+    {
+      data: dataArg('held-out preference pairs (JSONL)'),
+      format: preferenceFormatArg(),
+      model: modelArg('reward model bundle (the output of model.reward@v1, or a GPT2ForSequenceClassification folder)'),
+      batchSize: batchSizeArg(16, 'sequences per forward pass'),
+      maxLength: maxLengthArg(),
+    },
+    { additionalProperties: false },
+  ),
+  outputs: {
+    eval: { type: 'artifact', description: 'JSON: pairs, accuracy, margin, ties, meanChosen, meanRejected' },
+    accuracy: { type: 'number', description: 'fraction of pairs with r(chosen) > r(rejected)', report: 'metric' },
+    margin: { type: 'number', description: 'mean r(chosen) − r(rejected)', report: 'metric' },
+    pairs: { type: 'number', description: 'pairs evaluated', report: 'metric' },
+  },
   async run(ctx, a) {
-    const data = String(a.data);
-    const batchSize = num(a.batchSize, 16);
-    const maxLength = optNum(a.maxLength);
-    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
+    const { data, batchSize, maxLength } = a;
+    const { records } = await loadDataset(ctx, data, a.format);
     const pairs = toPairs(records, data);
-    const { model, uri } = await loadRewardModelArtifact(ctx.store, String(a.model));
+    const { model, uri } = await loadRewardModelArtifact(ctx.store, a.model);
     const chosen: number[] = [];
     const rejected: number[] = [];
     try {
@@ -26,8 +45,20 @@ export const evalReward: StepKind = {
         assertNotCancelled(ctx);
         const part = pairs.slice(i, i + chunk);
         const o = { batchSize, ...(maxLength ? { maxLength } : {}) };
-        chosen.push(...scoreTexts(model, part.map((p) => ({ prompt: p.prompt, response: p.chosen })), o));
-        rejected.push(...scoreTexts(model, part.map((p) => ({ prompt: p.prompt, response: p.rejected })), o));
+        chosen.push(
+          ...scoreTexts(
+            model,
+            part.map((p) => ({ prompt: p.prompt, response: p.chosen })),
+            o,
+          ),
+        );
+        rejected.push(
+          ...scoreTexts(
+            model,
+            part.map((p) => ({ prompt: p.prompt, response: p.rejected })),
+            o,
+          ),
+        );
         ctx.progress({ done: Math.min(pairs.length, i + chunk), total: pairs.length, unit: 'pairs' });
         await breathe(ctx);
       }
@@ -36,7 +67,7 @@ export const evalReward: StepKind = {
     }
     const stats = pairwiseStats(chosen, rejected);
     const report = { ...stats, model: uri, data };
-    const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs: [data, uri] });
-    return { eval: ref.uri, accuracy: stats.accuracy, margin: stats.margin, pairs: stats.pairs };
+    const evalUri = await writeEvalReport(ctx, report, [data, uri]);
+    return { eval: evalUri, accuracy: stats.accuracy, margin: stats.margin, pairs: stats.pairs };
   },
-};
+});

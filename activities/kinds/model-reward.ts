@@ -2,82 +2,103 @@
 // loss −log σ(r_chosen − r_rejected)) on preference pairs. The backbone is a
 // model artifact (usually the SFT model) or a fresh seeded one; the output is a
 // GPT2ForSequenceClassification bundle. Checkpoints, resume and metrics as
-// model.sft (training.ts).
-import { encodeForReward, getTokenizer, RewardModel, trainReward, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
-import type { DatasetFormat } from '../../store/datasets.js';
-import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset, num, optNum, toPairs } from './common.js';
-import { initModel, loadModelArtifact } from './model-io.js';
-import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
+// model.sft (steps/training.ts).
+import { encodeForReward, getTokenizer, RewardModel, trainReward } from '../../ml/index.js';
+import { Type } from '../kind-schema.js';
+import { defineKind } from '../step-kind.js';
+import { dataArg, formatArg, INIT_OR_MODEL, initArg, MODEL_SIZES, modelArg, trainingArgs } from '../steps/args.js';
+import { loadDataset, toPairs } from '../steps/common.js';
+import { startingModel } from '../steps/model-io.js';
+import { startTraining, TRAINING_OUTPUTS } from '../steps/training.js';
 
-export const modelReward: StepKind = {
+export const modelReward = defineKind({
   kind: 'model.reward',
   version: 'v1',
+  description:
+    'Trains a Bradley–Terry reward model (backbone + scalar head, loss −log σ(r_chosen − r_rejected)) on preference ' +
+    "pairs; the output is a GPT2ForSequenceClassification bundle (num_labels 1) for bpo.augment's reward: " +
+    '{type: reward-model}, eval.reward and eval.generate. Checkpointed and resumable bit for bit.',
+  queue: 'gpu',
+  args: Type.Object(
+    {
+      data: dataArg(
+        'preference pairs (TRL {prompt, chosen, rejected}, HH transcripts, or multi-response rows: best vs worst ' +
+          'scored)',
+      ),
+      format: formatArg(
+        'auto: detected from the first row; pairs: TRL; multi: {prompt, responses:[{text, score}]}; hh: HH-RLHF ' +
+          'transcripts',
+        ['auto', 'pairs', 'multi', 'hh'],
+      ),
+      init: initArg('backbone: a fresh seeded model', MODEL_SIZES.gpt2),
+      model: Type.Optional(
+        modelArg(
+          'backbone: a language-model bundle (usually the SFT model; s3://… or channel://<name>); its LM head is ' +
+            'dropped',
+        ),
+      ),
+      ...trainingArgs({
+        learningRate: 1e-4,
+        batchSize: 8,
+        batchOf: 'pairs per micro-batch (each pair is two sequences)',
+        sequence: 'prompt + response',
+      }),
+      headSeed: Type.Optional(
+        Type.Integer({ minimum: 0, description: "seed of the score head's N(0, 0.02) init (default: seed)" }),
+      ),
+    },
+    { additionalProperties: false, oneOf: INIT_OR_MODEL },
+  ),
+  outputs: {
+    ...TRAINING_OUTPUTS,
+    model: {
+      type: 'artifact',
+      description:
+        'reward model bundle: config.json (GPT2ForSequenceClassification, num_labels 1, pad_token_id) ' +
+        '+ model.safetensors (transformer.* + score.weight)',
+    },
+    metrics: {
+      type: 'artifact',
+      description:
+        'metrics.jsonl: one row per update (loss, accuracy, margin, rewards/chosen, rewards/rejected, grad_norm, ' +
+        'learning_rate, tokens)',
+    },
+    loss: { type: 'number', description: 'Bradley–Terry loss of the last update' },
+    accuracy: { type: 'number', description: "training pairwise accuracy of the last update's batch" },
+  },
   async run(ctx, a) {
-    const data = String(a.data);
-    const init = a.init as { size?: string; tokenizer?: TokenizerName; seed?: number } | undefined;
-    if ((init === undefined) === (a.model === undefined)) throw new BadInput('model.reward needs exactly one of "init" and "model" (the backbone)');
-    const { records } = await loadDataset(ctx, data, (a.format ?? 'auto') as DatasetFormat | 'auto');
-    const pairs = toPairs(records, data);
-    const inputs = [data];
-    let backbone: CausalLM;
-    if (init) backbone = initModel(init);
-    else {
-      const loaded = await loadModelArtifact(ctx.store, String(a.model));
-      backbone = loaded.model;
-      inputs.push(loaded.uri);
-    }
-    const seed = num(a.seed, 0);
-    const model = RewardModel.withNewHead(backbone, num(a.headSeed, seed));
+    const { records } = await loadDataset(ctx, a.data, a.format);
+    const pairs = toPairs(records, a.data);
+    const inputs = [a.data];
+    const backbone = await startingModel(ctx.store, a, inputs);
+    const model = RewardModel.withNewHead(backbone, a.headSeed ?? a.seed);
     try {
-      const tok = getTokenizer(model.tokenizerName);
-      const maxLength = Math.min(optNum(a.maxLength) ?? model.maxPositions, model.maxPositions);
-      const batchSize = num(a.batchSize, 8);
-      const gradAccumSteps = num(a.gradAccumSteps, 1);
-      const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * pairs.length) / (batchSize * gradAccumSteps));
+      const tokenizer = getTokenizer(model.tokenizerName);
+      const maxLength = Math.min(a.maxLength ?? model.maxPositions, model.maxPositions);
       // A pair is two sequences through the model.
-      const lengths = pairs.map((p) => encodeForReward(tok, p.prompt, p.chosen, maxLength).ids.length + encodeForReward(tok, p.prompt, p.rejected, maxLength).ids.length);
-      const resume = await findResume(ctx, a);
-      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
-      const driver = trainingDriver(ctx, {
-        totalSteps,
-        tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
-        sequencesPerStep: 2 * batchSize * gradAccumSteps,
-        checkpointEvery: num(a.checkpointEvery, 10),
-        keepCheckpoints: num(a.keepCheckpoints, 2),
-        resume,
-        pauseMs: num(a.pauseMs, 0),
+      const length = (prompt: string, response: string) =>
+        encodeForReward(tokenizer, prompt, response, maxLength).ids.length;
+      const tokens = pairs.map((p) => length(p.prompt, p.chosen) + length(p.prompt, p.rejected));
+      const run = await startTraining(ctx, a, {
+        examples: pairs.length,
+        maxLength,
+        tokens,
+        sequencesPerExample: 2,
         inputs,
-        args: a,
       });
-      ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps' });
-      const result = await trainReward({
-        model,
-        pairs,
-        tokenizer: tok,
-        state: resume?.state,
-        config: {
-          seed,
-          learningRate: num(a.learningRate, 1e-4),
-          weightDecay: num(a.weightDecay, 0),
-          warmupSteps: num(a.warmupSteps, 0),
-          lrSchedule: (a.schedule ?? 'linear') as ScheduleType,
-          maxSteps: totalSteps,
-          batchSize,
-          gradAccumSteps,
-          maxGradNorm: num(a.maxGradNorm, 1),
-          maxLength,
-        },
-        ...driver.hooks,
-      });
+      const { config, hooks, resume } = run;
+      const result = await trainReward({ model, pairs, tokenizer, state: resume?.state, config, ...hooks });
       const accuracy = result.lastMetrics?.accuracy ?? null;
-      const out = await finishTraining(ctx, driver, result, resume, model, {
-        inputs,
-        training: { kind: 'reward', architecture: 'GPT2ForSequenceClassification', pairs: pairs.length, ...(init ? { init } : {}) },
-      });
+      const training = {
+        kind: 'reward',
+        architecture: 'GPT2ForSequenceClassification',
+        pairs: pairs.length,
+        ...(a.init ? { init: a.init } : {}),
+      };
+      const out = await run.finish(result, model, { inputs, training });
       return { ...out, accuracy };
     } finally {
       model.dispose();
     }
   },
-};
+});

@@ -1,75 +1,76 @@
 // model.sft@v1: supervised fine-tuning (response-token cross-entropy) from a
 // fresh seeded model (`init`) or from a model artifact / channel. Checkpoints
-// and resume as bpo.train (see training.ts).
-import { encodeSftExample, tokenizerOf, trainSft, type CausalLM, type ScheduleType, type TokenizerName } from '../../ml/index.js';
-import type { DatasetFormat } from '../../store/datasets.js';
-import { BadInput, type StepKind } from '../step-kind.js';
-import { loadDataset, num, optNum, toSftExamples } from './common.js';
-import { initModel, loadModelArtifact } from './model-io.js';
-import { findResume, finishTraining, tokensForSteps, trainingDriver } from './training.js';
+// and resume as bpo.train (see steps/training.ts).
+import { encodeSftExample, tokenizerOf, trainSft } from '../../ml/index.js';
+import { Type } from '../kind-schema.js';
+import { defineKind } from '../step-kind.js';
+import {
+  CHANNEL_PINNED,
+  dataArg,
+  FORMAT_DESCRIPTION,
+  formatArg,
+  INIT_OR_MODEL,
+  initArg,
+  MODEL_SIZES,
+  modelArg,
+  trainingArgs,
+} from '../steps/args.js';
+import { loadDataset, toSftExamples } from '../steps/common.js';
+import { startingModel } from '../steps/model-io.js';
+import { startTraining, TRAINING_OUTPUTS } from '../steps/training.js';
 
-export const modelSft: StepKind = {
+export const modelSft = defineKind({
   kind: 'model.sft',
   version: 'v1',
+  description:
+    'Supervised fine-tuning (response-token cross-entropy) of a GPT-2 model, from a seeded fresh model or an existing one; ' +
+    'checkpointed and resumable bit for bit.',
+  queue: 'gpu',
+  args: Type.Object(
+    {
+      data: dataArg('dataset: pairs train prompt→chosen, chat the last assistant turn, multi the best-scored response'),
+      format: formatArg(FORMAT_DESCRIPTION),
+      init: initArg('start from a fresh model', MODEL_SIZES.all),
+      model: Type.Optional(
+        modelArg(
+          'model bundle artifact (s3://…, config.json + model.safetensors) or channel://<name> ' +
+            `(the channel's latest promotion, ${CHANNEL_PINNED})`,
+        ),
+      ),
+      ...trainingArgs({
+        learningRate: 1e-3,
+        batchSize: 4,
+        batchOf: 'examples (pairs) per micro-batch',
+        sequence: 'prompt + response + EOS',
+      }),
+    },
+    { additionalProperties: false, oneOf: INIT_OR_MODEL },
+  ),
+  outputs: TRAINING_OUTPUTS,
   async run(ctx, a) {
-    const data = String(a.data);
-    const format = (a.format ?? 'auto') as DatasetFormat | 'auto';
-    const init = a.init as { size?: string; tokenizer?: TokenizerName; seed?: number } | undefined;
-    if ((init === undefined) === (a.model === undefined)) throw new BadInput('model.sft needs exactly one of "init" and "model"');
-    const { records } = await loadDataset(ctx, data, format);
-    const examples = toSftExamples(records, data);
-    let model: CausalLM;
-    const inputs = [data];
-    if (init) model = initModel(init);
-    else {
-      const loaded = await loadModelArtifact(ctx.store, String(a.model));
-      model = loaded.model;
-      inputs.push(loaded.uri);
-    }
+    const { records } = await loadDataset(ctx, a.data, a.format);
+    const examples = toSftExamples(records, a.data);
+    const inputs = [a.data];
+    const model = await startingModel(ctx.store, a, inputs);
     try {
-      const tok = tokenizerOf(model);
-      const maxLength = Math.min(optNum(a.maxLength) ?? model.config.n_positions, model.config.n_positions);
-      const batchSize = num(a.batchSize, 4);
-      const gradAccumSteps = num(a.gradAccumSteps, 1);
-      const seed = num(a.seed, 0);
-      const totalSteps = optNum(a.maxSteps) ?? Math.ceil((num(a.epochs, 1) * examples.length) / (batchSize * gradAccumSteps));
-      const lengths = examples.map((e) => encodeSftExample(tok, e, maxLength).ids.length);
-      const resume = await findResume(ctx, a);
-      if (resume) ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...(resume.fromRun ? { fromRun: resume.fromRun } : {}) });
-      const driver = trainingDriver(ctx, {
-        totalSteps,
-        tokensPerStep: tokensForSteps(lengths, seed, totalSteps, batchSize * gradAccumSteps),
-        sequencesPerStep: batchSize * gradAccumSteps,
-        checkpointEvery: num(a.checkpointEvery, 10),
-        keepCheckpoints: num(a.keepCheckpoints, 2),
-        resume,
-        pauseMs: num(a.pauseMs, 0),
+      const tokenizer = tokenizerOf(model);
+      const maxLength = Math.min(a.maxLength ?? model.config.n_positions, model.config.n_positions);
+      const tokens = examples.map((e) => encodeSftExample(tokenizer, e, maxLength).ids.length);
+      const run = await startTraining(ctx, a, {
+        examples: examples.length,
+        maxLength,
+        tokens,
+        sequencesPerExample: 1,
         inputs,
-        args: a,
       });
-      ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps' });
-      const result = await trainSft({
-        model,
-        examples,
-        tokenizer: tok,
-        state: resume?.state,
-        config: {
-          seed,
-          learningRate: num(a.learningRate, 1e-3),
-          weightDecay: num(a.weightDecay, 0),
-          warmupSteps: num(a.warmupSteps, 0),
-          lrSchedule: (a.schedule ?? 'linear') as ScheduleType,
-          maxSteps: totalSteps,
-          batchSize,
-          gradAccumSteps,
-          maxGradNorm: num(a.maxGradNorm, 1),
-          maxLength,
-        },
-        ...driver.hooks,
+      const { config, hooks, resume } = run;
+      const result = await trainSft({ model, examples, tokenizer, state: resume?.state, config, ...hooks });
+      return await run.finish(result, model, {
+        inputs,
+        training: { kind: 'sft', ...(a.init ? { init: a.init } : {}) },
       });
-      return await finishTraining(ctx, driver, result, resume, model, { inputs, training: { kind: 'sft', ...(init ? { init } : {}) } });
     } finally {
       model.dispose();
     }
   },
-};
+});

@@ -2,15 +2,18 @@
 // from a registry, a trained Bradley–Terry reward model (model.reward), a
 // likelihood / implicit-DPO reward from a language model, or an
 // OpenAI-compatible judge. `scoreResponses` scores many responses per prompt.
-import { logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
+import { DPO_DEFAULTS, logProbs, scoreTexts, selectBackend } from '../../ml/index.js';
 import type { ArtifactStore } from '../../store/artifacts.js';
-import { loadModelArtifact, loadRewardModelArtifact } from '../kinds/model-io.js';
+import { loadModelArtifact, loadRewardModelArtifact } from '../steps/model-io.js';
 import { BadInput } from '../step-kind.js';
-import { judgeScore, type JudgeSpec } from './judge.js';
+import { DEFAULT_MAX_SCORE, judgeScore, type JudgeSpec } from './judge.js';
 import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
 
 export { getVerifier } from './verifiers.js';
 export { parseJudgeScore } from './judge.js';
+
+/** What a reward spec leaves out (bpo.augment's schema quotes these in its descriptions). */
+export const REWARD_DEFAULTS = { batchSize: 16, concurrency: 4, maxScore: DEFAULT_MAX_SCORE, beta: DPO_DEFAULTS.beta };
 
 export type RewardSpec =
   | { type: 'verifier'; name: string }
@@ -112,7 +115,7 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
       score: async (items, onProgress) => {
         const out: number[][] = [];
         for (const it of items) {
-          out.push(scoreTexts(model, it.responses.map((r) => ({ prompt: it.prompt, response: r })), { batchSize: spec.batchSize ?? 16 }));
+          out.push(scoreTexts(model, it.responses.map((r) => ({ prompt: it.prompt, response: r })), { batchSize: spec.batchSize ?? REWARD_DEFAULTS.batchSize }));
           onProgress?.(out.length);
           if (opts.signal?.aborted) throw opts.signal.reason;
         }
@@ -134,7 +137,7 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
           const lp = logProbs(model, seqs);
           if (ref) {
             const lr = logProbs(ref, seqs);
-            out.push(lp.sum.map((v, j) => (spec.beta ?? 0.1) * (v - lr.sum[j]!)));
+            out.push(lp.sum.map((v, j) => (spec.beta ?? REWARD_DEFAULTS.beta) * (v - lr.sum[j]!)));
           } else out.push(lp.sum.map((v, j) => v / Math.max(1, lp.tokens[j]!)));
           onProgress?.(out.length);
           if (opts.signal?.aborted) throw opts.signal.reason;
@@ -151,7 +154,7 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
 }
 
 async function judgeAll(spec: Extract<RewardSpec, { type: 'judge' }>, items: ScoreItem[], opts: ScoreOptions): Promise<number[][]> {
-  const conc = Math.max(1, spec.concurrency ?? 4);
+  const conc = Math.max(1, spec.concurrency ?? REWARD_DEFAULTS.concurrency);
   const jobs = items.flatMap((it, i) => it.responses.map((r, j) => ({ i, j, prompt: it.prompt, response: r })));
   const out = items.map((it) => new Array<number>(it.responses.length).fill(0));
   const left = items.map((it) => it.responses.length);

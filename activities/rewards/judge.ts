@@ -3,6 +3,8 @@
 import { chatCompletions, type ChatEndpoint } from '../generators/openai.js';
 
 export const DEFAULT_RUBRIC = 'Judge how correct and helpful the response is for the prompt.';
+/** The top of the judge's scale when the spec names none. */
+export const DEFAULT_MAX_SCORE = 10;
 
 export interface JudgeSpec extends ChatEndpoint {
   rubric?: string;
@@ -10,7 +12,7 @@ export interface JudgeSpec extends ChatEndpoint {
 }
 
 export function judgeMessages(spec: JudgeSpec, prompt: string, response: string): { role: 'system' | 'user'; content: string }[] {
-  const max = spec.maxScore ?? 10;
+  const max = spec.maxScore ?? DEFAULT_MAX_SCORE;
   return [
     { role: 'system', content: `You are a strict grader. ${spec.rubric ?? DEFAULT_RUBRIC} Reply with only an integer from 0 to ${max}.` },
     { role: 'user', content: `Prompt:\n${prompt}\n\nResponse:\n${response}\n\nScore (0-${max}):` },
@@ -18,7 +20,7 @@ export function judgeMessages(spec: JudgeSpec, prompt: string, response: string)
 }
 
 /** The first number in the judge's reply, clamped and scaled to [0, 1]; undefined if there is none. */
-export function parseJudgeScore(reply: string, maxScore = 10): number | undefined {
+export function parseJudgeScore(reply: string, maxScore = DEFAULT_MAX_SCORE): number | undefined {
   const m = /-?\d+(?:\.\d+)?/.exec(reply);
   if (!m) return undefined;
   const v = Number(m[0]);
@@ -28,5 +30,5 @@ export function parseJudgeScore(reply: string, maxScore = 10): number | undefine
 
 export async function judgeScore(spec: JudgeSpec, prompt: string, response: string, signal?: AbortSignal): Promise<number | undefined> {
   const [reply] = await chatCompletions(spec, { messages: judgeMessages(spec, prompt, response), temperature: 0, max_tokens: 8, n: 1 }, signal);
-  return parseJudgeScore(reply ?? '', spec.maxScore ?? 10);
+  return parseJudgeScore(reply ?? '', spec.maxScore ?? DEFAULT_MAX_SCORE);
 }

@@ -5,17 +5,20 @@
 // Artifact formats the report understands (found in any step's outputs):
 //   metrics   `*metrics*.jsonl` (activities/metrics.ts): {step, ts, loss, "rewards/margins", ...} per line;
 //             also any such file right in runs/<run>/<step>/ (e.g. of a step that failed).
-//   stats     outputs of `dataset.stats@*` steps named `stats`: {breadth, pairs, depthHistogram}.
+//   stats     outputs whose kind marks them `report: stats` (dataset.stats): {breadth, pairs, depthHistogram}.
 //   clusters  outputs named `clusters`: clusters.json = {points: [{x, y, cluster, prompt?}]}
 //             (a 2-D projection of the per-prompt gradient features, colored by cluster).
 //   allocation outputs named `allocation`: allocation.json = {prompts: [{prompt, depth, score?}]}.
-//   eval      outputs named `eval`: a JSON object {metric: number}; and numeric outputs of `eval.*` steps.
+//   eval      outputs named `eval`: a JSON object {metric: number}; and numeric outputs whose kind marks
+//             them `report: metric` (the eval.* kinds).
+// What a kind marks is in its catalog entry (activities/kinds/: each output's `report`).
 //   lineage   ArtifactStore.lineage of outputs whose manifest kind is `model` (else the pipeline's artifact outputs).
 import type { ArtifactStore, LineageNode } from '../../store/artifacts.js';
 import type { StepState } from '../../workflows/pipeline.js';
 import type { LiveRun } from '../run-view.js';
 import type { StepTelemetry } from '../../activities/contract.js';
 import { parseMetrics } from '../../activities/metrics.js';
+import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog, type Catalog } from '../../spec/catalog.js';
 
 export interface ReportStep {
   id: string;
@@ -112,7 +115,19 @@ export function promptText(p: unknown): string | undefined {
 const isUri = (v: unknown): v is string => typeof v === 'string' && v.startsWith('s3://');
 const METRICS_FILE = /(^|\/)[^/]*metrics[^/]*\.jsonl(\.shard-\d+)?$/;
 
-export async function collectReportData(run: LiveRun, store: ArtifactStore, opts: { ui?: string } = {}): Promise<ReportData> {
+/** The output names a step's kind marks with `role`; none for a kind this catalog lacks. */
+function outputsFor(catalog: Catalog, uses: string, role: 'stats' | 'metric'): Set<string> {
+  const [kind = '', version = ''] = uses.split('@');
+  const outputs = catalog.get(kind, version)?.outputs ?? {};
+  return new Set(Object.keys(outputs).filter((name) => outputs[name]?.report === role));
+}
+
+export async function collectReportData(
+  run: LiveRun,
+  store: ArtifactStore,
+  opts: { ui?: string; catalog?: Catalog } = {},
+): Promise<ReportData> {
+  const catalog = opts.catalog ?? loadCatalog(defaultCatalogDir(), catalogDirsFromEnv());
   const problems: string[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -167,8 +182,10 @@ export async function collectReportData(run: LiveRun, store: ArtifactStore, opts
   const evalRows: EvalRow[] = [];
   for (const s of steps) {
     const out = s.outputs ?? {};
-    if (s.uses.startsWith('dataset.stats@') && isUri(out.stats)) {
-      const st = await attempt(`stats ${out.stats}`, () => store.readJson<{ breadth: number; pairs: number; depthHistogram: Record<string, number> }>(String(out.stats)));
+    for (const name of outputsFor(catalog, s.uses, 'stats')) {
+      const uri = out[name];
+      if (!isUri(uri)) continue;
+      const st = await attempt(`stats ${uri}`, () => store.readJson<{ breadth: number; pairs: number; depthHistogram: Record<string, number> }>(uri));
       if (st && typeof st.breadth === 'number') stats.push({ stepId: s.id, breadth: st.breadth, pairs: st.pairs, depthHistogram: st.depthHistogram ?? {} });
     }
     if (isUri(out.clusters)) {
@@ -197,10 +214,11 @@ export async function collectReportData(run: LiveRun, store: ArtifactStore, opts
       const e = await attempt(`eval ${out.eval}`, () => store.readJson<Record<string, unknown>>(String(out.eval)));
       for (const [metric, value] of Object.entries(e ?? {})) if (typeof value === 'number') evalRows.push({ stepId: s.id, metric, value });
     }
-    // An eval step's numeric outputs repeat its eval.json: each metric once per step.
-    if (s.uses.startsWith('eval.')) {
-      for (const [metric, value] of Object.entries(out)) {
-        if (typeof value === 'number' && !evalRows.some((r) => r.stepId === s.id && r.metric === metric)) evalRows.push({ stepId: s.id, metric, value });
+    // An eval step's metric outputs repeat its eval.json: each metric once per step.
+    const metrics = outputsFor(catalog, s.uses, 'metric');
+    for (const [metric, value] of Object.entries(out)) {
+      if (metrics.has(metric) && typeof value === 'number' && !evalRows.some((r) => r.stepId === s.id && r.metric === metric)) {
+        evalRows.push({ stepId: s.id, metric, value });
       }
     }
   }

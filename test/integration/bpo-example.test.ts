@@ -4,7 +4,7 @@
 // `reward-model` scorer bpo.augment uses prefers the chosen reply of held-out
 // pairs more often than not.
 import { readDataset, type DatasetRecord } from '../../formats/index.js';
-import { toPairs } from '../../activities/kinds/common.js';
+import { toPairs } from '../../activities/steps/common.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

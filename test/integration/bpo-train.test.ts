@@ -10,7 +10,7 @@ import { ArtifactStore } from '../../store/artifacts.js';
 import { Channels } from '../../store/channels.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { parseMetrics } from '../../activities/metrics.js';
-import type { RefLogpsCache } from '../../activities/kinds/ref-logps.js';
+import type { RefLogpsCache } from '../../activities/steps/ref-logps.js';
 import { startWorker, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline } from '../helpers/runs.js';
 

@@ -16,7 +16,7 @@ import { ArtifactStore } from '../../store/artifacts.js';
 import { Checkpoints } from '../../store/checkpoints.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { parseMetrics } from '../../activities/metrics.js';
-import type { RefLogpsCache } from '../../activities/kinds/ref-logps.js';
+import type { RefLogpsCache } from '../../activities/steps/ref-logps.js';
 import { describeRun, type LiveRun } from '../../cli/run-view.js';
 import { startWorker, timedBpoflow, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline, testClient } from '../helpers/runs.js';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelArtifact } from '../../activities/kinds/model-io.js';
+import { loadModelArtifact } from '../../activities/steps/model-io.js';
 import { exportModel, importModelFolder } from '../../cli/model-import.js';
 import { preparePlan } from '../../cli/run-commands.js';
 import { loadModel, serializeModel } from '../../ml/model-files.js';

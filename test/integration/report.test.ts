@@ -14,7 +14,7 @@ import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline } from '../helpers/runs.js';
 
 const root = packageRoot();
-// test.train@v1's catalog entry lives with these fixtures (the worker registers the kind with BPOFLOW_TEST_KINDS=1).
+// test.train@v1's catalog entry lives with these fixtures (the worker serves the test kinds: test/kinds/).
 process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':');
 const CHROMIUM = process.env.BPOFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

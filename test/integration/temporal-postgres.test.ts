@@ -89,7 +89,7 @@ describe('temporal-postgres: a pipeline on the Temporal server backed by Postgre
     // The suite runs inside test/run.ts's stack: drop its Temporal/S3/catalog settings so the
     // scripts use their own (the Postgres-backed server and a private S3).
     env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|BPOFLOW_S3_|BPOFLOW_UI_URL$|BPOFLOW_CATALOG_PATH$|BPOFLOW_TEST_KINDS$)/.test(k)),
+      Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|BPOFLOW_S3_|BPOFLOW_UI_URL$|BPOFLOW_CATALOG_PATH$|BPOFLOW_KIND_MODULES$)/.test(k)),
     );
     Object.assign(env, {
       BPOFLOW_HOME: home,

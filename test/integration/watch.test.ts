@@ -16,7 +16,7 @@ import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
 import { finish, startPipeline, testClient } from '../helpers/runs.js';
 
 const root = packageRoot();
-// test.train@v1's catalog entry lives with these fixtures (the worker registers the kind with BPOFLOW_TEST_KINDS=1).
+// test.train@v1's catalog entry lives with these fixtures (the worker serves the test kinds: test/kinds/).
 process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':');
 const pipeline = join(root, 'test', 'fixtures', 'report', 'train-only.yaml');
 const socket = `bpoflow-watch-${process.pid}`;

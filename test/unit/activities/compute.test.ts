@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as tf from '@tensorflow/tfjs';
 import { rebuildError, serializeError } from '../../../activities/compute-protocol.js';
 import { BadInput } from '../../../activities/step-kind.js';
-import { tokensForSteps } from '../../../activities/kinds/training.js';
+import { tokensForSteps } from '../../../activities/steps/training.js';
 import { telemetryText } from '../../../cli/run-view.js';
 import { firstUses, makeConfig, Gpt2Model, runTrainLoop, selectBackend, trainingIndices } from '../../../ml/index.js';
 

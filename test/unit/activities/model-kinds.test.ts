@@ -2,9 +2,9 @@
 // conversion, the by-prompt split, token accounting and promotion decisions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashUnit, recordPrompt, renderChat, toPairs, toSftExamples } from '../../../activities/kinds/common.js';
+import { hashUnit, recordPrompt, renderChat, toPairs, toSftExamples } from '../../../activities/steps/common.js';
 import { splitOf } from '../../../activities/kinds/dataset-split.js';
-import { tokensForSteps } from '../../../activities/kinds/training.js';
+import { tokensForSteps } from '../../../activities/steps/training.js';
 import { beats } from '../../../activities/kinds/model-promote.js';
 import { BadInput } from '../../../activities/step-kind.js';
 import { loadCatalog } from '../../../spec/catalog.js';

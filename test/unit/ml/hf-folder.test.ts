@@ -11,7 +11,8 @@ import { tensorMismatch } from '../../../ml/model-files.js';
 import { ConfigError, fromHfConfigJson } from '../../../ml/config.js';
 import { conversionHint, inspectModelFolder } from '../../../ml/hf-folder.js';
 import { parseShardedSafetensors, parseShardIndex, serializeSafetensors } from '../../../ml/safetensors.js';
-import { loadCatalog, defaultCatalogDir, testKindsDir } from '../../../spec/catalog.js';
+import { loadCatalog, defaultCatalogDir } from '../../../spec/catalog.js';
+import { testKindsDir } from '../../kinds/catalog.js';
 import { formatProblem, validateFiles } from '../../../spec/validate.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

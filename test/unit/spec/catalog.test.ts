@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog, testKindsDir } from '../../../spec/catalog.js';
+import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog } from '../../../spec/catalog.js';
+import { testKindsDir } from '../../kinds/catalog.js';
 
 function dirWith(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'bpoflow-catalog-'));
@@ -50,7 +51,6 @@ describe('catalog', () => {
 
   it('reads extra directories from the environment', () => {
     assert.deepEqual(catalogDirsFromEnv({ BPOFLOW_CATALOG_PATH: '/a:/b::' }), ['/a', '/b']);
-    assert.deepEqual(catalogDirsFromEnv({ BPOFLOW_TEST_KINDS: '1' }), [testKindsDir()]);
     assert.deepEqual(catalogDirsFromEnv({}), []);
   });
 
@@ -59,7 +59,7 @@ describe('catalog', () => {
       'x.y@v1.json': kind({ version: 'v2', queue: '', extra: 1 }),
       'bad name.json': kind(),
       'x.z@v1.json': '{ not json',
-      'x.w@v1.json': kind({ kind: 'x.w', args: { type: 'object', properties: { a: { type: 'strng' } } }, outputs: { o: { type: 'file' } } }),
+      'x.w@v1.json': kind({ kind: 'x.w', args: { type: 'object', properties: { a: { type: 'strng' } } }, outputs: { o: { type: 'file' }, r: { type: 'number', report: 'chart' } } }),
       'x.s@v1.json': kind({ kind: 'x.s', shardable: { input: 'nope' } }),
     });
     assert.throws(
@@ -71,10 +71,11 @@ describe('catalog', () => {
           'x.s@v1.json: "shardable.input" must name one of the args',
           lines[2]!.startsWith('x.w@v1.json: "args" is not a valid JSON Schema:') ? lines[2] : 'x.w args error',
           'x.w@v1.json: outputs.o.type must be one of artifact, number, string, boolean',
+          'x.w@v1.json: outputs.r.report must be stats or metric',
           'x.y@v1.json: "kind"/"version" must match the file name (x.y@v1)',
           'x.y@v1.json: "queue" must be a non-empty string',
           'x.y@v1.json: unknown key "extra"',
-          lines[7]!.startsWith('x.z@v1.json: ') ? lines[7] : 'x.z parse error',
+          lines[8]!.startsWith('x.z@v1.json: ') ? lines[8] : 'x.z parse error',
         ]);
         return true;
       },

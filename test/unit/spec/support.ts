@@ -1,5 +1,6 @@
 import { compile, type CompileOptions } from '../../../spec/compile.js';
-import { Catalog, loadCatalog, testKindsDir } from '../../../spec/catalog.js';
+import { Catalog, loadCatalog } from '../../../spec/catalog.js';
+import { testKindsDir } from '../../kinds/catalog.js';
 import { formatProblem } from '../../../spec/problem.js';
 
 let catalog: Catalog | undefined;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { compile } from '../../../spec/compile.js';
 import { canonicalJson } from '../../../spec/canonical-json.js';
 import { parseDuration } from '../../../spec/duration.js';
-import { noopChain } from '../../../spec/noop-chain.js';
+import { noopChain } from '../../../bench/noop-chain.js';
 import { closest, editDistance } from '../../../spec/suggest.js';
 import { formatPath } from '../../../spec/yaml-path.js';
 import { testCatalog } from './support.js';

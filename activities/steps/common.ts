@@ -2,7 +2,8 @@
 // turns conversational records into model text, dataset loading, producers.
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { DatasetFormatError, readJsonl, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../store/datasets.js';
+import { readJsonl } from '../../store/datasets.js';
+import { DatasetFormatError, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../formats/index.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
 import { logProbs, type CausalLM, type SequenceLogps, type SftExample } from '../../ml/index.js';
@@ -107,6 +108,12 @@ export function toSftExamples(records: DatasetRecord[], uri: string): SftExample
 
 export const producerOf = (ctx: StepContext): Producer => ({ runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt });
 
+/** An eval kind's report, `eval.json` (the run report reads it: cli/report/data.ts); returns its URI. */
+export async function writeEvalReport(ctx: StepContext, report: object, inputs: string[]): Promise<string> {
+  const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs });
+  return ref.uri;
+}
+
 /** Uniform in [0, 1) from sha256(seed \0 text): stable across runs, machines and row order. */
 export function hashUnit(text: string, seed: number): number {
   const h = createHash('sha256').update(`${seed}\0${text}`).digest();
@@ -122,9 +129,6 @@ export async function breathe(ctx: StepContext, pauseMs = 0): Promise<void> {
 export function assertNotCancelled(ctx: StepContext): void {
   if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('step cancelled');
 }
-
-export const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-export const optNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /**
  * logProbs over many sequences in chunks (a multiple of the batch size, so the

@@ -1,7 +1,8 @@
 // skipped.jsonl: every row a step skipped (onError: skip), one JSON object per
 // line {row, reason, excerpt}, so the user can open it and find each row in
 // the source. Written even when empty, so the output always exists.
-import { writeJsonl, type DatasetReport, type RowIssue } from '../../store/datasets.js';
+import { writeJsonl } from '../../store/datasets.js';
+import { type DatasetReport, type RowIssue } from '../../formats/index.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
 import type { StepContext } from '../step-kind.js';
 import { producerOf } from './common.js';

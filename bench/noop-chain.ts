@@ -1,6 +1,6 @@
 /**
  * A pipeline of `n` test.noop steps, each needing the previous one: the benchmark's
- * measure of per-step engine overhead. Needs the test kinds (BPOFLOW_TEST_KINDS=1).
+ * measure of per-step engine overhead. Needs the test kinds (test/kinds/catalog.ts: testKindsEnv).
  */
 export function noopChain(n: number, opts: { name?: string; sleepMs?: number; cache?: boolean } = {}): string {
   if (!Number.isInteger(n) || n < 1) throw new Error(`noopChain: n must be a positive integer, got ${n}`);

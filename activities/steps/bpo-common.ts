@@ -1,9 +1,11 @@
 // Helpers shared by the bpo.* kinds: pair datasets read with their raw rows
-// (so extra columns such as scores survive selection), writing selections,
-// and small argument readers.
-import { normalizeRow, splitLines, writeJsonl, type PairRecord } from '../../store/datasets.js';
+// (so extra columns such as scores survive selection), writing selections, and
+// the arguments and outputs of the depth-selection kinds.
+import { writeJsonl } from '../../store/datasets.js';
+import { normalizeRow, splitLines, type PairRecord } from '../../formats/index.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
-import { BadInput, type StepContext } from '../step-kind.js';
+import { Type, withDefault } from '../kind-schema.js';
+import { BadInput, type KindOutput, type StepContext } from '../step-kind.js';
 import { completionText, producerOf, promptText } from './common.js';
 
 export interface PairRow {
@@ -46,7 +48,13 @@ export async function readPairRows(ctx: StepContext, uri: string): Promise<PairR
     const sc = value.score_chosen;
     const sr = value.score_rejected;
     const gap = typeof sc === 'number' && typeof sr === 'number' ? sc - sr : undefined;
-    return { prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected), gap, raw: value };
+    return {
+      prompt: promptText(r.prompt),
+      chosen: completionText(r.chosen),
+      rejected: completionText(r.rejected),
+      gap,
+      raw: value,
+    };
   });
   if (out.length === 0) throw new BadInput(`${uri}: no preference pairs`);
   return out;
@@ -86,24 +94,48 @@ export function groupByPrompt<T extends { prompt: string }>(rows: T[]): Map<stri
   return g;
 }
 
-export async function writeRows(ctx: StepContext, name: string, rows: unknown[], inputs: string[], attributes: Record<string, unknown> = {}): Promise<ArtifactRef & { rows: number }> {
+export async function writeRows(
+  ctx: StepContext,
+  name: string,
+  rows: unknown[],
+  inputs: string[],
+  attributes: Record<string, unknown> = {},
+): Promise<ArtifactRef & { rows: number }> {
   return writeJsonl(ctx.store, ctx.outputUri(name), rows, { producer: producerOf(ctx), inputs, attributes });
 }
 
-export const int = (v: unknown, d: number, name: string, min = 0): number => {
-  if (v === undefined || v === null) return d;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadInput(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return v;
+/** The pair budget and depth bounds of the depth-selection kinds (bpo.gradient-cluster, bpo.balance-length). */
+export const budgetArgs = {
+  budget: Type.Optional(Type.Integer({ minimum: 1, description: 'total pairs to keep (overrides budgetFraction)' })),
+  budgetFraction: withDefault(
+    Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "budget as a fraction of the pool's pairs" }),
+    0.5,
+  ),
+  minDepth: withDefault(
+    Type.Integer({ minimum: 0, description: 'pairs every prompt keeps at least (if it has them)' }),
+    1,
+  ),
+  maxDepth: withDefault(Type.Integer({ minimum: 1, description: 'pairs any prompt keeps at most' }), 8),
 };
 
-export const real = (v: unknown, d: number, name: string): number => {
-  if (v === undefined || v === null) return d;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadInput(`${name} must be a number, got ${JSON.stringify(v)}`);
-  return v;
+/** Pairs to keep: `budget`, else `budgetFraction` of the pool (at least one). */
+export const budgetOf = (a: { budget?: number; budgetFraction: number }, pool: number): number =>
+  a.budget ?? Math.max(1, Math.round(a.budgetFraction * pool));
+
+/** What every kind that selects pairs returns. */
+export const SELECTION_OUTPUTS: Record<string, KindOutput> = {
+  data: { type: 'artifact', description: 'selected pairs (TRL {prompt, chosen, rejected}, extra columns kept)' },
+  pairs: { type: 'number', description: 'pairs kept' },
+  prompts: { type: 'number', description: 'prompts with at least one pair kept' },
+  poolPairs: { type: 'number', description: 'pairs in the input' },
+  depthHistogram: { type: 'string', description: 'JSON: depth -> number of prompts' },
 };
 
-/** Depth summary: prompts kept and a histogram of pairs per prompt. */
-export function depthSummary(depths: number[]): { prompts: number; pairs: number; histogram: Record<string, number> } {
+/** SELECTION_OUTPUTS but `data`, from each prompt's depth: pairs and prompts kept, and a histogram of depths. */
+export function selectionSummary(
+  depths: number[],
+  poolPairs: number,
+): { pairs: number; prompts: number; poolPairs: number; depthHistogram: string } {
   const histogram: Record<string, number> = {};
   let prompts = 0;
   let pairs = 0;
@@ -112,5 +144,5 @@ export function depthSummary(depths: number[]): { prompts: number; pairs: number
     pairs += d;
     histogram[d] = (histogram[d] ?? 0) + 1;
   }
-  return { prompts, pairs, histogram };
+  return { pairs, prompts, poolPairs, depthHistogram: JSON.stringify(histogram) };
 }

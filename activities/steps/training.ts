@@ -17,11 +17,22 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import { resumeAncestors } from '../run-links.js';
-import { currentBackend, trainingIndices, type CausalLM, type RewardModel, type LoopHooks, type StepMetrics, type TrainResult } from '../../ml/index.js';
+import {
+  currentBackend,
+  trainingIndices,
+  type CausalLM,
+  type TrainConfig,
+  type RewardModel,
+  type LoopHooks,
+  type StepMetrics,
+  type TrainResult,
+} from '../../ml/index.js';
 import { saveModelArtifact } from './model-io.js';
 import { Checkpoints, type LoadedCheckpoint } from '../../store/checkpoints.js';
 import { MetricsWriter, parseMetrics, type MetricsRow } from '../metrics.js';
-import type { StepContext } from '../step-kind.js';
+import type { KindOutput, StepContext } from '../step-kind.js';
+import type { ArgsOf, TObject } from '../kind-schema.js';
+import type { trainingArgs } from './args.js';
 import { assertNotCancelled, breathe, producerOf } from './common.js';
 import { sampleTelemetry } from '../telemetry.js';
 
@@ -76,15 +87,25 @@ export async function findResume(ctx: StepContext, args?: Record<string, unknown
   return { state, step: best.step, uri: best.uri, rows, ...(fromRun ? { fromRun } : {}) };
 }
 
-async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: string): Promise<{ checkpoint: LoadedCheckpoint; runId: string } | null> {
+async function ancestorCheckpoint(
+  ctx: StepContext,
+  ckpts: Checkpoints,
+  key: string,
+): Promise<{ checkpoint: LoadedCheckpoint; runId: string } | null> {
   for (const runId of await resumeAncestors(ctx.store, ctx.runId)) {
     const c = await ckpts.latestCheckpoint(runId, ctx.stepId);
     for (const s of c?.skipped ?? []) ctx.log.warn('skipping invalid checkpoint', s);
     if (!c) continue;
-    const stored = c.files[RESUME_KEY_FILE] ? (JSON.parse(new TextDecoder().decode(c.files[RESUME_KEY_FILE])) as { resumeKey?: string }).resumeKey : undefined;
+    const stored = c.files[RESUME_KEY_FILE]
+      ? (JSON.parse(new TextDecoder().decode(c.files[RESUME_KEY_FILE])) as { resumeKey?: string }).resumeKey
+      : undefined;
     if (stored === key) return { checkpoint: c, runId };
     // Another step's work (other inputs or settings): starting over is the only correct choice.
-    ctx.log.info('checkpoint of the resumed run does not match this step', { run: runId, uri: c.uri, reason: stored ? "the step's arguments changed" : 'it has no resume key' });
+    ctx.log.info('checkpoint of the resumed run does not match this step', {
+      run: runId,
+      uri: c.uri,
+      reason: stored ? "the step's arguments changed" : 'it has no resume key',
+    });
     return null;
   }
   return null;
@@ -95,7 +116,13 @@ async function ancestorCheckpoint(ctx: StepContext, ckpts: Checkpoints, key: str
  * `steps` updates, replaying its data order (ml/train/order.ts). `lengths[i]` (or
  * `lengths(i)`, asked only for the examples read) is example i's token count.
  */
-export function tokensForSteps(lengths: number[] | ((i: number) => number), seed: number, steps: number, examplesPerStep: number, N = Array.isArray(lengths) ? lengths.length : 0): number[] {
+export function tokensForSteps(
+  lengths: number[] | ((i: number) => number),
+  seed: number,
+  steps: number,
+  examplesPerStep: number,
+  N = Array.isArray(lengths) ? lengths.length : 0,
+): number[] {
   const lengthOf = typeof lengths === 'function' ? lengths : (i: number) => lengths[i]!;
   const visited = trainingIndices(N, seed, steps, examplesPerStep);
   const perStep: number[] = [];
@@ -135,9 +162,16 @@ export function trainingDriver(
     args?: Record<string, unknown>;
   },
 ): TrainingDriver {
-  const keyFile: Record<string, Uint8Array> = opts.args ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) } : {};
+  const keyFile: Record<string, Uint8Array> = opts.args
+    ? { [RESUME_KEY_FILE]: keyBytes(resumeKey(ctx.stepId, opts.args)) }
+    : {};
   const ckpts = new Checkpoints(ctx.store, { retention: { keepLast: opts.keepCheckpoints } });
-  const metrics = MetricsWriter.open(ctx, { total: opts.totalSteps, unit: 'steps', flushEveryMs: 5_000, backend: currentBackend()?.name });
+  const metrics = MetricsWriter.open(ctx, {
+    total: opts.totalSteps,
+    unit: 'steps',
+    flushEveryMs: 5_000,
+    backend: currentBackend()?.name,
+  });
   const rows: MetricsRow[] = [];
   const cumulativeTokens: number[] = [];
   let acc = 0;
@@ -174,11 +208,17 @@ export function trainingDriver(
     shouldCheckpoint: (step) => opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && step < opts.totalSteps,
     onCheckpoint: async (state, step) => {
       const last = rows.at(-1);
-      const body = rows.filter((r) => r.step <= step).map((r) => JSON.stringify(r) + '\n').join('');
+      const body = rows
+        .filter((r) => r.step <= step)
+        .map((r) => JSON.stringify(r) + '\n')
+        .join('');
       const ref = await ckpts.save(
         ctx.runId,
         ctx.stepId,
-        { files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body), ...keyFile }, meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} } },
+        {
+          files: { [STATE_FILE]: state, [ROWS_FILE]: new TextEncoder().encode(body), ...keyFile },
+          meta: { step, metric: last?.loss !== undefined ? { loss: last.loss } : {} },
+        },
         { producer: producerOf(ctx), inputs: opts.inputs },
       );
       checkpoints.push(ref.uri);
@@ -196,6 +236,25 @@ export function checkFinished(ctx: StepContext, result: TrainResult): void {
   assertNotCancelled(ctx);
   if (!result.done) throw new Error(`training stopped at step ${result.step} of ${result.totalSteps}`);
 }
+
+/** What finishTraining returns, as the catalog describes it; kinds override the descriptions that differ. */
+export const TRAINING_OUTPUTS: Record<string, KindOutput> = {
+  model: { type: 'artifact', description: 'model bundle: config.json + model.safetensors' },
+  metrics: {
+    type: 'artifact',
+    description: 'metrics.jsonl: one row per update (TRL names, plus tokens = cumulative tokens processed)',
+  },
+  steps: { type: 'number', description: 'optimizer updates completed' },
+  tokens: {
+    type: 'number',
+    description: 'tokens processed (prompt + response + EOS per sequence, unpadded), for compute comparisons',
+  },
+  loss: { type: 'number', description: 'training loss of the last update' },
+  resumedFrom: {
+    type: 'number',
+    description: 'checkpoint step the successful attempt resumed from (0 = started fresh)',
+  },
+};
 
 export interface TrainingOutputs {
   model: string;
@@ -232,4 +291,83 @@ export async function finishTraining(
     attributes: { training: { ...opts.training, steps: result.step, tokens, resumedFrom, attempt: ctx.attempt } },
   });
   return { model: ref.uri, metrics, steps: result.step, tokens, loss: result.lastMetrics?.loss ?? null, resumedFrom };
+}
+
+/** The arguments every training kind has (args.ts: trainingArgs). */
+export type TrainingArgs = ArgsOf<TObject<ReturnType<typeof trainingArgs>>>;
+
+/** Optimizer updates to run: `maxSteps`, else `epochs` passes over `examples` items. */
+export const totalStepsOf = (a: TrainingArgs, examples: number): number =>
+  a.maxSteps ?? Math.ceil((a.epochs * examples) / (a.batchSize * a.gradAccumSteps));
+
+/** A training kind's loop, set up: spread `hooks` and pass `config` to the trainer, then `finish`. */
+export interface TrainingRun {
+  resume: Resume | null;
+  hooks: LoopHooks;
+  config: TrainConfig;
+  /** Fails unless the loop finished; saves the model with a record of how it was trained. */
+  finish(
+    result: TrainResult,
+    model: CausalLM | RewardModel,
+    record: { inputs: string[]; training: Record<string, unknown> },
+  ): Promise<TrainingOutputs>;
+}
+
+/**
+ * How every training kind starts its loop: the checkpoint to resume from (logged), and
+ * the driver that heartbeats, logs metrics and checkpoints keyed on all of `args`.
+ * `tokens(i)` is example i's token count (all its sequences), asked only for those read.
+ */
+export async function startTraining(
+  ctx: StepContext,
+  args: TrainingArgs,
+  opts: {
+    examples: number;
+    maxLength: number;
+    tokens: number[] | ((i: number) => number);
+    /** Sequences through the model per example (a pair is two). */
+    sequencesPerExample: 1 | 2;
+    inputs: string[];
+    /** Default: totalStepsOf(args, examples). */
+    totalSteps?: number;
+  },
+): Promise<TrainingRun> {
+  const totalSteps = opts.totalSteps ?? totalStepsOf(args, opts.examples);
+  const perStep = args.batchSize * args.gradAccumSteps;
+  const resume = await findResume(ctx, args);
+  if (resume) {
+    const from = resume.fromRun ? { fromRun: resume.fromRun } : {};
+    ctx.log.info('resuming from checkpoint', { fromStep: resume.step, uri: resume.uri, attempt: ctx.attempt, ...from });
+  }
+  const driver = trainingDriver(ctx, {
+    totalSteps,
+    tokensPerStep: tokensForSteps(opts.tokens, args.seed, totalSteps, perStep, opts.examples),
+    sequencesPerStep: opts.sequencesPerExample * perStep,
+    checkpointEvery: args.checkpointEvery,
+    keepCheckpoints: args.keepCheckpoints,
+    pauseMs: args.pauseMs,
+    resume,
+    inputs: opts.inputs,
+    args,
+  });
+  const message = resume ? `resumed at step ${resume.step}` : 'training';
+  ctx.progress({ done: resume?.step ?? 0, total: totalSteps, unit: 'steps', message });
+  const config: TrainConfig = {
+    seed: args.seed,
+    learningRate: args.learningRate,
+    weightDecay: args.weightDecay,
+    warmupSteps: args.warmupSteps,
+    lrSchedule: args.schedule,
+    maxSteps: totalSteps,
+    batchSize: args.batchSize,
+    gradAccumSteps: args.gradAccumSteps,
+    maxGradNorm: args.maxGradNorm,
+    maxLength: opts.maxLength,
+  };
+  return {
+    resume,
+    hooks: driver.hooks,
+    config,
+    finish: (result, model, record) => finishTraining(ctx, driver, result, resume, model, record),
+  };
 }

@@ -80,3 +80,18 @@ export async function saveModelArtifact(
     attributes: { parameters: model.parameterCount(), tokenizer: model.tokenizerName, ...(opts.attributes ?? {}) },
   });
 }
+
+/**
+ * The model a training kind starts from: a fresh seeded one (`init`) or a model
+ * artifact (`model`; the argument schema allows exactly one). Its URI joins `inputs`.
+ */
+export async function startingModel(
+  store: ArtifactStore,
+  a: { init?: ModelInit; model?: string },
+  inputs: string[],
+): Promise<CausalLM> {
+  if (a.init) return initModel(a.init);
+  const loaded = await loadModelArtifact(store, String(a.model));
+  inputs.push(loaded.uri);
+  return loaded.model;
+}
