@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, on a private stack, each writing
 // JSON to bench-results/. `npm run bench -- engine store` picks some; `--quick` shrinks them.
+// bpo-hh takes the HH-RLHF file as --hh=PATH (or BPOFLOW_HH_DATA) and --seeds=0,1,2; without data it skips.
 // ml takes its own flags in --name=value form (see bench/ml.ts), e.g. `npm run bench -- ml --sizes=tiny,small`.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { benchEngine } from './engine.js';
 import { benchStore, benchStoreStreaming } from './store.js';
 import { benchMl, parseMlArgs } from './ml.js';
 import { benchWorkers } from './workers.js';
+import { saveBenchResult } from './save.js';
 import { testKindsEnv } from '../test/kinds/catalog.js';
 
 const args = process.argv.slice(2);
@@ -23,13 +25,12 @@ const outDir = join(packageRoot(), 'bench-results');
 mkdirSync(outDir, { recursive: true });
 
 function save(name: string, result: unknown): void {
-  const file = join(outDir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ benchmark: name, when: new Date().toISOString(), node: process.version, result }, null, 2) + '\n');
+  const file = saveBenchResult(name, result);
   console.log(`[bench] ${name} -> ${file}\n${JSON.stringify(result, null, 2)}`);
 }
 
 if (want('ml')) {
-  const { opts } = parseMlArgs(args.filter((a) => a.startsWith('--')));
+  const { opts } = parseMlArgs(args.filter((a) => a.startsWith('--') && !/^--(hh|seeds)=/.test(a)));
   const result = await benchMl({ ...opts, quick, log: (l) => console.log(`[bench:ml] ${l}`) });
   writeFileSync(join(outDir, 'ml.md'), result.table + '\n');
   save('ml', result);
@@ -60,5 +61,17 @@ if (want('engine') || want('store') || want('workers')) {
 if (want('bpo')) {
   const { benchBpo } = await import('./bpo.js');
   save('bpo', await benchBpo({ quick, log: (l) => console.log(`[bench:bpo] ${l}`) }));
+}
+if (want('bpo-hh')) {
+  const { benchBpoHh, parseSeeds } = await import('./bpo-hh.js');
+  const data = args.find((a) => a.startsWith('--hh='))?.slice('--hh='.length);
+  const seeds = parseSeeds(args);
+  // It saves bench-results/bpo-hh.json itself, after every seed.
+  await benchBpoHh({
+    quick,
+    ...(data ? { data } : {}),
+    ...(seeds ? { seeds } : {}),
+    log: (l) => console.log(`[bench:bpo-hh] ${l}`),
+  });
 }
 process.exit(0);

@@ -14,6 +14,7 @@ import { testCatalog } from './support.js';
 const root = packageRoot();
 const fixtures = join(root, 'test', 'fixtures', 'spec');
 const examples = join(root, 'pipelines', 'examples');
+const hhBench = join(root, 'pipelines', 'bench', 'hh');
 const yamlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
 
 describe('validateFiles', () => {
@@ -36,16 +37,16 @@ describe('validateFiles', () => {
     assert.equal(formatProblem({ file: 'a.yaml', line: 3, col: 7, message: 'bad' }), 'a.yaml:3:7: bad');
   });
 
-  it('accepts the example pipelines and the test-kind fixtures', () => {
+  it('accepts the example pipelines, the HH benchmark and the test-kind fixtures', () => {
     const catalog = loadCatalog(defaultCatalogDir(), [testKindsDir()]);
-    const files = [...yamlFiles(examples), ...yamlFiles(fixtures)];
+    const files = [...yamlFiles(examples), ...yamlFiles(hhBench), ...yamlFiles(fixtures)];
     assert.ok(files.length >= 4);
     assert.deepEqual(validateFiles(files, catalog).map(formatProblem), []);
   });
 
   it('ships a schema that editors can use and that accepts the examples', () => {
     const validate = newAjv().compile(JSON.parse(readFileSync(pipelineSchemaPath(), 'utf8')));
-    for (const file of [...yamlFiles(examples), ...yamlFiles(fixtures)]) {
+    for (const file of [...yamlFiles(examples), ...yamlFiles(hhBench), ...yamlFiles(fixtures)]) {
       const text = readFileSync(file, 'utf8');
       if (file.startsWith(examples)) assert.match(text, /^# yaml-language-server: \$schema=\.\.\/pipeline\.schema\.json$/m, file);
       assert.ok(validate(parse(text)), `${file}: ${JSON.stringify(validate.errors)}`);
