@@ -51,6 +51,8 @@ async function sampleAll(ctx: StepContext, model: CausalLM, prompts: Prompt[], o
   return prompts.map((_, i) => texts.slice(i * o.samples, (i + 1) * o.samples));
 }
 
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
 export const evalGenerate: StepKind = {
   kind: 'eval.generate',
   version: 'v1',
@@ -127,6 +129,8 @@ export const evalGenerate: StepKind = {
         klTokens,
         model: policy.uri,
         reference: reference.uri,
+        // Per prompt (mean over its samples): what paired tests and per-task breakdowns need.
+        perPrompt: prompts.map((p, i) => ({ prompt: p.prompt, reward: meanOf(polScores[i]!), referenceReward: meanOf(refScores[i]!) })),
         examples: prompts.slice(0, 20).map((p, i) => ({ prompt: p.prompt, policy: polSamples[i], reference: refSamples[i], policyReward: polScores[i], referenceReward: refScores[i] })),
       };
       const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs: [data, policy.uri, reference.uri] });
