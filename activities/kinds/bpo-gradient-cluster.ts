@@ -14,7 +14,11 @@ import {
   adamPrecondition,
   AllocationError,
   depthSelection,
+  groupOf,
+  groupUsefulness,
   informativeness,
+  magnitudeScores,
+  norm,
   kmeans,
   normalize,
   optimizationDirection,
@@ -26,6 +30,7 @@ import {
   usefulness,
   warmupMoments,
   type AdamMoments,
+  type InformativenessMode,
   type PromptAggregate,
 } from '../../ml/bpo/index.js';
 import { BadInput, shardRange, type StepContext, type StepKind } from '../step-kind.js';
@@ -72,13 +77,13 @@ function rawGrads(policy: CausalLM, ref: CausalLM, pairs: PreferencePair[], cfg:
   return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
 }
 
-/** Projected, normalized features for `rows`; moments (if any) apply before projection. */
+/** Projected features for `rows` (normalized later, once their norms are read); moments (if any) apply before projection. */
 async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < rows.length; s += cfg.chunk) {
     let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
     if (moments) g = g.map((x) => adamPrecondition(x, moments));
-    out.push(...rademacherProject(g, cfg.projectionDim, cfg.seed).map((v) => normalize(v)));
+    out.push(...rademacherProject(g, cfg.projectionDim, cfg.seed));
     report(out.length);
     await breathe(ctx);
   }
@@ -118,11 +123,31 @@ const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] 
   return Array.from({ length: rows }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
 };
 
-/** Clustering, scoring, allocation and outputs, given every pool feature. */
-async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
+/** `groupBy`: a regular expression whose first capture group (or match) names a prompt's group. */
+function groupPattern(args: Record<string, unknown>): RegExp | undefined {
+  if (args.groupBy === undefined) return undefined;
+  try {
+    return new RegExp(String(args.groupBy));
+  } catch (e) {
+    throw new BadInput(`groupBy: not a regular expression: ${(e as Error).message}`);
+  }
+}
+
+/** Clustering, scoring, allocation and outputs, given every pool feature (projected, not yet normalized). */
+async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], projected: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
   const k = int(args.k, 8, 'k', 1);
   const w = (args.weights ?? {}) as Record<string, unknown>;
-  const weights = { informativeness: real(w.informativeness, 1, 'weights.informativeness'), usefulness: real(w.usefulness, 1, 'weights.usefulness'), useUsefulness: args.usefulness !== false };
+  const weights = {
+    informativeness: real(w.informativeness, 1, 'weights.informativeness'),
+    usefulness: real(w.usefulness, 1, 'weights.usefulness'),
+    magnitude: real(w.magnitude, 0, 'weights.magnitude'),
+    useUsefulness: args.usefulness !== false,
+  };
+  const mode = (args.informativeness ?? 'centroid') as InformativenessMode;
+  if (mode !== 'centroid' && mode !== 'distance') throw new BadInput(`informativeness must be centroid or distance, got ${JSON.stringify(mode)}`);
+  const groupBy = groupPattern(args);
+  const features = projected.map((v) => normalize(v));
+  const magnitude = weights.magnitude ? magnitudeScores(projected.map((v) => norm(v))) : undefined;
   const aggregate = (args.aggregate ?? 'mean') as PromptAggregate;
   if (!['mean', 'max', 'sum'].includes(aggregate)) throw new BadInput(`aggregate must be mean, max or sum, got ${JSON.stringify(aggregate)}`);
   const temperature = real(args.temperature, 0.1, 'temperature');
@@ -133,26 +158,33 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
   if (withinPrompt !== 'score' && withinPrompt !== 'gap') throw new BadInput(`withinPrompt must be score or gap, got ${JSON.stringify(withinPrompt)}`);
 
   const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: int(args.maxIter, 50, 'maxIter', 1) });
-  const inf = informativeness(features, clusters.assign, clusters.centroids);
+  const inf = informativeness(features, clusters.assign, clusters.centroids, mode);
   let use: number[] | undefined;
   let direction = 'pool';
   if (weights.useUsefulness) {
     let target = features;
+    let targetRows = rows;
     if (typeof args.validation === 'string') {
       direction = 'validation';
       let own: { policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void } | undefined;
       const m = models ?? (own = await loadModels(ctx, args));
       try {
         const val = await readPairRows(ctx, args.validation);
-        target = await featurize(ctx, m.policy, m.ref, val, cfg, warmup(m.policy, m.ref, rows, cfg), () => undefined);
+        target = (await featurize(ctx, m.policy, m.ref, val, cfg, warmup(m.policy, m.ref, rows, cfg), () => undefined)).map((v) => normalize(v));
+        targetRows = val;
         inputs.push(args.validation);
       } finally {
         own?.dispose();
       }
     }
-    use = usefulness(features, optimizationDirection(target));
+    if (groupBy) {
+      // Usefulness against the validation (or pool) pairs of the pair's own group, e.g. its task family.
+      direction += ` per group of ${groupBy.source}`;
+      const g = (r: PairRow[]) => r.map((x) => groupOf(groupBy, x.prompt));
+      use = groupUsefulness(features, g(rows), target, g(targetRows));
+    } else use = usefulness(features, optimizationDirection(target));
   }
-  const scores = pairScores(inf, use, weights);
+  const scores = pairScores(inf, use, weights, magnitude);
   const byPrompt = promptScores(rows.map((r) => r.prompt), scores, aggregate);
   const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
   let sel;
@@ -182,7 +214,7 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
   );
   const allocRef = await ctx.store.putJson(
     ctx.outputUri('allocation.json'),
-    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
+    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, informativeness: mode, weights, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
     meta,
   );
   const s = depthSummary(sel.prompts.map((p) => p.depth));

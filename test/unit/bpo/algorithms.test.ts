@@ -7,7 +7,10 @@ import {
   AllocationError,
   cosine,
   depthSelection,
+  groupOf,
+  groupUsefulness,
   informativeness,
+  magnitudeScores,
   kmeans,
   norm,
   normalize,
@@ -130,6 +133,34 @@ describe('informativeness and usefulness', () => {
     const ps = promptScores(['a', 'b', 'a'], [1, 5, 3]);
     assert.deepEqual([...ps.entries()].map(([k, v]) => [k, v.score, v.pairs]), [['a', 2, [0, 2]], ['b', 5, [1]]]);
     assert.equal(promptScores(['a', 'a'], [1, 3], 'max').get('a')!.score, 3);
+  });
+
+  test('distance informativeness ranks the atypical point first; centroid the typical one', () => {
+    const pts = [normalize([1, 0]), normalize([1, 0.5]), normalize([1, -0.1])];
+    const centroid = informativeness(pts, [0, 0, 0], [[1, 0]]);
+    const distance = informativeness(pts, [0, 0, 0], [[1, 0]], 'distance');
+    assert.deepEqual(distance.map((d, i) => Math.round((d + centroid[i]!) * 1e6) / 1e6), [1, 1, 1]);
+    assert.equal(distance.indexOf(Math.max(...distance)), 1);
+    assert.equal(centroid.indexOf(Math.max(...centroid)), 0);
+  });
+
+  test('gradient magnitude: z-scores of log-norms, 0 when all equal, weighted into the pair score', () => {
+    const z = magnitudeScores([1, Math.E, Math.E ** 2]);
+    assert.deepEqual(z.map((x) => Math.round(x * 1e6) / 1e6), [-1.224745, 0, 1.224745]);
+    assert.deepEqual(magnitudeScores([2, 2, 2]), [0, 0, 0]);
+    const s = pairScores([0, 0, 0], undefined, { informativeness: 1, usefulness: 1, useUsefulness: false, magnitude: 0.5 }, z);
+    assert.deepEqual(s.map((x) => Math.round(x * 1e6) / 1e6), [-0.612372, 0, 0.612372]);
+  });
+
+  test('group usefulness: each point against its own group direction, the overall one as fallback', () => {
+    const targets = [[1, 0], [1, 0.1], [0, 1]];
+    const use = groupUsefulness([[1, 0], [1, 0], [0, 1]], ['a', 'b', 'z'], targets, ['a', 'a', 'b']);
+    assert.ok(use[0]! > 0.99, 'a against the a direction');
+    assert.ok(Math.abs(use[1]!) < 1e-6, 'b against the b direction ([0, 1])');
+    assert.ok(Math.abs(use[2]! - cosine([0, 1], optimizationDirection(targets))) < 1e-6, 'no z targets: overall direction');
+    assert.equal(groupOf(/^(\S+)\s/, 'sort abc='), 'sort');
+    assert.equal(groupOf(/\d+/, 'add 12+3='), '12');
+    assert.equal(groupOf(/^x/, 'copy a='), '');
   });
 });
 
