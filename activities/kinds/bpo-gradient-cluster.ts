@@ -25,12 +25,13 @@ import {
   pairScores,
   pca2,
   promptScores,
-  rademacherProject,
+  project,
   scoreWeight,
   usefulness,
   warmupMoments,
   type AdamMoments,
   type InformativenessMode,
+  type ProjectionKind,
   type PromptAggregate,
 } from '../../ml/bpo/index.js';
 import { BadInput, shardRange, type StepContext, type StepKind } from '../step-kind.js';
@@ -43,6 +44,7 @@ export interface FeatureConfig {
   params: string[];
   beta: number;
   projectionDim: number;
+  projection: ProjectionKind;
   seed: number;
   adam: { enabled: boolean; warmupPairs: number; batchSize: number };
   chunk: number;
@@ -57,11 +59,17 @@ export function featureConfig(args: Record<string, unknown>): FeatureConfig {
     params: params as string[],
     beta: real(args.beta, 0.1, 'beta'),
     projectionDim: int(args.projectionDim, 256, 'projectionDim', 1),
+    projection: projectionKind(args.projection),
     seed: int(args.seed, 0, 'seed'),
     adam: { enabled: adam.enabled !== false, warmupPairs: int(adam.warmupPairs, 32, 'adam.warmupPairs', 1), batchSize: int(adam.batchSize, 8, 'adam.batchSize', 1) },
     chunk: int(args.chunk, 16, 'chunk', 1),
     maxLength: args.maxLength === undefined ? undefined : int(args.maxLength, 0, 'maxLength', 8),
   };
+}
+
+function projectionKind(x: unknown): ProjectionKind {
+  if (x === undefined || x === 'rademacher' || x === 'sketch') return x ?? 'rademacher';
+  throw new BadInput(`projection must be rademacher or sketch, got ${JSON.stringify(x)}`);
 }
 
 /** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); other entries are name prefixes. */
@@ -83,7 +91,7 @@ async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows
   for (let s = 0; s < rows.length; s += cfg.chunk) {
     let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
     if (moments) g = g.map((x) => adamPrecondition(x, moments));
-    out.push(...rademacherProject(g, cfg.projectionDim, cfg.seed));
+    out.push(...project(cfg.projection, g, cfg.projectionDim, cfg.seed));
     report(out.length);
     await breathe(ctx);
   }

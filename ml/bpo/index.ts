@@ -1,6 +1,6 @@
 // Pure BPO algorithms: no Temporal, no S3, no tensors.
 export { kmeans, kmeansPlusPlusInit, type KMeansOptions, type KMeansResult } from './kmeans.js';
-export { rademacherProject } from './projection.js';
+export { project, rademacherProject, sketchProject, type ProjectionKind } from './projection.js';
 export { warmupMoments, adamPrecondition, type AdamMoments, type AdamOptions } from './adam.js';
 export { allocate, AllocationError, type AllocateInput } from './allocate.js';
 export {

@@ -20,6 +20,7 @@ import {
   promptScores,
   rademacherProject,
   selectRepresentatives,
+  sketchProject,
   usefulness,
   warmupMoments,
 } from '../../../ml/bpo/index.js';
@@ -90,6 +91,24 @@ describe('Rademacher projection', () => {
     const [pa, pb, pab] = rademacherProject([a, b, a.map((v, i) => v + b[i]!)], 512, 3);
     for (let j = 0; j < 512; j++) assert.ok(Math.abs(pab![j]! - pa![j]! - pb![j]!) < 1e-3);
     assert.ok(Math.abs(cosine(pa!, pb!) - cosine(a, b)) < 0.08);
+  });
+});
+
+describe('count-sketch projection', () => {
+  test('preserves squared norms in expectation, is linear, seeded, and keeps angles at large d', () => {
+    const rng = new Rng(4);
+    const D = 4000;
+    const x = Array.from({ length: D }, () => rng.normal());
+    let sum = 0;
+    for (let s = 0; s < 200; s++) sum += norm(sketchProject([x], 64, s)[0]!) ** 2;
+    const ratio = sum / 200 / norm(x) ** 2;
+    assert.ok(Math.abs(ratio - 1) < 0.03, `E‖Sx‖²/‖x‖² = ${ratio}`);
+    const b = x.map((v) => v + 0.5 * rng.normal());
+    const [pa, pb, pab] = sketchProject([x, b, x.map((v, i) => v + b[i]!)], 1024, 3);
+    for (let j = 0; j < 1024; j++) assert.ok(Math.abs(pab![j]! - pa![j]! - pb![j]!) < 1e-3);
+    assert.ok(Math.abs(cosine(pa!, pb!) - cosine(x, b)) < 0.05);
+    assert.deepEqual([...sketchProject([x], 32, 9)[0]!], [...sketchProject([x], 32, 9)[0]!]);
+    assert.notDeepEqual([...sketchProject([x], 32, 9)[0]!], [...sketchProject([x], 32, 10)[0]!]);
   });
 });
 
