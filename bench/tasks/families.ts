@@ -1,7 +1,7 @@
 // The BPO benchmark's data: four synthetic task families of different difficulty,
 // all read by the `tasks` verifier (activities/rewards/verifiers.ts) with partial credit:
-//   copy abcde=   → abcde      sort ebcad=  → abcde
-//   reverse abcd= → dcba       add 123+456= → 579
+//   copy abcde=   → abcde      reverse abcd= → dcba
+//   sort ebcad=   → abcde      add 123+456=  → 579
 // Each family has its own amount of SFT data and its own demonstrator noise, so the
 // SFT policy errs at a different rate per family. The preference set is imbalanced the
 // way real sets are: the easy families have many prompts with one pair each, the hard
@@ -45,17 +45,17 @@ export const FAMILIES: FamilySpec[] = [
     sft: 240, noise: 0.05, prefPrompts: 96, pairsPerPrompt: 1,
   },
   {
-    name: 'sort',
-    input: letters(5),
-    prompt: (w) => `sort ${w}=`,
-    answer: (w) => [...w].sort().join(''),
-    sft: 240, noise: 0.1, prefPrompts: 64, pairsPerPrompt: 1,
-  },
-  {
     name: 'reverse',
     input: letters(4),
     prompt: (w) => `reverse ${w}=`,
     answer: (w) => [...w].reverse().join(''),
+    sft: 240, noise: 0.1, prefPrompts: 64, pairsPerPrompt: 1,
+  },
+  {
+    name: 'sort',
+    input: letters(5),
+    prompt: (w) => `sort ${w}=`,
+    answer: (w) => [...w].sort().join(''),
     sft: 160, noise: 0.35, prefPrompts: 8, pairsPerPrompt: 12,
   },
   {
@@ -91,7 +91,7 @@ export function corrupt(rng: Rng, answer: string, alphabet: string): string {
 }
 
 export interface Sizes {
-  /** Validation prompts per family, two pairs each. */
+  /** Validation prompts per family, one pair each. */
   val: number;
   /** Test prompts per family. */
   test: number;
@@ -139,10 +139,7 @@ export function generateFamilies(seed: number, sizes: Sizes = DEFAULT_SIZES) {
       const x = fresh();
       out.test.push({ prompt: f.prompt(x), chosen: f.answer(x), rejected: wrong(x) });
     }
-    for (let i = 0; i < sizes.val; i++) {
-      const x = fresh();
-      out.val.push(pairFor(x), pairFor(x));
-    }
+    for (let i = 0; i < sizes.val; i++) out.val.push(pairFor(fresh()));
     for (let i = 0; i < f.sft; i++) {
       const x = fresh();
       const demo = rng.next() < f.noise ? wrong(x) : f.answer(x);
