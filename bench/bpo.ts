@@ -83,7 +83,7 @@ export async function benchBpo(opts: Options) {
   const t0 = Date.now();
   const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2]);
   const regimes = opts.regimes ?? Object.keys(REGIMES);
-  const quickSet = opts.quick ? ['sftSteps=200', 'dpoSteps=24', 'evalPrompts=48', 'evalSamples=2'] : [];
+  const quickSet = opts.quick ? ['sftSteps=150', 'dpoSteps=20', 'evalPrompts=48'] : [];
   const common = [...quickSet, ...(opts.set ?? [])];
   const pipeline = join(packageRoot(), 'pipelines', 'bench', 'bpo.yaml');
   const home = process.env.BPOFLOW_BENCH_HOME ?? mkdtempSync(join(tmpdir(), 'bpoflow-bench-bpo-'));
@@ -94,12 +94,13 @@ export async function benchBpo(opts: Options) {
   // A step's seconds where it actually ran (cached steps report none): SFT and the raw arm are shared by the regimes.
   const ranS = new Map<string, number>();
   try {
-    // One step at a time, so that step times are comparable.
-    const worker = await spawnWorker(['--queues', 'cpu,gpu', '--concurrency', 'cpu=1,gpu=1'], process.env);
+    // Seeds run side by side (one step each at a time); a seed's regimes run in turn, so the second reuses its SFT.
+    const n = seeds.length;
+    const worker = await spawnWorker(['--queues', 'cpu,gpu', '--concurrency', `cpu=${n},gpu=${n}`], process.env);
     try {
       const client = await connectClient();
       const store = ArtifactStore.fromEnv();
-      for (const seed of seeds) {
+      const chain = async (seed: number) => {
         for (const regime of regimes) {
           const set = [...REGIMES[regime]!.set, ...common, `seed=${seed}`];
           const plan = await preparePlan(pipeline, { set }, store);
@@ -136,7 +137,9 @@ export async function benchBpo(opts: Options) {
           const brief = ARMS.map((a) => `${a} ${mean(run.arms[a]?.perPrompt.map((p) => p.reward) ?? []).toFixed(3)}`).join(' ');
           opts.log(`seed ${seed} ${regime}: ${st.state} ${brief} (${((Date.now() - t0) / 60000).toFixed(1)} min)${error ? ` — ${error}` : ''}`);
         }
-      }
+      };
+      await Promise.all(seeds.map(chain));
+      runs.sort((a, b) => a.seed - b.seed || regimes.indexOf(a.regime) - regimes.indexOf(b.regime));
     } finally {
       await worker.stop();
     }
@@ -208,7 +211,7 @@ const ARM_LABEL: Record<Arm, string> = { raw: 'raw DPO', uniform: 'uniform depth
 
 export function markdown(r: ReturnType<typeof summarize>): string {
   const lines = [
-    `Seeds ${r.seeds.join(', ')}${r.quick ? ' (--quick: fewer SFT/DPO steps, 12 test prompts per family)' : ''}; ${r.minutes.toFixed(1)} min in all. Regenerate: \`${r.command}\`.`,
+    `Seeds ${r.seeds.join(', ')}${r.quick ? ' (--quick: 150 SFT and 20 DPO steps, 12 test prompts per family)' : ''}; ${r.minutes.toFixed(1)} min in all. Regenerate: \`${r.command}\`.`,
     '',
   ];
   for (const [regime, x] of Object.entries(r.regimes)) {

@@ -131,6 +131,13 @@ const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] 
   return Array.from({ length: rows }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
 };
 
+/** Loaded policy and reference, with the warm-up moments the pool's features used (reused for validation). */
+interface Models {
+  policy: CausalLM;
+  ref: CausalLM;
+  moments: AdamMoments | undefined;
+}
+
 /** `groupBy`: a regular expression whose first capture group (or match) names a prompt's group. */
 function groupPattern(args: Record<string, unknown>): RegExp | undefined {
   if (args.groupBy === undefined) return undefined;
@@ -142,7 +149,7 @@ function groupPattern(args: Record<string, unknown>): RegExp | undefined {
 }
 
 /** Clustering, scoring, allocation and outputs, given every pool feature (projected, not yet normalized). */
-async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], projected: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
+async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: PairRow[], projected: Float32Array[], cfg: FeatureConfig, models: Models | undefined, inputs: string[]) {
   const k = int(args.k, 8, 'k', 1);
   const w = (args.weights ?? {}) as Record<string, unknown>;
   const weights = {
@@ -176,9 +183,10 @@ async function finalize(ctx: StepContext, args: Record<string, unknown>, rows: P
       direction = 'validation';
       let own: { policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void } | undefined;
       const m = models ?? (own = await loadModels(ctx, args));
+      const moments = models ? models.moments : warmup(m.policy, m.ref, rows, cfg);
       try {
         const val = await readPairRows(ctx, args.validation);
-        target = (await featurize(ctx, m.policy, m.ref, val, cfg, warmup(m.policy, m.ref, rows, cfg), () => undefined)).map((v) => normalize(v));
+        target = (await featurize(ctx, m.policy, m.ref, val, cfg, moments, () => undefined)).map((v) => normalize(v));
         targetRows = val;
         inputs.push(args.validation);
       } finally {
@@ -260,7 +268,7 @@ export const bpoGradientCluster: StepKind = {
         );
         return { features: ref.uri, samples: features.length };
       }
-      return await finalize(ctx, args, rows, features, cfg, models, [uri, ...models.uris]);
+      return await finalize(ctx, args, rows, features, cfg, { ...models, moments }, [uri, ...models.uris]);
     } finally {
       models.dispose();
     }

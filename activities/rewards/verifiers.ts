@@ -69,10 +69,14 @@ const reverse = positional(reverseTarget, 'reverse');
 const sort = positional(sortTarget, 'sort');
 const copy = positional(copyTarget, 'copy');
 
-/** Mixed-task data (the BPO benchmark's families): the prompt's first word picks copy, reverse or sort; else addition. */
+/** `flip <s>=` → s reversed (the benchmark's name for reverse: every family's prompt is then as long). */
+const flip = positional((p) => reverseTarget(p.replace(/^\s*flip\s/i, 'reverse ')), 'flip');
+
+/** Mixed-task data (the BPO benchmark's families): the prompt's first word picks copy, reverse/flip or sort; else addition. */
 const tasks: Verifier = (prompt, response, reference) => {
-  const op = /^\s*(copy|reverse|sort)\s/i.exec(prompt)?.[1]?.toLowerCase();
-  return (op === 'copy' ? copy : op === 'reverse' ? reverse : op === 'sort' ? sort : addition)(prompt, response, reference);
+  const op = /^\s*(copy|reverse|flip|sort)\s/i.exec(prompt)?.[1]?.toLowerCase();
+  const v = op === 'copy' ? copy : op === 'reverse' ? reverse : op === 'flip' ? flip : op === 'sort' ? sort : addition;
+  return v(prompt, response, reference);
 };
 
 export const VERIFIERS: Record<string, Verifier> = {

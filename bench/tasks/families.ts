@@ -1,13 +1,13 @@
 // The BPO benchmark's data: four synthetic task families of different difficulty,
 // all read by the `tasks` verifier (activities/rewards/verifiers.ts) with partial credit:
-//   copy abcde=   → abcde      reverse abcd= → dcba
-//   sort ebcad=   → abcde      add 123+456=  → 579
+//   copy abcde= → abcde        flip abcde=  → edcba (reverse)
+//   sort ebcad= → abcde        add 523+956= → 1479
 // Each family has its own amount of SFT data and its own demonstrator noise, so the
 // SFT policy errs at a different rate per family. The preference set is imbalanced the
 // way real sets are: the easy families have many prompts with one pair each, the hard
 // ones few prompts with many pairs. Validation and test prompts are disjoint from each
-// other and from training, per family. Prompt + answer is 15–17 characters in every
-// family, so a pair costs about the same tokens whichever family it comes from.
+// other and from training, per family. Prompt + answer is 16 characters in every family,
+// and wrong answers keep the answer's length, so every pair costs the same tokens.
 // Seeded; the checked-in data under pipelines/bench/data is reproducible:
 //   node dist/bench/tasks/families.js [--out pipelines/bench/data] [--seed 1]
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,8 @@ export interface FamilySpec {
 
 const pick = (rng: Rng, s: string) => s[Math.floor(rng.next() * s.length)]!;
 const letters = (n: number) => (rng: Rng) => Array.from({ length: n }, () => pick(rng, LETTERS)).join('');
-const number3 = (rng: Rng) => String(100 + Math.floor(rng.next() * 900));
+// 500–999, so every sum has four digits.
+const number3 = (rng: Rng) => String(500 + Math.floor(rng.next() * 500));
 
 export const FAMILIES: FamilySpec[] = [
   {
@@ -46,8 +47,8 @@ export const FAMILIES: FamilySpec[] = [
   },
   {
     name: 'reverse',
-    input: letters(4),
-    prompt: (w) => `reverse ${w}=`,
+    input: letters(5),
+    prompt: (w) => `flip ${w}=`,
     answer: (w) => [...w].reverse().join(''),
     sft: 240, noise: 0.1, prefPrompts: 64, pairsPerPrompt: 1,
   },
@@ -67,13 +68,16 @@ export const FAMILIES: FamilySpec[] = [
   },
 ];
 
-/** The family a benchmark prompt belongs to (its first word). */
+/** The family a benchmark prompt belongs to (by its first word). */
 export const familyOf = (prompt: string): string => {
   const w = /^\s*(\S+)\s/.exec(prompt)?.[1] ?? '';
-  return FAMILIES.find((f) => f.name === w)?.name ?? 'other';
+  return FAMILIES.find((f) => f.prompt('x').startsWith(`${w} `))?.name ?? 'other';
 };
 
-/** A plausible wrong answer with partial credit: a swap, substitutions, a truncation or a near-miss. */
+/**
+ * A plausible wrong answer with partial credit, of the answer's length (so pairs cost the same tokens
+ * whatever their mix): a swap, one or two substitutions, or a rotation by one.
+ */
 export function corrupt(rng: Rng, answer: string, alphabet: string): string {
   const a = [...answer];
   const r = rng.next();
@@ -84,10 +88,13 @@ export function corrupt(rng: Rng, answer: string, alphabet: string): string {
   } else if (r < 0.75) {
     const n = 1 + Math.floor(rng.next() * 2);
     for (let k = 0; k < n; k++) a[Math.floor(rng.next() * a.length)] = pick(rng, alphabet);
-  } else return a.slice(0, Math.max(1, a.length - 1 - Math.floor(rng.next() * 2))).join('');
+  } else a.push(a.shift()!);
   const out = a.join('');
-  // Never the right answer: a swap of equal characters or a same-letter substitution would be.
-  return out === answer ? answer.slice(0, -1) : out;
+  if (out !== answer) return out;
+  // A swap of equal characters, a same-character substitution or a rotation of a repeat: change one character.
+  const i = Math.floor(rng.next() * a.length);
+  a[i] = alphabet[(alphabet.indexOf(a[i]!) + 1) % alphabet.length]!;
+  return a.join('');
 }
 
 export interface Sizes {

@@ -14,7 +14,9 @@ describe('benchmark task families', () => {
     assert.equal(score('copy abcde=', 'abcde'), 1);
     assert.equal(score('sort ebcda=', 'abcde'), 1);
     assert.equal(score('reverse abcd=', 'dcba'), 1);
-    assert.equal(score('add 123+456=', '579'), 1);
+    assert.equal(score('flip abcde=', 'edcba'), 1);
+    assert.equal(score('flip abcde=', 'edcbx'), 0.8);
+    assert.equal(score('add 523+956=', '1479'), 1);
     assert.equal(score('copy abcde=', 'abcdx'), 0.8);
     assert.equal(getVerifier('copy')('copy abc=', 'ab'), 2 / 3);
     for (const r of data.test) {
@@ -22,7 +24,10 @@ describe('benchmark task families', () => {
       assert.ok(score(r.prompt, r.rejected) < 1, `${r.prompt} ${r.rejected}`);
     }
     const rng = new Rng(3);
-    for (let i = 0; i < 500; i++) assert.notEqual(corrupt(rng, 'aabcd', 'abcd'), 'aabcd');
+    for (let i = 0; i < 500; i++) {
+      const c = corrupt(rng, 'aaaab', 'ab');
+      assert.ok(c !== 'aaaab' && c.length === 5, c);
+    }
   });
 
   test('imbalanced preferences: easy families many prompts x 1 pair, hard ones few x many; scored pairs', () => {
@@ -41,7 +46,11 @@ describe('benchmark task families', () => {
     for (const p of test_) assert.ok(!sft.has(p) && !prefs.has(p) && !val.has(p), p);
     for (const p of val) assert.ok(!sft.has(p) && !prefs.has(p), p);
     assert.deepEqual(data.test.slice(0, FAMILIES.length).map((r) => familyOf(r.prompt)), FAMILIES.map((f) => f.name));
-    for (const r of data.test) assert.ok(r.prompt.length + r.chosen.length >= 15 && r.prompt.length + r.chosen.length <= 17, r.prompt);
+    // Every pair costs the same tokens: prompt + answer is 16 characters, wrong answers as long as right ones.
+    for (const r of [...data.test, ...data.prefs, ...data.val]) {
+      assert.equal(r.prompt.length + r.chosen.length, 16, r.prompt);
+      assert.equal(r.rejected.length, r.chosen.length, r.prompt);
+    }
     for (const f of FAMILIES) {
       const rows = data.sft.filter((r) => familyOf(r.prompt) === f.name);
       const wrong = rows.filter((r) => score(r.prompt, r.chosen) < 1).length / rows.length;
