@@ -15,7 +15,7 @@ const CHILD_ENTRY = fileURLToPath(new URL('./compute-child.js', import.meta.url)
 const ABORT_GRACE_MS = 5_000;
 const STDERR_TAIL = 2_000;
 
-/** The compute process exited without a result: killed (OOM killer, kill -9) or crashed. The retry resumes from checkpoints. */
+/** The compute process exited without a result: killed (OOM, kill -9) or crashed; a retry resumes from checkpoints. */
 export class ComputeProcessDied extends Error {
   override name = 'ComputeProcessDied';
 }

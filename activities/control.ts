@@ -4,8 +4,6 @@
 // misses even when its URI is the same.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../spec/package-root.js';
 import type { CacheLookupResult, CacheLookupTask, CacheRecordTask, StepOutputs } from './contract.js';
 import { sharedStore } from './shared-store.js';
 import type { ArtifactStore } from '../store/artifacts.js';
@@ -39,7 +37,9 @@ export async function cacheRecord(task: CacheRecordTask): Promise<void> {
 
 // A new bpoflow release may change what a kind computes without a new kind version,
 // so the release is part of the key: an upgrade never reuses an older release's outputs.
-const ENGINE = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+// This file runs as dist/activities/control.js, two levels below package.json.
+const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+const ENGINE = (JSON.parse(packageJson) as { version: string }).version;
 
 async function cacheKey(store: ArtifactStore, task: CacheLookupTask): Promise<string> {
   const material = await withContentHashes(store, task.args);

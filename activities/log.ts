@@ -52,7 +52,7 @@ export function createLogger(base: Record<string, unknown> = {}, out: NodeJS.Wri
   };
 }
 
-/** Where a step attempt's log lines are saved, under `runs/<run>/<step>/`: `logs/attempt-<n>[.shard-<i>|.merge].jsonl`. */
+/** Where a step attempt's log lines go, under `runs/<run>/<step>/`: `logs/attempt-<n>[.shard-<i>|.merge].jsonl`. */
 export function attemptLogName(attempt: number, shard?: number, merge = false): string {
   return `logs/attempt-${attempt}${shard === undefined ? '' : `.shard-${shard}`}${merge ? '.merge' : ''}.jsonl`;
 }

@@ -98,7 +98,7 @@ export class MetricsWriter {
     return { ...this.latestValues };
   }
 
-  /** Rewrites the JSONL with every row so far (serialized with other flushes). A failed periodic flush is logged, not thrown. */
+  /** Rewrites the JSONL with every row so far (serialized with other flushes); a failed periodic flush is logged. */
   flush(): Promise<void> {
     this.lastFlush = Date.now();
     this.chain = this.chain.then(() => this.write()).catch((err) => this.ctx.log.warn('metrics flush failed', { uri: this.uri, error: String(err) }));

@@ -105,7 +105,7 @@ async function runInline(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?
   return { outputs };
 }
 
-/** Keeps the error's own type (e.g. BadInput, DatasetRowError) so retry policies can name it; bad input is not retried. */
+/** Keeps the error's own type (e.g. BadInput, DatasetRowError) for retry policies to name; bad input isn't retried. */
 function toFailure(err: unknown, attempt: number): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? undefined, details: [{ attempt }] });

@@ -41,7 +41,7 @@ export class BadInput extends Error {
   override name = 'BadInput';
 }
 
-/** Contiguous row range [start, end) of shard `index` of `count` over `total` rows, so merged shards keep input order. */
+/** Contiguous row range [start, end) of shard `index` of `count` over `total` rows: merged shards keep input order. */
 export function shardRange(total: number, shard: ShardInfo | undefined): [number, number] {
   if (!shard) return [0, total];
   const start = Math.floor((total * shard.index) / shard.count);

@@ -26,7 +26,10 @@ export type Arm = (typeof ARMS)[number];
 
 /** The two budget regimes, as pipeline params (pipelines/bench/bpo.yaml explains them). */
 export const REGIMES: Record<string, { label: string; set: string[] }> = {
-  cut: { label: '(a) breadth cut to 50%, uniform K = 4: about the raw set\'s pair count', set: ['selectFraction=0.5', 'depth=4'] },
+  cut: {
+    label: "(a) breadth cut to 50%, uniform K = 4: about the raw set's pair count",
+    set: ['selectFraction=0.5', 'depth=4'],
+  },
   full: { label: '(b) no breadth cut, uniform K = 3: augmentation adds pairs', set: ['selectFraction=1', 'depth=3'] },
 };
 
@@ -37,7 +40,12 @@ const ARM_STEPS: Record<Arm, string[]> = {
   length: ['select', 'augment', 'uniform', 'length', 'length-train', 'length-eval'],
   bpo: ['select', 'augment', 'uniform', 'depth', 'bpo-train', 'bpo-eval'],
 };
-const DEPTH_STEP: Record<Arm, string | undefined> = { raw: undefined, uniform: 'uniform', length: 'length', bpo: 'depth' };
+const DEPTH_STEP: Record<Arm, string | undefined> = {
+  raw: undefined,
+  uniform: 'uniform',
+  length: 'length',
+  bpo: 'depth',
+};
 
 interface ArmRun {
   perPrompt: { prompt: string; reward: number }[];
@@ -67,11 +75,20 @@ export interface Options {
 
 export function parseBpoArgs(argv: string[]): Omit<Options, 'log' | 'quick'> {
   const val = (name: string) => argv.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
-  const list = (name: string) => val(name).flatMap((v) => v.split(',')).filter(Boolean);
+  const list = (name: string) =>
+    val(name)
+      .flatMap((v) => v.split(','))
+      .filter(Boolean);
   const seeds = list('seeds').map(Number);
   const regimes = list('regimes');
-  for (const r of regimes) if (!REGIMES[r]) throw new Error(`--regimes: unknown regime "${r}" (known: ${Object.keys(REGIMES).join(', ')})`);
-  return { ...(seeds.length ? { seeds } : {}), ...(regimes.length ? { regimes } : {}), set: val('set'), tag: val('tag')[0] };
+  for (const r of regimes)
+    if (!REGIMES[r]) throw new Error(`--regimes: unknown regime "${r}" (known: ${Object.keys(REGIMES).join(', ')})`);
+  return {
+    ...(seeds.length ? { seeds } : {}),
+    ...(regimes.length ? { regimes } : {}),
+    set: val('set'),
+    tag: val('tag')[0],
+  };
 }
 
 const stepSeconds = (st: RunStatus, id: string): number => {
@@ -114,14 +131,16 @@ export async function benchBpo(opts: Options) {
           const st = await handle.query<RunStatus>('status');
           for (const s of st.steps) {
             const secs = stepSeconds(st, s.id);
-            if (secs > 0) ranS.set(`${seed}/${s.id}/${regime}`, secs), ranS.set(`${seed}/${s.id}`, secs);
+            if (secs > 0) (ranS.set(`${seed}/${s.id}/${regime}`, secs), ranS.set(`${seed}/${s.id}`, secs));
           }
           const secsOf = (id: string) => ranS.get(`${seed}/${id}/${regime}`) ?? ranS.get(`${seed}/${id}`) ?? 0;
           const run: RegimeRun = { seed, regime, runId: st.runId, state: st.state, error, arms: {} };
           const o = st.outputs ?? {};
           if (st.state === 'succeeded') {
             for (const arm of ARMS) {
-              const ev = await store.readJson<{ perPrompt: { prompt: string; reward: number; referenceReward: number }[] }>(String(o[`${arm}Eval`]));
+              const ev = await store.readJson<{
+                perPrompt: { prompt: string; reward: number; referenceReward: number }[];
+              }>(String(o[`${arm}Eval`]));
               const depth = DEPTH_STEP[arm];
               run.arms[arm] = {
                 perPrompt: ev.perPrompt.map((p) => ({ prompt: p.prompt, reward: p.reward })),
@@ -134,8 +153,12 @@ export async function benchBpo(opts: Options) {
             }
           }
           runs.push(run);
-          const brief = ARMS.map((a) => `${a} ${mean(run.arms[a]?.perPrompt.map((p) => p.reward) ?? []).toFixed(3)}`).join(' ');
-          opts.log(`seed ${seed} ${regime}: ${st.state} ${brief} (${((Date.now() - t0) / 60000).toFixed(1)} min)${error ? ` — ${error}` : ''}`);
+          const brief = ARMS.map(
+            (a) => `${a} ${mean(run.arms[a]?.perPrompt.map((p) => p.reward) ?? []).toFixed(3)}`,
+          ).join(' ');
+          opts.log(
+            `seed ${seed} ${regime}: ${st.state} ${brief} (${((Date.now() - t0) / 60000).toFixed(1)} min)${error ? ` — ${error}` : ''}`,
+          );
         }
       };
       await Promise.all(seeds.map(chain));
@@ -153,7 +176,14 @@ export async function benchBpo(opts: Options) {
   const name = opts.tag ? `bpo-${opts.tag}` : opts.quick ? 'bpo-quick' : 'bpo';
   const out = join(packageRoot(), 'bench-results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `${name}.json`), JSON.stringify({ benchmark: 'bpo', when: new Date().toISOString(), node: process.version, ...result, runs }, null, 2) + '\n');
+  writeFileSync(
+    join(out, `${name}.json`),
+    JSON.stringify(
+      { benchmark: 'bpo', when: new Date().toISOString(), node: process.version, ...result, runs },
+      null,
+      2,
+    ) + '\n',
+  );
   writeFileSync(join(out, `${name}.md`), md);
   if (name === 'bpo') updateReadme(md);
   opts.log(`\n${md}\nwrote bench-results/${name}.json and .md${name === 'bpo' ? ' and the README table' : ''}`);
@@ -178,7 +208,11 @@ export interface RegimeResult {
   pairedTests: Record<string, Record<Group, PairedTest>>;
 }
 
-export function summarize(runs: RegimeRun[], regimes: string[], meta: { seeds: number[]; quick: boolean; set: string[]; command: string; minutes: number }) {
+export function summarize(
+  runs: RegimeRun[],
+  regimes: string[],
+  meta: { seeds: number[]; quick: boolean; set: string[]; command: string; minutes: number },
+) {
   const groups: Group[] = [...FAMILIES.map((f) => f.name), 'overall'];
   const inGroup = (g: Group) => (p: { prompt: string }) => g === 'overall' || familyOf(p.prompt) === g;
   const out: Record<string, RegimeResult> = {};
@@ -190,24 +224,46 @@ export function summarize(runs: RegimeRun[], regimes: string[], meta: { seeds: n
     const rewardIn = (g: Group) => (a: ArmRun) => mean(a.perPrompt.filter(inGroup(g)).map((p) => p.reward));
     const tokens = byArm((a) => armStat(a, (x) => x.tokens));
     const wall = byArm((a) => armStat(a, (x) => x.wallS));
-    const pairsOf = (a: Arm, g: Group) => per((r) => r.arms[a]!.perPrompt.filter(inGroup(g)).map((p) => p.reward)).flat();
-    const tests: [Arm, Arm][] = [['bpo', 'uniform'], ['uniform', 'raw'], ['bpo', 'raw'], ['bpo', 'length']];
+    const pairsOf = (a: Arm, g: Group) =>
+      per((r) => r.arms[a]!.perPrompt.filter(inGroup(g)).map((p) => p.reward)).flat();
+    const tests: [Arm, Arm][] = [
+      ['bpo', 'uniform'],
+      ['uniform', 'raw'],
+      ['bpo', 'raw'],
+      ['bpo', 'length'],
+    ];
     out[regime] = {
       label: REGIMES[regime]!.label,
       families: Object.fromEntries(groups.map((g) => [g, byArm((a) => armStat(a, rewardIn(g)))])),
-      sft: Object.fromEntries(groups.map((g) => [g, meanStd(per((r) => mean(r.arms.raw!.sftPerPrompt.filter(inGroup(g)).map((p) => p.reward))))])),
+      sft: Object.fromEntries(
+        groups.map((g) => [
+          g,
+          meanStd(per((r) => mean(r.arms.raw!.sftPerPrompt.filter(inGroup(g)).map((p) => p.reward)))),
+        ]),
+      ),
       tokens: byArm((a) => ({ ...tokens[a], ratioToRaw: tokens[a].mean / tokens.raw.mean })),
       pairs: byArm((a) => armStat(a, (x) => x.pairs)),
       depthStepS: byArm((a) => armStat(a, (x) => x.depthStepS)),
       wallS: byArm((a) => ({ ...wall[a], ratioToUniform: wall[a].mean / wall.uniform.mean })),
-      pairedTests: Object.fromEntries(tests.map(([a, b]) => [`${a}-vs-${b}`, Object.fromEntries(groups.map((g) => [g, pairedSignFlip(pairsOf(a, g), pairsOf(b, g))]))])),
+      pairedTests: Object.fromEntries(
+        tests.map(([a, b]) => [
+          `${a}-vs-${b}`,
+          Object.fromEntries(groups.map((g) => [g, pairedSignFlip(pairsOf(a, g), pairsOf(b, g))])),
+        ]),
+      ),
     };
   }
   return { ...meta, arms: ARMS, families: groups, regimes: out };
 }
 
-const pm = (s: MeanStd, digits = 3) => (Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : 'n/a');
-const ARM_LABEL: Record<Arm, string> = { raw: 'raw DPO', uniform: 'uniform depth', length: 'length depth', bpo: 'BPO (gradient depth)' };
+const pm = (s: MeanStd, digits = 3) =>
+  Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : 'n/a';
+const ARM_LABEL: Record<Arm, string> = {
+  raw: 'raw DPO',
+  uniform: 'uniform depth',
+  length: 'length depth',
+  bpo: 'BPO (gradient depth)',
+};
 
 export function markdown(r: ReturnType<typeof summarize>): string {
   const lines = [
@@ -216,22 +272,36 @@ export function markdown(r: ReturnType<typeof summarize>): string {
   ];
   for (const [regime, x] of Object.entries(r.regimes)) {
     const fam = r.families;
-    lines.push(`**Regime ${x.label}** (\`${regime}\`). Held-out mean reward (test prompts × samples at temperature 1, \`tasks\` verifier), mean ± std over seeds:`, '');
+    lines.push(
+      `**Regime ${x.label}** (\`${regime}\`). Held-out mean reward (test prompts × samples at temperature 1, \`tasks\` verifier), mean ± std over seeds:`,
+      '',
+    );
     lines.push(`| arm | ${fam.join(' | ')} | pairs | tokens (÷ raw) | depth step s | wall s (÷ uniform) |`);
     lines.push(`|---|${fam.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
     lines.push(`| SFT start | ${fam.map((g) => pm(x.sft[g]!)).join(' | ')} | – | – | – | – |`);
     for (const a of ARMS) {
       const cells = fam.map((g) => pm(x.families[g]![a]));
-      lines.push(`| ${ARM_LABEL[a]} | ${cells.join(' | ')} | ${pm(x.pairs[a], 0)} | ${x.tokens[a].mean.toFixed(0)} (${x.tokens[a].ratioToRaw.toFixed(3)}) | ${pm(x.depthStepS[a], 1)} | ${x.wallS[a].mean.toFixed(0)} (${x.wallS[a].ratioToUniform.toFixed(2)}) |`);
+      lines.push(
+        `| ${ARM_LABEL[a]} | ${cells.join(' | ')} | ${pm(x.pairs[a], 0)} | ${x.tokens[a].mean.toFixed(0)} (${x.tokens[a].ratioToRaw.toFixed(3)}) | ${pm(x.depthStepS[a], 1)} | ${x.wallS[a].mean.toFixed(0)} (${x.wallS[a].ratioToUniform.toFixed(2)}) |`,
+      );
     }
     lines.push('');
     const t = (name: string) =>
       `${name.replace('-vs-', ' − ')}: ${fam.map((g) => `${g} ${signed(x.pairedTests[name]![g]!.diff)} (p ${x.pairedTests[name]![g]!.p.toFixed(3)})`).join(', ')}`;
-    lines.push(`Paired sign-flip tests over test prompts, seeds pooled (mean difference, two-sided p): ${Object.keys(x.pairedTests).map(t).join('; ')}.`, '');
+    lines.push(
+      `Paired sign-flip tests over test prompts, seeds pooled (mean difference, two-sided p): ${Object.keys(x.pairedTests).map(t).join('; ')}.`,
+      '',
+    );
     const o = x.families.overall!;
     const holds = (seedwise: boolean) =>
-      o.bpo.mean > o.uniform.mean && o.uniform.mean > o.raw.mean && (!seedwise || o.bpo.perSeed.every((v, i) => v > o.uniform.perSeed[i]! && o.uniform.perSeed[i]! > o.raw.perSeed[i]!));
-    lines.push(`Goal BPO > uniform > raw (overall): **${holds(true) ? 'holds on every seed' : holds(false) ? 'holds on the mean, not on every seed' : 'does not hold'}** (${ARMS.map((a) => `${a} ${o[a].mean.toFixed(3)}`).join(', ')}); BPO wall ÷ uniform wall ${x.wallS.bpo.ratioToUniform.toFixed(2)}.`, '');
+      o.bpo.mean > o.uniform.mean &&
+      o.uniform.mean > o.raw.mean &&
+      (!seedwise ||
+        o.bpo.perSeed.every((v, i) => v > o.uniform.perSeed[i]! && o.uniform.perSeed[i]! > o.raw.perSeed[i]!));
+    lines.push(
+      `Goal BPO > uniform > raw (overall): **${holds(true) ? 'holds on every seed' : holds(false) ? 'holds on the mean, not on every seed' : 'does not hold'}** (${ARMS.map((a) => `${a} ${o[a].mean.toFixed(3)}`).join(', ')}); BPO wall ÷ uniform wall ${x.wallS.bpo.ratioToUniform.toFixed(2)}.`,
+      '',
+    );
   }
   return lines.join('\n');
 }

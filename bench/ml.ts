@@ -32,7 +32,7 @@ import { selectBackend, type BackendPref } from '../ml/backend.js';
 import { makeConfig, type Gpt2Config } from '../ml/config.js';
 import { Gpt2Model } from '../ml/gpt2.js';
 import { Rng } from '../ml/rng.js';
-import { getTokenizer, type TokenizerName } from '../ml/tokenizer.js';
+import type { TokenizerName } from '../ml/tokenizer.js';
 import { trainDpo, type RefLogps } from '../ml/train/dpo.js';
 import { trainSft } from '../ml/train/sft.js';
 import { useFastWasmMatMul } from '../ml/wasm-matmul.js';

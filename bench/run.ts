@@ -10,7 +10,7 @@ import { connectClient } from '../cli/connect.js';
 import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { benchEngine } from './engine.js';
-import { benchStore } from './store.js';
+import { benchStore, benchStoreStreaming } from './store.js';
 import { benchMl, parseMlArgs } from './ml.js';
 import { benchWorkers } from './workers.js';
 
@@ -38,7 +38,11 @@ if (want('engine') || want('store') || want('workers')) {
   const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-')));
   Object.assign(process.env, stack.env, { BPOFLOW_TEST_KINDS: '1' });
   try {
-    if (want('store')) save('store', await benchStore({ sizeMB: quick ? 32 : 256, store: ArtifactStore.fromEnv() }));
+    if (want('store')) {
+      const store = ArtifactStore.fromEnv();
+      const checkpoint = await benchStore({ sizeMB: quick ? 32 : 256, store });
+      save('store', { ...checkpoint, streaming: await benchStoreStreaming({ sizeMB: quick ? 128 : 1024, store }) });
+    }
     if (want('engine')) {
       const worker = await spawnWorker(['--queues', 'cpu'], process.env);
       try {

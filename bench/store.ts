@@ -1,16 +1,19 @@
 /**
  * Store benchmark: write and read a 256 MiB checkpoint through the artifact store (S3), compared
- * with writing/reading the same bytes on local disk in the same run.
+ * with writing/reading the same bytes on local disk in the same run; and the peak RSS of
+ * streaming a 1 GiB artifact up and down (benchStoreStreaming; target < 300 MB).
  *
  *   node dist/bench/store.js [--size-mb 256] [--out results.json] [--dir /tmp]
  *
  * Connection from BPOFLOW_S3_* or .bpoflow/s3.json (like every store client).
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ArtifactStore } from '../store/artifacts.js';
 import { Checkpoints } from '../store/checkpoints.js';
 
@@ -74,7 +77,7 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<BenchSto
   // --- clean up: manifest and its (unique) blob
   const m = await store.manifest(ref.uri);
   await store.remove(ref.uri);
-  for (const f of Object.values(m.files ?? {})) await store.client.removeObject(store.bucket, f.blob).catch(() => undefined);
+  for (const f of Object.values(m.files ?? {})) await store.objects.remove(store.bucket, f.blob).catch(() => undefined);
 
   const result: BenchStoreResult = {
     sizeMB,
@@ -88,6 +91,47 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<BenchSto
   };
   if (opts.out) await fsp.writeFile(opts.out, JSON.stringify(result, null, 2) + '\n');
   return result;
+}
+
+export interface BenchStreamingResult {
+  sizeMB: number;
+  uploadMBps: number;
+  downloadMBps: number;
+  peakRssMB: number;
+  targetPeakRssMB: number;
+  met: boolean;
+  verified: boolean;
+}
+
+/**
+ * Streams `sizeMB` of seeded bytes up and back down (hash-verified) in a child process, the
+ * one test/integration/store-large.test.ts runs, so its peak RSS is that of the transfer
+ * alone: the memory bound of streaming, whatever the artifact's size.
+ */
+export async function benchStoreStreaming(
+  opts: { sizeMB?: number; store?: ArtifactStore; targetPeakRssMB?: number } = {},
+): Promise<BenchStreamingResult> {
+  const sizeMB = opts.sizeMB ?? 1024;
+  const target = opts.targetPeakRssMB ?? 300;
+  const store = opts.store ?? ArtifactStore.fromEnv();
+  await store.ensureBucket();
+  const run = `bench-stream-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const uri = store.runUri(run, 'gen', 'big.bin');
+  const child = fileURLToPath(new URL('../test/fixtures/store/large-child.js', import.meta.url));
+  const args = [child, uri, String(sizeMB)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: process.env, maxBuffer: 1 << 20 });
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+  await store.remove(uri);
+  const peakRssMB = round((r.peakRssBytes as number) / (1024 * 1024));
+  return {
+    sizeMB,
+    uploadMBps: round(r.uploadMBps as number),
+    downloadMBps: round(r.downloadMBps as number),
+    peakRssMB,
+    targetPeakRssMB: target,
+    met: peakRssMB < target,
+    verified: r.uploadedSha256 === r.expected && r.downloadedSha256 === r.expected && r.downloaded === r.size,
+  };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ArtifactStore } from '../store/artifacts.js';
-import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../store/cli.js';
+import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from './artifacts.js';
 import { outputFormat, printJson, withOutputOptions } from './output.js';
 import { importModelFolder } from './model-import.js';
 

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { describeHome, isAlive, readStackState, resolveStackHome } from '../infra/stack.js';
+import { describeHome, isAlive, readStackState, resolveStackHome, stackHome } from '../infra/stack.js';
 
 export { WORKFLOW_QUEUE } from '../workflows/queues.js';
 
@@ -38,6 +38,12 @@ export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): Tar
     config.origin = `the local stack in ${describeHome(home)}`;
   }
   return config;
+}
+
+/** The run's page in the Temporal UI: BPOFLOW_UI_URL, else the local stack's UI; undefined when neither is known. */
+export function uiLink(runId: string): string | undefined {
+  const base = process.env.BPOFLOW_UI_URL ?? readStackState(stackHome())?.uiUrl;
+  return base ? `${base}/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(runId)}` : undefined;
 }
 
 export function describeTarget(config: TargetConfig): string {

@@ -49,7 +49,7 @@ function buildProgram(): Command {
         if (!q || !n || !/^[0-9]+$/.test(n)) throw usageError(`--concurrency: expected queue=N, got "${part}"`);
         concurrency[q] = Number(n);
       }
-      // Loaded on use: the worker and server bring TensorFlow.js and every step kind, which `status` and the other commands do not need.
+      // Loaded on use: the worker and server bring TensorFlow.js and every step kind; other commands need neither.
       const { runWorker } = await import('./worker.js');
       await runWorker({ queues: opts.queues.split(',').filter(Boolean), backend: opts.backend, concurrency, workflows: opts.workflows });
     });

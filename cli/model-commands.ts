@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { MODEL_SIZES, modelGenerate, modelInfo, modelInit } from '../ml/cli-model.js';
+import { MODEL_PRESETS } from '../ml/model.js';
+import { modelGenerate, modelInfo, modelInit } from './local-model.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { exportModel, importModelFolder } from './model-import.js';
 import { inspectModelFolder } from '../ml/hf-folder.js';
@@ -37,7 +38,7 @@ export function modelCommands(program: Command): void {
     .command('init')
     .description('create a randomly initialised GPT-2 model (seeded)')
     // The same default as model.sft's `init.size`, so a model made here matches one a pipeline makes.
-    .addOption(new Option('--size <size>', 'preset').choices(MODEL_SIZES).default('micro'))
+    .addOption(new Option('--size <size>', 'preset').choices(MODEL_PRESETS).default('micro'))
     .addOption(new Option('--tokenizer <name>', 'tokenizer').choices(['byte', 'gpt2']).default('byte'))
     .option('--seed <n>', 'init seed', (v) => Number(v), 0)
     .requiredOption('--out <path|uri>', 'local directory or s3:// URI')

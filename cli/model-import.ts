@@ -11,7 +11,7 @@ import type { ArtifactStore } from '../store/artifacts.js';
 /** Loads the tfjs-backed checkpoint code only when a folder's tensors are checked. */
 async function checkTensors(folder: ModelFolder): Promise<void> {
   if (folder.modelType !== 'gpt2') return; // other architectures check their tensors when they load
-  const { tensorMismatch } = await import('../ml/checkpoint.js');
+  const { tensorMismatch } = await import('../ml/model-files.js');
   const problem = tensorMismatch(fromHfConfigJson(folder.config).config, folder.tensors);
   if (problem) throw new ModelFolderError(`${folder.dir}: ${problem}`);
 }

@@ -20,7 +20,7 @@ export function printJson(value: unknown, out: NodeJS.WritableStream = process.s
   out.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** A number for people: integers as they are, others to 4 decimals (`0.8007`, not `0.8006944444444443`); JSON keeps them exact. */
+/** A number for people: integers as they are, others to 4 decimals (`0.8007`, not `0.80069…`). JSON keeps it exact. */
 export function forPeople(v: unknown): string {
   if (typeof v !== 'number' || !Number.isFinite(v) || Number.isInteger(v)) return String(v);
   const abs = Math.abs(v);

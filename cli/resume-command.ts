@@ -1,9 +1,9 @@
 // `bpoflow resume RUN [--from STEP] [--wait]`.
 import type { Command } from 'commander';
 import { ArtifactStore } from '../store/artifacts.js';
-import { connectClient } from './connect.js';
+import { connectClient, uiLink } from './connect.js';
 import { NothingToResume, resumeRun } from './resume.js';
-import { uiLink, waitForRun } from './run-commands.js';
+import { waitForRun } from './run-commands.js';
 
 export function resumeCommand(program: Command): void {
   program

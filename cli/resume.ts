@@ -15,8 +15,6 @@ import { pipelineSearchAttributes, runIdFor } from './run-id.js';
 import { statusFromHistory } from './run-history.js';
 import { linkResumedBy, linkResumedFrom } from '../activities/run-links.js';
 
-export { runLinks, type RunLinks } from '../activities/run-links.js';
-
 export class ResumeError extends Error {
   override name = 'ResumeError';
 }

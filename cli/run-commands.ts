@@ -14,9 +14,8 @@ import { validateFiles } from '../spec/validate.js';
 import { formatProblem } from '../spec/problem.js';
 import { catalogDirsFromEnv, defaultCatalogDir, loadCatalog } from '../spec/catalog.js';
 import { ArtifactStore } from '../store/artifacts.js';
-import { connectClient, WORKFLOW_QUEUE } from './connect.js';
+import { connectClient, uiLink, WORKFLOW_QUEUE } from './connect.js';
 import { PIPELINE_ATTR, pipelineSearchAttributes, runIdFor } from './run-id.js';
-import { readStackState, stackHome } from '../infra/stack.js';
 import { describeRun, queueWorkers, renderSteps, type LiveRun } from './run-view.js';
 import { redact } from '../activities/redact.js';
 import { outputFormat, printJson, runStateOf, table, withOutputOptions } from './output.js';
@@ -38,17 +37,12 @@ function parseSets(sets: string[]): Record<string, string> {
   return out;
 }
 
-export function uiLink(runId: string): string | undefined {
-  const base = process.env.BPOFLOW_UI_URL ?? readStackState(stackHome())?.uiUrl;
-  return base ? `${base}/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(runId)}` : undefined;
-}
-
 export interface SubmitOptions {
   set?: string[];
   params?: string;
 }
 
-/** Local inputs go to a content-addressed key, so resubmitting the same file reuses the same URI (and the step cache). */
+/** Local inputs go to a content-addressed key: resubmitting the same file reuses the same URI (and the step cache). */
 async function uploadInput(store: ArtifactStore, path: string): Promise<string> {
   // A folder is a Hugging Face model folder: a model bundle, content-addressed the same way.
   if (statSync(path).isDirectory()) return (await importModelFolder(store, path, { prefix: 'inputs' })).uri;

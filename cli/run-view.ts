@@ -33,7 +33,7 @@ export interface LiveRun extends Omit<RunStatus, 'steps'> {
 }
 
 export interface DescribeOptions {
-  /** How long the status query may take before the history is read instead. Default 2 s (a live worker answers in milliseconds). */
+  /** How long the status query may take before the history is read instead. Default 2 s (a live worker takes ms). */
   queryTimeoutMs?: number;
   /** false: read the history without trying the query (a watcher that just saw it time out). */
   query?: boolean;

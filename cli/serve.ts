@@ -30,7 +30,7 @@ import { deserializeModel, generateTokens, tokenizerOf, loadModel, selectBackend
 import { ArtifactStore } from '../store/artifacts.js';
 import { renderChat } from '../activities/kinds/common.js';
 import { resolveModelUri } from '../activities/kinds/model-io.js';
-import type { ChatMessage, Role } from '../store/datasets.js';
+import type { ChatMessage, Role } from '../formats/index.js';
 import { checkApiKey, ConcurrencyGate, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT, isLoopback, resolveServeApiKey, ServeConfigError } from './serve-guard.js';
 
 export interface ServeOptions {

@@ -85,7 +85,7 @@ function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress
   return m ? `${head}  ${m}` : head;
 }
 
-/** After the status query timed out (no worker answered), read the history for a while instead of waiting on the query each poll. */
+/** After the status query timed out (no worker answered), read the history for a while, not querying on each poll. */
 const QUERY_BACKOFF_MS = 15_000;
 
 /** describeRun for a loop: remembers when the query last went unanswered. */

@@ -3,12 +3,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../spec/package-root.js';
 
-export function readVersions(): Record<string, string> {
-  const text = readFileSync(join(packageRoot(), 'infra', 'versions.env'), 'utf8');
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
+/** The pins the TypeScript code reads; the file holds more (module paths) for infra/tools.sh. */
+export interface ToolVersions {
+  TEMPORAL_CLI_VERSION: string;
+  SEAWEEDFS_VERSION: string;
+}
+
+export function readVersions(): ToolVersions {
+  const file = join(packageRoot(), 'infra', 'versions.env');
+  const pins = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
+    if (m) pins.set(m[1]!, m[2]!);
   }
-  return out;
+  const pin = (key: keyof ToolVersions): string => {
+    const version = pins.get(key);
+    if (!version) throw new Error(`${file}: ${key} is not set`);
+    return version;
+  };
+  return { TEMPORAL_CLI_VERSION: pin('TEMPORAL_CLI_VERSION'), SEAWEEDFS_VERSION: pin('SEAWEEDFS_VERSION') };
 }

@@ -49,7 +49,7 @@ export interface ForwardOptions {
   cache?: KvCache;
   /** [B, T] positions; needed with left padding. Default: past..past+T-1 for every row. */
   positionIds?: tf.Tensor2D;
-  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none under a causal mask). */
+  /** [B, past+T], 1 = attend, 0 = padding key. Default: all keys visible (right padding needs none when causal). */
   attentionMask?: tf.Tensor2D;
   returnHidden?: boolean;
 }
@@ -59,6 +59,17 @@ export interface ForwardResult {
   logits: tf.Tensor3D;
   /** [B, T, hidden], the final norm's output (HF's last_hidden_state). */
   hidden?: tf.Tensor3D;
+}
+
+/** What every block of one forward pass shares: the batch and sequence sizes, the attention mask, the KV cache. */
+export interface ForwardPass {
+  B: number;
+  T: number;
+  /** Tokens already in the cache (0 without one). */
+  past: number;
+  /** (B or 1, 1, T, past+T), additive. */
+  bias: tf.Tensor;
+  cache?: KvCache;
 }
 
 // Large negative instead of -Inf: a fully masked row (a left-pad query)
@@ -214,4 +225,10 @@ export function groupedAttention(q: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D,
 export function splitHeads(x: tf.Tensor2D, B: number, T: number, H: number): tf.Tensor3D {
   const D = x.shape[1] / H;
   return x.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
+}
+
+/** [B·H, T, D] -> [B·T, H·D], the inverse of splitHeads. */
+export function mergeHeads(x: tf.Tensor3D, B: number, T: number, H: number): tf.Tensor2D {
+  const D = x.shape[2];
+  return x.reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D;
 }

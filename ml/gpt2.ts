@@ -20,7 +20,20 @@ import { activate, TANH_GELUS } from './activations.js';
 import { activationOf, attentionScale, isTied, mlpWidth, type Gpt2Config } from './config.js';
 import { Rng } from './rng.js';
 import type { Tokenizer, TokenizerName } from './tokenizer.js';
-import { attentionBias, countParameters, embedTokens, linear, makeVariable, paramArrays, paramOf, type ForwardOptions, type ForwardResult } from './blocks.js';
+import {
+  attentionBias,
+  countParameters,
+  embedTokens,
+  linear,
+  makeVariable,
+  mergeHeads,
+  paramArrays,
+  paramOf,
+  splitHeads,
+  type ForwardOptions,
+  type ForwardPass,
+  type ForwardResult,
+} from './blocks.js';
 import './wasm-matmul.js';
 
 export { KvCache, type ForwardOptions, type ForwardResult } from './blocks.js';
@@ -83,7 +96,7 @@ export class Gpt2Model {
     this.tokenizerName = tokenizerName ?? (config.vocab_size >= 50257 ? 'gpt2' : 'byte');
   }
 
-  /** GPT-2 init: N(0, 0.02); residual projections scaled by 1/√(2·n_layer) so the residual stream's variance doesn't grow with depth. */
+  /** GPT-2 init: N(0, 0.02); residual projections scaled by 1/√(2·n_layer) so the residual variance doesn't grow. */
   static init(config: Gpt2Config, seed: number, tokenizerName?: TokenizerName): Gpt2Model {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
@@ -152,67 +165,67 @@ export class Gpt2Model {
     return this.p(isTied(this.config) ? 'transformer.wte.weight' : 'lm_head.weight');
   }
 
-  /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head themselves (lmhead.ts). */
+  /** Final-LayerNorm states [B·T, n_embd] without the LM head, for losses that apply the head (lmhead.ts). */
   hidden(ids: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.trunk(ids, {}));
   }
 
-  // Embeddings, blocks and final LayerNorm; the caller's tidy owns the intermediates.
+  // The trunk, as nanoGPT's GPT.forward: token + position embeddings, the blocks, the
+  // final LayerNorm. Activations are 2-D (B·T, C) between the pieces, so every projection
+  // is a plain 2-D matMul. The caller's tidy owns the intermediates.
   private trunk(ids: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
     const c = this.config;
     const [B, T] = ids.shape;
     const C = c.n_embd;
-    const H = c.n_head;
-    const D = C / H;
     const past = opts.cache?.length ?? 0;
     if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds n_positions ${c.n_positions}`);
-    const cache = opts.cache;
     const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
     const tok = embedTokens(this.p('transformer.wte.weight'), flatIds, c.vocab_size).reshape([B, T, C]);
     const wpe = this.p('transformer.wpe.weight');
     const pos = opts.positionIds
       ? tf.gather(wpe, opts.positionIds.reshape([B * T])).reshape([B, T, C])
       : tf.slice(wpe, [past, 0], [T, C]).reshape([1, T, C]);
-    let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D;
-
-    const bias = attentionBias(B, T, past, opts.attentionMask);
-    const act = activationOf(c);
-    for (let l = 0; l < c.n_layer; l++) {
-      const pre = `transformer.h.${l}.`;
-      const scale = attentionScale(c, l);
-      const h = layerNorm(x, this.p(pre + 'ln_1.weight'), this.p(pre + 'ln_1.bias'), c.layer_norm_epsilon);
-      const qkv = linear(h, this.p(pre + 'attn.c_attn.weight'), this.p(pre + 'attn.c_attn.bias'));
-      // [B·T, 3C] -> three [B·H, T, D]
-      const heads = (t: tf.Tensor2D) => t.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
-      const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => heads(t as tf.Tensor2D)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-      let k = kNew;
-      let v = vNew;
-      if (cache) {
-        const pk = cache.k[l];
-        const pv = cache.v[l];
-        if (pk && pv) {
-          k = tf.concat([pk, kNew], 1);
-          v = tf.concat([pv, vNew], 1);
-          pk.dispose();
-          pv.dispose();
-        }
-        cache.k[l] = tf.keep(k);
-        cache.v[l] = tf.keep(v);
-      }
-      const Tk = past + T;
-      let att = tf.matMul(q, k, false, true).mul(scale).reshape([B, H, T, Tk]);
-      att = tf.softmax(tf.add(att, bias), -1).reshape([B * H, T, Tk]);
-      const y = tf.matMul(att, v).reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
-      x = tf.add(x, linear(y, this.p(pre + 'attn.c_proj.weight'), this.p(pre + 'attn.c_proj.bias')));
-
-      const h2 = layerNorm(x, this.p(pre + 'ln_2.weight'), this.p(pre + 'ln_2.bias'), c.layer_norm_epsilon);
-      const fc = linear(h2, this.p(pre + 'mlp.c_fc.weight'), this.p(pre + 'mlp.c_fc.bias'));
-      const m = TANH_GELUS.has(act) ? geluTanh(fc) : activate(act, fc);
-      x = tf.add(x, linear(m, this.p(pre + 'mlp.c_proj.weight'), this.p(pre + 'mlp.c_proj.bias')));
-    }
+    let x = tf.add(tok, pos).reshape([B * T, C]) as tf.Tensor2D; // (B, T, C) -> (B·T, C)
+    const pass: ForwardPass = { B, T, past, bias: attentionBias(B, T, past, opts.attentionMask), cache: opts.cache };
+    for (let l = 0; l < c.n_layer; l++) x = this.block(x, l, pass);
     return layerNorm(x, this.p('transformer.ln_f.weight'), this.p('transformer.ln_f.bias'), c.layer_norm_epsilon);
   }
+
+  /** A pre-LayerNorm block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). (B·T, C) -> (B·T, C). */
+  private block(x: tf.Tensor2D, layer: number, pass: ForwardPass): tf.Tensor2D {
+    const w = (name: string) => this.p(`transformer.h.${layer}.${name}`);
+    const eps = this.config.layer_norm_epsilon;
+    x = tf.add(x, this.attention(layerNorm(x, w('ln_1.weight'), w('ln_1.bias'), eps), layer, pass));
+    return tf.add(x, this.mlp(layerNorm(x, w('ln_2.weight'), w('ln_2.bias'), eps), layer));
+  }
+
+  /** Causal self-attention (nanoGPT's CausalSelfAttention), keys and values through the KV cache when decoding. */
+  private attention(x: tf.Tensor2D, layer: number, { B, T, past, bias, cache }: ForwardPass): tf.Tensor2D {
+    const w = (name: string) => this.p(`transformer.h.${layer}.attn.${name}`);
+    const H = this.config.n_head;
+    const qkv = linear(x, w('c_attn.weight'), w('c_attn.bias')); // (B·T, C) -> (B·T, 3C)
+    // (B·T, C) -> (B·nh, T, hs) for each of q, k, v
+    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, B, T, H)) as Qkv;
+    const [k, v] = cache ? cache.append(layer, kNew, vNew) : [kNew, vNew]; // (B·nh, past+T, hs)
+    const Tk = past + T;
+    // (B·nh, T, hs) x (B·nh, hs, Tk) -> (B·nh, T, Tk) -> (B, nh, T, Tk), the mask broadcast over heads
+    const scores = tf.matMul(q, k, false, true).mul(attentionScale(this.config, layer)).reshape([B, H, T, Tk]);
+    const att = tf.softmax(tf.add(scores, bias), -1).reshape([B * H, T, Tk]) as tf.Tensor3D;
+    const y = mergeHeads(tf.matMul(att, v), B, T, H); // (B·nh, T, Tk) x (B·nh, Tk, hs) -> (B·nh, T, hs) -> (B·T, C)
+    return linear(y, w('c_proj.weight'), w('c_proj.bias')); // (B·T, C) -> (B·T, C)
+  }
+
+  /** The MLP: c_fc, the activation, c_proj. */
+  private mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D {
+    const w = (name: string) => this.p(`transformer.h.${layer}.mlp.${name}`);
+    const act = activationOf(this.config);
+    const fc = linear(x, w('c_fc.weight'), w('c_fc.bias')); // (B·T, C) -> (B·T, 4C), n_inner if set
+    const h = TANH_GELUS.has(act) ? geluTanh(fc) : activate(act, fc);
+    return linear(h, w('c_proj.weight'), w('c_proj.bias')); // (B·T, 4C) -> (B·T, C)
+  }
 }
+
+type Qkv = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
 function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);

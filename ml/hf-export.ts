@@ -39,7 +39,7 @@ function tokenizerJson(vocab: Record<string, number>, merges: string[], added: R
   };
 }
 
-/** Split `token` (bytes as a latin1 string) with the merges ranked below `maxRank`: for a real token this ends in the two parts it was merged from. */
+/** Split `token` (bytes as latin1) with the merges ranked below `maxRank`: a real token ends in its 2 merged parts. */
 function bpeParts(ranks: Map<string, number>, token: string, maxRank: number): string[] {
   let parts = [...token];
   for (;;) {

@@ -95,7 +95,7 @@ export class HfTokenizer implements Tokenizer {
     this.prefixIds = this.impl.encode('', { add_special_tokens: true }).ids;
   }
 
-  /** Text → ids without the post-processor's BOS/EOS; special tokens written in the text are recognised (as transformers does). */
+  /** Text → ids without the post-processor's BOS/EOS; special tokens in the text are recognised (like transformers). */
   tokenize(text: string): number[] {
     return this.impl.encode(text, { add_special_tokens: false }).ids;
   }

@@ -9,7 +9,7 @@ export { architectureOf, blockPrefix, hfConfigJson, initModelFromPreset, modelFr
 export { HfTokenizer, tokenizerFromFiles, TOKENIZER_FILES } from './hf-tokenizer.js';
 export { renderChat, encodeConversation, chatPromptResponse, chatPieces, hasChatTemplate, type ChatMessage } from './chat.js';
 export { parseSafetensors, serializeSafetensors, SafetensorsError, type NamedTensor, type DType } from './safetensors.js';
-export { saveModel, loadModel, serializeModel, deserializeModel, modelFromTensors, tensorsFromFiles, tensorMismatch, sidecarFiles, copySidecar, type SerializedModel } from './checkpoint.js';
+export { saveModel, loadModel, serializeModel, deserializeModel, modelFromTensors, tensorsFromFiles, tensorMismatch, sidecarFiles, copySidecar, type SerializedModel } from './model-files.js';
 export { inspectModelFolder, modelFolderPaths, writeModelFolder, checkModelConfig, conversionHint, ModelFolderError, type ModelFolder } from './hf-folder.js';
 export { ByteTokenizer, Gpt2Tokenizer, getTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
 export { encodeExample, encodeItem, collate, type Batch, type EncodedSeq, type PromptItem } from './data.js';
@@ -23,7 +23,6 @@ export { trainDpo, computeRefLogps, dpoBatchLoss, type PreferencePair, type RefL
 export { perSampleGradFeatures, selectParams, type ParamFilter, type GradFeatures } from './persample.js';
 export { embedPrompts } from './embed.js';
 export { generate, generateTokens, pickToken, type GenerateOptions } from './sample.js';
-export { modelInit, modelInfo, modelGenerate, MODEL_SIZES } from './cli-model.js';
 export {
   RewardModel,
   trainReward,

@@ -22,6 +22,7 @@ import {
   splitHeads,
   swiglu,
   type ForwardOptions,
+  type ForwardPass,
   type ForwardResult,
 } from './blocks.js';
 import type { LlamaConfig } from './llama-config.js';
@@ -104,7 +105,7 @@ export class LlamaModel {
     return this.config.architecture;
   }
 
-  /** N(0, 0.02) like transformers' init; residual projections (o_proj, down_proj) scaled by 1/√(2·n_layer) as in GPT-2. */
+  /** N(0, 0.02) like transformers' init; residual projections (o_proj, down_proj) scaled by 1/√(2·n_layer) (GPT-2). */
   static init(config: LlamaConfig, seed: number, tokenizerName: TokenizerName = 'byte', tokenizer?: Tokenizer): LlamaModel {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
@@ -179,12 +180,11 @@ export class LlamaModel {
     return tf.tidy(() => this.trunk(ids, {}));
   }
 
-  // Embedding, blocks and final norm; the caller's tidy owns the intermediates.
+  // The trunk, in the same shape as gpt2.ts: token embedding, the blocks, the final
+  // RMSNorm; activations (B·T, C) between the pieces. The caller's tidy owns the intermediates.
   private trunk(ids: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
     const c = this.config;
     const [B, T] = ids.shape;
-    const H = c.num_attention_heads;
-    const Hkv = c.num_key_value_heads;
     const cache = opts.cache;
     const past = cache?.length ?? 0;
     if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds max_position_embeddings ${c.n_positions}`);
@@ -196,27 +196,52 @@ export class LlamaModel {
       for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = past + t;
       positions = p;
     }
-    const { cos, sin } = ropeTables(positions, this.invFreq);
+    const rope = ropeTables(positions, this.invFreq); // (B·T, hs) each
 
-    let x = embedTokens(this.p('model.embed_tokens.weight'), ids.reshape([B * T]) as tf.Tensor1D, c.vocab_size);
+    const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
+    let x = embedTokens(this.p('model.embed_tokens.weight'), flatIds, c.vocab_size); // (B·T, C)
     const bias = attentionBias(B, T, past, opts.attentionMask, c.sliding_window);
-    const b = (name: string) => this.params.get(name);
-    for (let l = 0; l < c.n_layer; l++) {
-      const pre = `model.layers.${l}.`;
-      const a = `${pre}self_attn.`;
-      const h = rmsNorm(x, this.p(pre + 'input_layernorm.weight'), c.rms_norm_eps);
-      const q = applyRope(linearT(h, this.p(a + 'q_proj.weight'), b(a + 'q_proj.bias')), H, cos, sin);
-      const kNew = splitHeads(applyRope(linearT(h, this.p(a + 'k_proj.weight'), b(a + 'k_proj.bias')), Hkv, cos, sin), B, T, Hkv);
-      const vNew = splitHeads(linearT(h, this.p(a + 'v_proj.weight'), b(a + 'v_proj.bias')), B, T, Hkv);
-      const [k, v] = cache ? cache.append(l, kNew, vNew) : [kNew, vNew];
-      const y = groupedAttention(q, k, v, B, T, H, Hkv, bias);
-      x = tf.add(x, linearT(y, this.p(a + 'o_proj.weight'), b(a + 'o_proj.bias')));
-
-      const h2 = rmsNorm(x, this.p(pre + 'post_attention_layernorm.weight'), c.rms_norm_eps);
-      const m = `${pre}mlp.`;
-      const mlpBias = c.mlp_bias ? { gate: this.p(m + 'gate_proj.bias'), up: this.p(m + 'up_proj.bias'), down: this.p(m + 'down_proj.bias') } : undefined;
-      x = tf.add(x, swiglu(h2, this.p(m + 'gate_proj.weight'), this.p(m + 'up_proj.weight'), this.p(m + 'down_proj.weight'), mlpBias));
-    }
+    const pass: RopePass = { B, T, past, bias, cache, ...rope };
+    for (let l = 0; l < c.n_layer; l++) x = this.block(x, l, pass);
     return rmsNorm(x, this.p('model.norm.weight'), c.rms_norm_eps);
   }
+
+  /** A pre-RMSNorm block: x + attn(norm(x)), then x + mlp(norm(x)). (B·T, C) -> (B·T, C). */
+  private block(x: tf.Tensor2D, layer: number, pass: RopePass): tf.Tensor2D {
+    const w = (name: string) => this.p(`model.layers.${layer}.${name}`);
+    const eps = this.config.rms_norm_eps;
+    x = tf.add(x, this.attention(rmsNorm(x, w('input_layernorm.weight'), eps), layer, pass));
+    return tf.add(x, this.mlp(rmsNorm(x, w('post_attention_layernorm.weight'), eps), layer));
+  }
+
+  /** Rotary grouped-query self-attention, keys and values through the KV cache when decoding. */
+  private attention(x: tf.Tensor2D, layer: number, { B, T, bias, cache, cos, sin }: RopePass): tf.Tensor2D {
+    const a = `model.layers.${layer}.self_attn.`;
+    const proj = (name: string, h: tf.Tensor2D) =>
+      linearT(h, this.p(`${a}${name}.weight`), this.params.get(`${a}${name}.bias`));
+    const H = this.config.num_attention_heads;
+    const Hkv = this.config.num_key_value_heads;
+    const q = applyRope(proj('q_proj', x), H, cos, sin); // (B·T, C) -> (B·T, nh·hs)
+    // (B·T, C) -> (B·T, nkv·hs) -> (B·nkv, T, hs)
+    const kNew = splitHeads(applyRope(proj('k_proj', x), Hkv, cos, sin), B, T, Hkv);
+    const vNew = splitHeads(proj('v_proj', x), B, T, Hkv);
+    const [k, v] = cache ? cache.append(layer, kNew, vNew) : [kNew, vNew]; // (B·nkv, past+T, hs)
+    const y = groupedAttention(q, k, v, B, T, H, Hkv, bias); // (B·T, nh·hs)
+    return proj('o_proj', y); // (B·T, nh·hs) -> (B·T, C)
+  }
+
+  /** The SwiGLU MLP: down(silu(gate(x)) ⊙ up(x)). (B·T, C) -> (B·T, I) -> (B·T, C). */
+  private mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D {
+    const w = (name: string) => this.p(`model.layers.${layer}.mlp.${name}`);
+    const bias = this.config.mlp_bias
+      ? { gate: w('gate_proj.bias'), up: w('up_proj.bias'), down: w('down_proj.bias') }
+      : undefined;
+    return swiglu(x, w('gate_proj.weight'), w('up_proj.weight'), w('down_proj.weight'), bias);
+  }
+}
+
+/** A forward pass's shared state plus the rotary tables of its positions. */
+interface RopePass extends ForwardPass {
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
 }

@@ -22,7 +22,7 @@ export function scatterAddRows(rows: tf.Tensor2D, ids: tf.Tensor1D, n: number): 
 
 type Save = (t: tf.Tensor[]) => void;
 
-/** log p(targets[i] | h[i]) with logits = h · Wᵀ, for h [N, C], W [V, C], targets int32 [N]. Differentiable in h and W. */
+/** log p(targets[i] | h[i]), logits = h · Wᵀ, for h [N, C], W [V, C], targets int32 [N]. Differentiable in h and W. */
 export function tokenLogps(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const f = tf.customGrad(((hh: tf.Tensor2D, ww: tf.Tensor2D, t: tf.Tensor1D, save: Save) => {
     const [N] = hh.shape;

@@ -36,7 +36,7 @@ export class AdamW {
   }
 
   // Biases and LayerNorm gains are 1-D; decaying them towards zero only hurts.
-  static decays(name: string, shape: number[]): boolean {
+  static decays(_name: string, shape: number[]): boolean {
     return shape.length >= 2;
   }
 

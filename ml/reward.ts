@@ -11,9 +11,9 @@
 // way once it exposes that contract and an HF architecture name.
 import * as tf from '@tensorflow/tfjs';
 import { fromHfConfigJson, toHfConfigJson } from './config.js';
-import { collate, encodeExample, type EncodedSeq } from './data.js';
+import { encodeExample, type EncodedSeq } from './data.js';
 import { Gpt2Model, type ForwardOptions, type ForwardResult } from './gpt2.js';
-import { modelFromTensors } from './checkpoint.js';
+import { modelFromTensors } from './model-files.js';
 import { logSigmoid } from './losses.js';
 import { Rng } from './rng.js';
 import { parseSafetensors, serializeSafetensors, type DType, type NamedTensor } from './safetensors.js';
@@ -50,7 +50,7 @@ export class RewardModel {
     this.params = new Map([...backbone.params, [SCORE_WEIGHT, head]]);
   }
 
-  /** A fresh head on `backbone` (which the reward model then owns): N(0, 0.02) as transformers initialises it, seeded. */
+  /** A fresh head on `backbone` (which the reward model then owns): N(0, 0.02) as transformers initialises it. */
   static withNewHead(backbone: RewardBackbone, seed: number): RewardModel {
     const data = new Float32Array(backbone.config.n_embd);
     new Rng(seed).fillNormal(data, 0.02);
@@ -80,7 +80,6 @@ export class RewardModel {
    */
   rewards(ids: tf.Tensor2D, lengths: number[]): tf.Tensor1D {
     const [B, T] = ids.shape;
-    const C = this.backbone.config.n_embd;
     const { hidden } = this.backbone.forward(ids, { returnHidden: true });
     // Pick each row's last token with a 0/1 mask rather than gather: gather's gradient is missing on wasm.
     const mask = new Float32Array(B * T);

@@ -34,7 +34,7 @@ export class Rng {
     } else {
       this.s.set(seed);
     }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    if (this.s.every((word) => word === 0)) this.s[0] = 1;
   }
 
   /** Derive an independent stream, e.g. one per epoch, without touching this one. */

@@ -9,7 +9,7 @@ import { parseYaml } from './parse-yaml.js';
 import { checkPipelineSchema } from './pipeline-schema.js';
 import type { Expr, Plan, PlanStep } from './plan.js';
 import { sortProblems, type Problem } from './problem.js';
-import { Scope, type StepEntry } from './scope.js';
+import { CompileScope, type StepEntry } from './compile-scope.js';
 import type { Finding } from './source-map.js';
 import { resolveSettings } from './step-settings.js';
 import { hint } from './suggest.js';
@@ -75,7 +75,7 @@ export function compile(yamlText: string, opts: CompileOptions): CompileResult {
 
   const rawSteps = Array.isArray(doc.steps) ? doc.steps.map(obj) : [];
   const steps = registerSteps(rawSteps, opts.catalog, findings);
-  const scope = new Scope(defs, new Set(Object.keys(obj(doc.inputs))), steps);
+  const scope = new CompileScope(defs, new Set(Object.keys(obj(doc.inputs))), steps);
 
   const edges: Edge[] = [];
   const planSteps = new Map<string, PlanStep>();
@@ -150,7 +150,7 @@ function compileStep(
   index: number,
   entry: StepEntry | undefined,
   doc: Raw,
-  scope: Scope,
+  scope: CompileScope,
   params: Record<string, Scalar>,
   catalog: Catalog,
   findings: Finding[],
@@ -214,7 +214,7 @@ function lookupKindQuietly(uses: unknown, catalog: Catalog): StepKind | undefine
   return m ? catalog.get(m[1]!, m[2]!) : undefined;
 }
 
-function compileOutputs(raw: unknown, scope: Scope, params: Record<string, Scalar>, findings: Finding[]): Record<string, Expr> {
+function compileOutputs(raw: unknown, scope: CompileScope, params: Record<string, Scalar>, findings: Finding[]): Record<string, Expr> {
   const out: Record<string, Expr> = {};
   const ctx: ExprContext = { scope, params, findings };
   for (const [name, v] of Object.entries(obj(raw))) {

@@ -4,13 +4,13 @@ import { ExprSyntaxError } from './expr-parse.js';
 import { checkTypes, conditionProblem, typeOf, type ValueType } from './expr-types.js';
 import { substituteParams } from './fold.js';
 import type { Expr } from './plan.js';
-import type { Scope } from './scope.js';
+import type { CompileScope } from './compile-scope.js';
 import type { Finding } from './source-map.js';
 import { parseCondition, parseTemplate } from './template.js';
 import { at, type YamlPath } from './yaml-path.js';
 
 export interface ExprContext {
-  scope: Scope;
+  scope: CompileScope;
   params: Record<string, Scalar>;
   findings: Finding[];
   /** The step being compiled; undefined for pipeline `outputs`. */

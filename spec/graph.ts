@@ -88,7 +88,10 @@ export function findCycles(ids: string[], needs: Map<string, Iterable<string>>):
             for (let x = v; x !== first; x = parent.get(x)!) path.splice(1, 0, x);
             return [...path, first];
           }
-          if (!parent.has(w)) parent.set(w, v), queue.push(w);
+          if (!parent.has(w)) {
+            parent.set(w, v);
+            queue.push(w);
+          }
         }
       }
       return [first, first];

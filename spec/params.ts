@@ -52,7 +52,7 @@ export function paramValueProblem(def: ParamDef, value: unknown): string | undef
   return undefined;
 }
 
-/** `--set` gives text; turn it into the param's type, leaving it unchanged when that is impossible (the check then explains). */
+/** `--set` gives text; turn it into the param's type, leaving it as is when impossible (the check then explains). */
 export function coerceParam(def: ParamDef, value: string | number | boolean): unknown {
   if (typeof value !== 'string') return value;
   if (def.type === 'number' || def.type === 'integer') {

@@ -83,7 +83,10 @@ export function schemaFindings(
       f = { path, message: at(path, custom || describe(e, path)) };
     }
     const id = `${f.path.join('\0')}\0${f.message}`;
-    if (!seen.has(id)) out.push(f), seen.add(id);
+    if (!seen.has(id)) {
+      out.push(f);
+      seen.add(id);
+    }
   }
   return out;
 }

@@ -12,7 +12,10 @@
  * between the two writes. This relies on the server honouring conditional PUTs (SeaweedFS and
  * AWS S3 do); on a server that ignores them, concurrent promotions degrade to last-writer-wins.
  */
-import { ArtifactStoreError, type ArtifactStore } from './artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
+import { readAll } from './bytes.js';
+import { ArtifactStoreError, BucketNotFoundError } from './errors.js';
+import { isMissing } from './resilience.js';
 import { assertSafeSegment, parseUri } from './keys.js';
 
 export const CHANNEL_SCHEMA = 'bpoflow.channel/v1';
@@ -48,52 +51,48 @@ export class Channels {
   }
 
   private async getJson(key: string): Promise<{ value: ChannelPointer; etag: string } | null> {
-    const client = this.store.client;
-    let res: Awaited<ReturnType<typeof client.getObject>> & { headers?: Record<string, string> };
-    let body: Buffer;
+    const { objects, bucket } = this.store;
+    let got: { etag: string; body: Buffer };
     try {
       // read inside the retried call: a cut while reading is retried too
-      const got = await this.store.retried(`get s3://${this.store.bucket}/${key}`, async () => {
-        const r = (await client.getObject(this.store.bucket, key)) as typeof res;
-        const chunks: Buffer[] = [];
-        for await (const c of r) chunks.push(c as Buffer);
-        return { r, body: Buffer.concat(chunks) };
+      got = await objects.retried(`get s3://${bucket}/${key}`, bucket, async (raw) => {
+        const r = await raw.get(bucket, key);
+        return { etag: r.etag, body: await readAll(r.body) };
       });
-      res = got.r;
-      body = got.body;
     } catch (e) {
-      if (e instanceof ArtifactStoreError) throw e; // S3 stayed unavailable: already names the key
-      const code = (e as { code?: string }).code;
-      if (code === 'NoSuchKey' || code === 'NotFound') return null;
-      throw new ArtifactStoreError(this.store.config.redact(`read ${key}: ${(e as Error).message}`), code);
+      if (isMissing(e) && !(e instanceof BucketNotFoundError)) return null;
+      throw e;
     }
-    const etag = String(res.headers?.etag ?? '').replace(/"/g, '');
     try {
-      return { value: JSON.parse(body.toString('utf8')) as ChannelPointer, etag };
+      return { value: JSON.parse(got.body.toString('utf8')) as ChannelPointer, etag: got.etag };
     } catch {
       throw new ArtifactStoreError(`${key} is not valid JSON`);
     }
   }
 
   /** PUT with a precondition; returns false on 412. */
-  private async putIf(key: string, value: unknown, cond: { ifMatch?: string; ifNoneMatch?: boolean }): Promise<boolean> {
+  private async putIf(
+    key: string,
+    value: unknown,
+    cond: { ifMatch?: string; ifNoneMatch?: boolean },
+  ): Promise<boolean> {
     const body = Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8');
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (cond.ifMatch) headers['If-Match'] = `"${cond.ifMatch}"`;
-    if (cond.ifNoneMatch) headers['If-None-Match'] = '*';
     try {
-      await this.store.retried(`put s3://${this.store.bucket}/${key}`, () => this.store.client.putObject(this.store.bucket, key, body, body.length, headers));
+      await this.store.objects.put(this.store.bucket, key, body, { contentType: 'application/json', ...cond });
       return true;
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'PreconditionFailed' || (e as { statusCode?: number }).statusCode === 412) return false;
-      if (e instanceof ArtifactStoreError) throw e;
-      throw new ArtifactStoreError(this.store.config.redact(`write ${key}: ${(e as Error).message}`), code);
+      const { code, statusCode } = e as { code?: string; statusCode?: number };
+      if (code === 'PreconditionFailed' || statusCode === 412) return false;
+      throw e;
     }
   }
 
   /** Point `channel` at `modelUri` (which must exist). Returns the new pointer. */
-  async promote(channel: string, modelUri: string, info: { metrics?: Record<string, number>; runId?: string } = {}): Promise<ChannelPointer> {
+  async promote(
+    channel: string,
+    modelUri: string,
+    info: { metrics?: Record<string, number>; runId?: string } = {},
+  ): Promise<ChannelPointer> {
     const k = this.keys(channel);
     parseUri(modelUri);
     const m = await this.store.manifest(modelUri);
@@ -147,7 +146,11 @@ export class Channels {
   }
 }
 
-export const promote = (store: ArtifactStore, channel: string, modelUri: string, info: { metrics?: Record<string, number>; runId?: string } = {}) =>
-  new Channels(store).promote(channel, modelUri, info);
+export const promote = (
+  store: ArtifactStore,
+  channel: string,
+  modelUri: string,
+  info: { metrics?: Record<string, number>; runId?: string } = {},
+) => new Channels(store).promote(channel, modelUri, info);
 export const latest = (store: ArtifactStore, channel: string) => new Channels(store).latest(channel);
 export const history = (store: ArtifactStore, channel: string) => new Channels(store).history(channel);

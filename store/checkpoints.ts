@@ -172,17 +172,3 @@ export class Checkpoints {
     return { removed, kept: all.filter((c) => keep.has(c.uri)).map((c) => c.uri) };
   }
 }
-
-export function saveCheckpoint(
-  store: ArtifactStore,
-  runId: string,
-  stepId: string,
-  ckpt: CheckpointInput,
-  opts: { retention?: RetentionPolicy; producer?: Producer } = {},
-): Promise<ArtifactRef & { step: number; pruned: string[] }> {
-  return new Checkpoints(store, opts.retention ? { retention: opts.retention } : {}).save(runId, stepId, ckpt, opts.producer ? { producer: opts.producer } : {});
-}
-
-export function latestCheckpoint(store: ArtifactStore, runId: string, stepId: string): Promise<LoadedCheckpoint | null> {
-  return new Checkpoints(store).latestCheckpoint(runId, stepId);
-}

@@ -133,7 +133,7 @@ export class RetriesExhausted extends Error {
   }
 }
 
-/** An error's message, with the minio client's "Request failed after 0 retries: Error: Retryable HTTP status: 500" said plainly. */
+/** An error's message, minio's "Request failed after 0 retries: Error: Retryable HTTP status: 500" said plainly. */
 export function s3ErrorMessage(e: unknown): string {
   const msg = (e as { message?: string })?.message || String(e);
   return msg.replace(/Request failed after \d+ retries: Error: Retryable HTTP status: (\d{3})/, 'the server answered HTTP $1');
@@ -256,4 +256,10 @@ export async function* resumableBody(first: Readable, reopen: (offset: number) =
       src = await reopen(offset);
     }
   }
+}
+
+/** The object (or its bucket) is not there: a NotFound from the server, raw or as the store reports it. */
+export function isMissing(e: unknown): boolean {
+  const c = classifyS3Error(e);
+  return c === 'not-found' || c === 'no-bucket';
 }

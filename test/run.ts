@@ -11,10 +11,29 @@ import { join } from 'node:path';
 import { startPrivateStack, type PrivateStack } from '../infra/stack.js';
 import { packageRoot } from '../spec/package-root.js';
 
+// The fast lane (`--fast`, `npm run test:fast`): the unit tests and the integration tests
+// that take seconds, for local work. The whole suite (no arguments) is the README's and CI's.
+const FAST_INTEGRATION = [
+  'store',
+  'store-checkpoints',
+  'store-crash',
+  'store-faults',
+  'submit-concurrency',
+  'pipeline',
+  'data-import',
+];
+const FAST_LANE = ['dist/test/unit/', ...FAST_INTEGRATION.map((name) => `dist/test/integration/${name}.test.js`)];
+
 const root = packageRoot();
+const args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const patterns = args.filter((a) => a !== '--fast');
+if (fast && patterns.length) {
+  console.error('[test] --fast runs its own list of files; give either --fast or files');
+  process.exit(2);
+}
+const files = fast ? FAST_LANE : patterns.length ? patterns : ['dist/test/unit/', 'dist/test/integration/'];
 const home = mkdtempSync(join(tmpdir(), 'bpoflow-test-'));
-const patterns = process.argv.slice(2);
-const files = patterns.length ? patterns : ['dist/test/unit/', 'dist/test/integration/'];
 // The ml unit tests among the patterns, for the native pass.
 const mlFiles = files.flatMap((f) => (/^(\.\/)?dist\/test\/unit\/?$/.test(f) ? ['dist/test/unit/ml/'] : /^(\.\/)?dist\/test\/unit\/ml(\/|$)/.test(f) ? [f] : []));
 

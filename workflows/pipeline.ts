@@ -17,7 +17,7 @@ import {
 import type { Plan, PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTelemetry } from '../activities/contract.js';
 import { evaluate, resolveValue, truthy, type Scalar } from '../spec/expr-eval.js';
-import { RunScope } from './scope.js';
+import { RunScope } from './run-scope.js';
 import { stepWorkflow, type StepWorkflowResult } from './step.js';
 import { WORKFLOW_QUEUE } from './queues.js';
 import { channelNames, withChannels } from './channels.js';
@@ -203,7 +203,7 @@ function stepDetails(step: PlanStep): string {
   return lines.join('\n\n');
 }
 
-/** The step workflow fails with the step's own error type and message, and the attempts made, as its innermost cause. */
+/** The step workflow fails with the step's own error type and message, and the attempts made, as innermost cause. */
 function innermost(err: unknown): { type?: string; name?: string; message?: string; details?: unknown[] } {
   let e: unknown = err;
   while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) e = (e as { cause: unknown }).cause;

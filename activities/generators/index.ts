@@ -6,8 +6,6 @@ import { loadModelArtifact } from '../kinds/model-io.js';
 import { BadInput } from '../step-kind.js';
 import { sampleChat } from './openai.js';
 
-export { chatCompletions, sampleChat, completionsUrl, apiKeyFrom, type ChatEndpoint, type ChatRequest } from './openai.js';
-
 export interface SamplingOptions {
   temperature: number;
   topK: number;
@@ -41,7 +39,7 @@ export function parseGeneratorSpec(v: unknown): GeneratorSpec {
   throw new BadInput(`generator.type must be policy or openai, got ${JSON.stringify(o.type)}`);
 }
 
-/** Opened once per step; `sample` gives n responses for the prompt at a global index (seeded by it, so shards agree). */
+/** Opened once per step; `sample` gives n responses for the prompt at a global index (seeded by it: shards agree). */
 export interface Sampler {
   sample(prompt: string, globalIndex: number, n: number): Promise<string[]>;
   /** Tokens generated so far (policy only). */

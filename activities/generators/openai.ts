@@ -4,7 +4,7 @@
 import { BadInput } from '../step-kind.js';
 import { redact, registerSecret } from '../redact.js';
 
-/** What of a response body goes into an error: redacted first (an endpoint may echo the request, key included), then cut. */
+/** What of a response body goes into an error: redacted first (an endpoint may echo the request, key too), then cut. */
 const bodyExcerpt = (text: string) => redact(text).slice(0, 300);
 
 export interface ChatEndpoint {

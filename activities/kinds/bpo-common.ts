@@ -57,7 +57,7 @@ export interface PromptRow {
   raw: Record<string, unknown>;
 }
 
-/** Rows that carry a prompt: `{prompt, …}` (prompt-only, pairs, multi) or chat rows (context before the last assistant turn). */
+/** Rows with a prompt: `{prompt, …}` (prompt-only, pairs, multi) or chat (context before the last assistant turn). */
 export async function readPromptRows(ctx: StepContext, uri: string): Promise<PromptRow[]> {
   const rows = await readLines(ctx, uri);
   const out = rows.map(({ line, value }) => {

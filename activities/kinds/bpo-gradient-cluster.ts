@@ -72,7 +72,7 @@ function projectionKind(x: unknown): ProjectionKind {
   throw new BadInput(`projection must be rademacher or sketch, got ${JSON.stringify(x)}`);
 }
 
-/** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); other entries are name prefixes. */
+/** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); others are name prefixes. */
 export function paramPredicate(model: CausalLM, prefixes: string[]): (name: string) => boolean {
   const ps = prefixes.map((p) => (p === 'last-block' ? blockPrefix(model, model.config.n_layer - 1) : p));
   return (n) => ps.some((p) => n.startsWith(p));

@@ -87,7 +87,7 @@ export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
   return out;
 }
 
-/** SFT examples: pairs → prompt + chosen; chat → context + last assistant turn; multi → the best-scored (else first) response. */
+/** SFT examples: pairs → prompt + chosen; chat → context + last assistant turn; multi → the best-scored (or first). */
 export function toSftExamples(records: DatasetRecord[], uri: string): SftExample[] {
   // `messages` (the whole conversation) is what a model with its own chat template trains on (all assistant turns).
   const withReply = (p: Text, reply: string) => (typeof p === 'string' ? {} : { messages: [...p, { role: 'assistant' as const, content: reply }] });

@@ -9,8 +9,8 @@ import { BadInput } from '../step-kind.js';
 import { judgeScore, type JudgeSpec } from './judge.js';
 import { getVerifier, verifierNames, VERIFIERS } from './verifiers.js';
 
-export { VERIFIERS, getVerifier, verifierNames, positionalCredit, answerOf, additionTarget, reverseTarget, sortTarget } from './verifiers.js';
-export { parseJudgeScore, judgeMessages, DEFAULT_RUBRIC } from './judge.js';
+export { getVerifier } from './verifiers.js';
+export { parseJudgeScore } from './judge.js';
 
 export type RewardSpec =
   | { type: 'verifier'; name: string }

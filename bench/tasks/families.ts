@@ -43,28 +43,40 @@ export const FAMILIES: FamilySpec[] = [
     input: letters(5),
     prompt: (w) => `copy ${w}=`,
     answer: (w) => w,
-    sft: 240, noise: 0.05, prefPrompts: 96, pairsPerPrompt: 1,
+    sft: 240,
+    noise: 0.05,
+    prefPrompts: 96,
+    pairsPerPrompt: 1,
   },
   {
     name: 'reverse',
     input: letters(5),
     prompt: (w) => `flip ${w}=`,
     answer: (w) => [...w].reverse().join(''),
-    sft: 240, noise: 0.1, prefPrompts: 64, pairsPerPrompt: 1,
+    sft: 240,
+    noise: 0.1,
+    prefPrompts: 64,
+    pairsPerPrompt: 1,
   },
   {
     name: 'sort',
     input: letters(5),
     prompt: (w) => `sort ${w}=`,
     answer: (w) => [...w].sort().join(''),
-    sft: 160, noise: 0.35, prefPrompts: 8, pairsPerPrompt: 12,
+    sft: 160,
+    noise: 0.35,
+    prefPrompts: 8,
+    pairsPerPrompt: 12,
   },
   {
     name: 'add',
     input: (rng) => `${number3(rng)}+${number3(rng)}`,
     prompt: (x) => `add ${x}=`,
     answer: (x) => String(x.split('+').reduce((a, b) => a + Number(b), 0)),
-    sft: 160, noise: 0.35, prefPrompts: 8, pairsPerPrompt: 12,
+    sft: 160,
+    noise: 0.35,
+    prefPrompts: 8,
+    pairsPerPrompt: 12,
   },
 ];
 
@@ -123,7 +135,7 @@ export function generateFamilies(seed: number, sizes: Sizes = DEFAULT_SIZES) {
     const fresh = () => {
       for (let tries = 0; tries < 100000; tries++) {
         const x = f.input(rng);
-        if (!used.has(x)) return used.add(x), x;
+        if (!used.has(x)) return (used.add(x), x);
       }
       throw new Error(`${f.name}: ran out of distinct inputs`);
     };
@@ -162,8 +174,9 @@ export function generateFamilies(seed: number, sizes: Sizes = DEFAULT_SIZES) {
   // (eval.generate's maxPrompts) holds the families equally.
   const roundRobin = (rows: PairRow[]) => {
     const by = FAMILIES.map((f) => rows.filter((r) => familyOf(r.prompt) === f.name));
-    return Array.from({ length: Math.max(...by.map((b) => b.length)) }, (_, i) => by.flatMap((b) => (b[i] ? [b[i]] : [])))
-      .flat();
+    return Array.from({ length: Math.max(...by.map((b) => b.length)) }, (_, i) =>
+      by.flatMap((b) => (b[i] ? [b[i]] : [])),
+    ).flat();
   };
   out.test = roundRobin(out.test);
   out.val = roundRobin(out.val);
@@ -186,5 +199,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(dir, { recursive: true });
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   for (const [name, rows] of Object.entries(data)) writeFileSync(join(dir, `families-${name}.jsonl`), jsonl(rows));
-  console.log(`wrote ${dir}: ${Object.entries(data).map(([k, v]) => `${k} ${v.length}`).join(', ')}`);
+  console.log(
+    `wrote ${dir}: ${Object.entries(data)
+      .map(([k, v]) => `${k} ${v.length}`)
+      .join(', ')}`,
+  );
 }

@@ -29,7 +29,7 @@ export function warmupMoments(grads: ArrayLike<number>[], batchSize: number, opt
   for (let s = 0; s < grads.length; s += bs) {
     const batch = grads.slice(s, s + bs);
     g.fill(0);
-    for (const x of batch) for (let i = 0; i < D; i++) g[i] += x[i]! / batch.length;
+    for (const x of batch) for (let i = 0; i < D; i++) g[i]! += x[i]! / batch.length;
     for (let i = 0; i < D; i++) {
       m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
       v[i] = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
@@ -40,8 +40,8 @@ export function warmupMoments(grads: ArrayLike<number>[], batchSize: number, opt
   const c1 = 1 - b1 ** steps;
   const c2 = 1 - b2 ** steps;
   for (let i = 0; i < D; i++) {
-    m[i] /= c1;
-    v[i] /= c2;
+    m[i]! /= c1;
+    v[i]! /= c2;
   }
   return { m, v, steps };
 }

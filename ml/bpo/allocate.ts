@@ -42,7 +42,7 @@ export function allocate({ weights, lo, hi, budget }: AllocateInput): number[] {
   const out = cont.map((c, i) => Math.max(lo[i]!, Math.min(hi[i]!, Math.floor(c + 1e-9))));
   let left = B - out.reduce((s, x) => s + x, 0);
   // Hand out the remainder by largest fractional part, then larger weight, then lower index.
-  const order = cont.map((c, i) => i).sort((i, j) => cont[j]! - out[j]! - (cont[i]! - out[i]!) || w[j]! - w[i]! || i - j);
+  const order = cont.map((_, i) => i).sort((i, j) => cont[j]! - out[j]! - (cont[i]! - out[i]!) || w[j]! - w[i]! || i - j);
   while (left > 0) {
     let gave = false;
     for (const i of order) {

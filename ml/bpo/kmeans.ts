@@ -74,7 +74,7 @@ export function kmeans(points: ArrayLike<number>[], opts: KMeansOptions): KMeans
   const tol = opts.tol ?? 1e-7;
   const rng = new Rng(opts.seed ?? 0);
   let centroids = kmeansPlusPlusInit(points, k, rng);
-  let assign = new Array<number>(n).fill(-1);
+  const assign = new Array<number>(n).fill(-1);
   let iterations = 0;
   for (; iterations < maxIter; iterations++) {
     let changed = 0;
@@ -90,7 +90,7 @@ export function kmeans(points: ArrayLike<number>[], opts: KMeansOptions): KMeans
     for (let i = 0; i < n; i++) {
       const s = sums[assign[i]!]!;
       const p = points[i]!;
-      for (let j = 0; j < d; j++) s[j] += p[j]!;
+      for (let j = 0; j < d; j++) s[j]! += p[j]!;
       counts[assign[i]!]!++;
     }
     let shift = 0;
@@ -108,7 +108,7 @@ export function kmeans(points: ArrayLike<number>[], opts: KMeansOptions): KMeans
         }
         return Float64Array.from(points[far]!);
       }
-      for (let j = 0; j < d; j++) s[j] /= counts[c]!;
+      for (let j = 0; j < d; j++) s[j]! /= counts[c]!;
       return s;
     });
     for (let c = 0; c < k; c++) shift = Math.max(shift, sqDist(next[c]!, centroids[c]!));

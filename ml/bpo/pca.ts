@@ -14,15 +14,15 @@ export function pca2(points: ArrayLike<number>[], iters = 100): { x: number; y: 
       const next = new Float64Array(d);
       for (const x of X) {
         const s = dot(x, v);
-        for (let j = 0; j < d; j++) next[j] += s * x[j]!;
+        for (let j = 0; j < d; j++) next[j]! += s * x[j]!;
       }
       for (const u of comps) {
         const s = dot(next, u);
-        for (let j = 0; j < d; j++) next[j] -= s * u[j]!;
+        for (let j = 0; j < d; j++) next[j]! -= s * u[j]!;
       }
       const n = Math.sqrt(dot(next, next));
       if (n === 0) break;
-      for (let j = 0; j < d; j++) next[j] /= n;
+      for (let j = 0; j < d; j++) next[j]! /= n;
       v = next;
     }
     comps.push(v);

@@ -23,7 +23,7 @@ export function rademacherProject(vectors: ArrayLike<number>[], d: number, seed 
       const x = vectors[n]![i]!;
       if (x === 0) continue;
       const a = acc[n]!;
-      for (let j = 0; j < d; j++) a[j] += signs[j]! * x;
+      for (let j = 0; j < d; j++) a[j]! += signs[j]! * x;
     }
   }
   const scale = 1 / Math.sqrt(d);

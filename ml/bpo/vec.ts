@@ -33,9 +33,9 @@ export function mean(vectors: ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(d);
   for (const v of vectors) {
     if (v.length !== d) throw new Error(`dimension mismatch: ${v.length} vs ${d}`);
-    for (let i = 0; i < d; i++) out[i] += v[i]!;
+    for (let i = 0; i < d; i++) out[i]! += v[i]!;
   }
-  for (let i = 0; i < d; i++) out[i] /= vectors.length;
+  for (let i = 0; i < d; i++) out[i]! /= vectors.length;
   return out;
 }
 

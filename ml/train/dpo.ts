@@ -77,7 +77,7 @@ export function dpoBatchLoss(
   const pick = (arr: number[]) => indices.map((i) => arr[i]!);
   let refC = pick(refLogps.chosen);
   let refR = pick(refLogps.rejected);
-  const missing = indices.find((i, j) => !Number.isFinite(refC[j]!) || !Number.isFinite(refR[j]!));
+  const missing = indices.find((_, j) => !Number.isFinite(refC[j]!) || !Number.isFinite(refR[j]!));
   if (missing !== undefined) throw new Error(`no reference log-probs for pair ${missing}`);
   if (cfg.lossType === 'ipo') {
     // TRL averages log-probs over completion tokens for IPO (policy and reference alike).

@@ -3,7 +3,7 @@
 // trains beats chance on the held-out split (eval.reward), and the
 // `reward-model` scorer bpo.augment uses prefers the chosen reply of held-out
 // pairs more often than not.
-import { readDataset, type DatasetRecord } from '../../store/datasets.js';
+import { readDataset, type DatasetRecord } from '../../formats/index.js';
 import { toPairs } from '../../activities/kinds/common.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,7 +75,7 @@ describe('pipelines/examples/bpo.yaml', () => {
     console.log(`reward-model scorer prefers chosen on ${wins}/${scores.length} held-out pairs`);
     assert.ok(wins > scores.length / 2, `${wins}/${scores.length}`);
 
-    // bpo.augment scored its samples with the reward model: real-valued scores, pairs ordered by them, the model in the lineage.
+    // bpo.augment scored its samples with the reward model: real scores, pairs ordered by them, the model in lineage.
     const aug = outOf(status, 'augment');
     const pairs = await lines(aug.data);
     assert.ok(pairs.length > 0, 'augmentation made pairs');

@@ -14,7 +14,8 @@ import { restartService, startPrivateStack, type PrivateStack } from '../../infr
 import { spawnWorker } from '../../infra/worker-process.js';
 import { connectClient } from '../../cli/connect.js';
 import { preparePlan, submit } from '../../cli/run-commands.js';
-import { resumeRun, runLinks } from '../../cli/resume.js';
+import { resumeRun } from '../../cli/resume.js';
+import { runLinks } from '../../activities/run-links.js';
 import { bpoflow, startWorker, type WorkerHandle } from '../helpers/worker.js';
 import { finish, scheduledActivities, startPipeline, testClient } from '../helpers/runs.js';
 

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModelArtifact } from '../../activities/kinds/model-io.js';
 import { exportModel, importModelFolder } from '../../cli/model-import.js';
 import { preparePlan } from '../../cli/run-commands.js';
-import { loadModel, serializeModel } from '../../ml/checkpoint.js';
+import { loadModel, serializeModel } from '../../ml/model-files.js';
 import { selectBackend } from '../../ml/backend.js';
 import type { CausalLM } from '../../ml/model.js';
 import { computeRefLogps, trainDpo } from '../../ml/train/dpo.js';

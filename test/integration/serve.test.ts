@@ -43,9 +43,19 @@ const stop = (s: Served | undefined) =>
     s.proc.kill('SIGTERM');
   });
 
+/** The fields of an OpenAI-style reply these tests read: a completion's, or an error's. */
+interface Reply {
+  object: string;
+  id: string;
+  model: string;
+  choices: { index: number; message: { role: string; content: string }; text: string; finish_reason: string }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  error: { type: string; param: string; code: string; message: string };
+}
+
 const post = async (url: string, body: unknown) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
+  return { status: res.status, json: (await res.json()) as Reply };
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'bpoflow-serve-'));
@@ -89,23 +99,23 @@ describe('bpoflow serve', () => {
     assert.ok(u.completion_tokens > 0 && u.completion_tokens <= 3 * 9);
     assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens);
     const b = await post(`${local!.url}/v1/chat/completions`, body);
-    assert.deepEqual(b.json.choices.map((c: any) => c.message.content), a.json.choices.map((c: any) => c.message.content), 'same seed, same samples');
+    assert.deepEqual(b.json.choices.map((c) => c.message.content), a.json.choices.map((c) => c.message.content), 'same seed, same samples');
     const c = await post(`${local!.url}/v1/chat/completions`, { ...body, seed: 8 });
-    assert.notDeepEqual(c.json.choices.map((x: any) => x.message.content), a.json.choices.map((x: any) => x.message.content), 'another seed, other samples');
+    assert.notDeepEqual(c.json.choices.map((x) => x.message.content), a.json.choices.map((x) => x.message.content), 'another seed, other samples');
   });
 
   test('greedy decoding, max_tokens, stop', async () => {
     const g = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], n: 2, temperature: 0, max_tokens: 5 });
     assert.equal(g.status, 200);
-    assert.equal(g.json.choices[0].message.content, g.json.choices[1].message.content, 'greedy is deterministic');
+    assert.equal(g.json.choices[0]!.message.content, g.json.choices[1]!.message.content, 'greedy is deterministic');
     const one = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], temperature: 0, max_tokens: 1 });
     assert.ok(one.json.usage.completion_tokens <= 1);
-    const text = g.json.choices[0].message.content as string;
+    const text = g.json.choices[0]!.message.content;
     if (text.length > 1) {
       // stopping at the greedy text's second character cuts it there
       const s = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], temperature: 0, max_tokens: 5, stop: [text.slice(1, 2)] });
-      assert.equal(s.json.choices[0].message.content, text.slice(0, text.indexOf(text.slice(1, 2))));
-      assert.equal(s.json.choices[0].finish_reason, 'stop');
+      assert.equal(s.json.choices[0]!.message.content, text.slice(0, text.indexOf(text.slice(1, 2))));
+      assert.equal(s.json.choices[0]!.finish_reason, 'stop');
     }
   });
 
@@ -113,7 +123,7 @@ describe('bpoflow serve', () => {
     const t = await post(`${local!.url}/v1/completions`, { prompt: '1+1=', max_tokens: 4, seed: 1 });
     assert.equal(t.status, 200);
     assert.equal(t.json.object, 'text_completion');
-    assert.equal(typeof t.json.choices[0].text, 'string');
+    assert.equal(typeof t.json.choices[0]!.text, 'string');
     const bad = await post(`${local!.url}/v1/chat/completions`, { messages: 'hi' });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.type, 'invalid_request_error');
@@ -137,7 +147,7 @@ describe('bpoflow serve', () => {
       const a = await post(`${remote.url}/v1/chat/completions`, body);
       const b = await post(`${local!.url}/v1/chat/completions`, body);
       assert.equal(a.status, 200);
-      assert.deepEqual(a.json.choices.map((c: any) => c.message.content), b.json.choices.map((c: any) => c.message.content), 'the same weights from S3 and from disk sample alike');
+      assert.deepEqual(a.json.choices.map((c) => c.message.content), b.json.choices.map((c) => c.message.content), 'the same weights from S3 and from disk sample alike');
     } finally {
       await stop(remote);
     }
@@ -154,7 +164,7 @@ describe('bpoflow serve: API key and bounds', () => {
   const chat = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, seed: 1 };
   const call = async (url: string, headers: Record<string, string>, body: unknown = chat) => {
     const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    return { status: res.status, json: (await res.json()) as Record<string, any>, headers: res.headers };
+    return { status: res.status, json: (await res.json()) as Reply, headers: res.headers };
   };
 
   test('refuses to bind beyond loopback without a key', async () => {
@@ -204,7 +214,7 @@ describe('bpoflow serve: API key and bounds', () => {
       });
       req.write(body.slice(0, 5));
       req.flushHeaders();
-      let busy = { status: 0, json: {} as Record<string, any>, headers: new Headers() };
+      let busy = { status: 0, json: {} as Reply, headers: new Headers() };
       for (let i = 0; i < 50 && busy.status !== 429; i++) {
         busy = await call(url, { authorization: `Bearer ${KEY}` });
         if (busy.status !== 429) await new Promise((r) => setTimeout(r, 100));

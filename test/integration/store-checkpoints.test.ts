@@ -32,7 +32,7 @@ test('checkpoints: latest, fallback when the latest is corrupt, retention keeps 
 
   // tamper with the latest's weights -> falls back to step 200
   const m300 = await store.manifest(l!.uri);
-  await store.client.putObject(store.bucket, m300.files!['model.safetensors']!.blob, Buffer.from('garbage'));
+  await store.objects.put(store.bucket, m300.files!['model.safetensors']!.blob, Buffer.from('garbage'));
   const f1 = await ck.latestCheckpoint(run, 'train');
   assert.equal(f1!.step, 200);
   assert.equal(f1!.skipped.length, 1);
@@ -41,7 +41,7 @@ test('checkpoints: latest, fallback when the latest is corrupt, retention keeps 
 
   // delete a blob of step 200 as well -> falls back to 100
   const m200 = await store.manifest(f1!.uri);
-  await store.client.removeObject(store.bucket, m200.files!['optimizer.pt']!.blob);
+  await store.objects.remove(store.bucket, m200.files!['optimizer.pt']!.blob);
   const f2 = await ck.latestCheckpoint(run, 'train');
   assert.equal(f2!.step, 100);
   assert.equal(f2!.skipped.length, 2);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as Minio from 'minio';
 import { ArtifactStore, ManifestError, MANIFEST_MEDIA_TYPE, sha256Hex } from '../../store/artifacts.js';
-import { artifactsGet } from '../../store/cli.js';
+import { artifactsGet } from '../../cli/artifacts.js';
 import { resolveStoreConfig } from '../../store/config.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { integrationStore, uniqueRun } from '../fixtures/store/env.js';

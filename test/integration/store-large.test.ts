@@ -1,6 +1,6 @@
 /**
- * A 1 GiB artifact streams up and down (verified) while the process RSS stays bounded.
- * Runs in a child process so the peak RSS measured is that of the transfer alone.
+ * A 1 GiB artifact streams up and down, byte-identical. Its peak RSS (target < 300 MB) is a
+ * benchmark: `npm run bench -- store` (bench/store.ts, the same child process).
  * Size can be lowered with BPOFLOW_STORE_LARGE_MB for quick runs (default 1024).
  */
 import assert from 'node:assert/strict';
@@ -12,9 +12,8 @@ import { integrationStore, uniqueRun } from '../fixtures/store/env.js';
 
 const child = fileURLToPath(new URL('../fixtures/store/large-child.js', import.meta.url));
 const MB = Number(process.env.BPOFLOW_STORE_LARGE_MB || 1024);
-const RSS_LIMIT = 300 * 1024 * 1024;
 
-test(`${MB} MiB artifact streams up and down with peak RSS < 300 MB`, { timeout: 600_000 }, async () => {
+test(`${MB} MiB artifact streams up and down byte-identical`, { timeout: 600_000 }, async () => {
   const store = integrationStore();
   await store.ensureBucket();
   const uri = store.runUri(uniqueRun('large'), 'gen', 'big.bin');
@@ -28,6 +27,5 @@ test(`${MB} MiB artifact streams up and down with peak RSS < 300 MB`, { timeout:
   assert.equal(r.downloaded, MB * 1024 * 1024);
   assert.equal(r.uploadedSha256, r.expected);
   assert.equal(r.downloadedSha256, r.expected);
-  assert.ok((r.peakRssBytes as number) < RSS_LIMIT, `peak RSS ${rssMB.toFixed(1)} MiB exceeds 300 MB`);
   await store.remove(uri);
 });

@@ -9,8 +9,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { before, test } from 'node:test';
 import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStore, sha256Hex, type ArtifactManifest } from '../../store/artifacts.js';
 import { UnsafeKeyError } from '../../store/keys.js';
-import { collect, DatasetRowError, readJsonl, writeJsonl } from '../../store/datasets.js';
-import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../../store/cli.js';
+import { collect, DatasetRowError } from '../../formats/index.js';
+import { readJsonl, writeJsonl } from '../../store/datasets.js';
+import { artifactsGc, artifactsGet, artifactsLs, artifactsPut, artifactsShow } from '../../cli/artifacts.js';
 import { integrationStore, seededBytes, seededStream, seededSha256, uniqueRun } from '../fixtures/store/env.js';
 
 let store: ArtifactStore;
@@ -89,7 +90,7 @@ test('tampered blob is detected on read (ArtifactIntegrityError), also for same-
   const m = await store.manifest(ref.uri);
   const evil = Buffer.from(data);
   evil[1000] = evil[1000]! ^ 0xff;
-  await store.client.putObject(store.bucket, m.blob!, evil, evil.length);
+  await store.objects.put(store.bucket, m.blob!, evil);
   await assert.rejects(store.readBytes(ref.uri), (e: unknown) => e instanceof ArtifactIntegrityError && /sha256 mismatch/.test(e.message));
   // streaming consumer sees the error at the end
   const s = await store.open(ref.uri);
@@ -102,21 +103,21 @@ test('tampered blob is detected on read (ArtifactIntegrityError), also for same-
   );
   assert.ok(got > 0 && got <= data.length);
   // truncated blob -> size mismatch
-  await store.client.putObject(store.bucket, m.blob!, data.subarray(0, 10), 10);
+  await store.objects.put(store.bucket, m.blob!, data.subarray(0, 10));
   await assert.rejects(store.readBytes(ref.uri), /expected 65536 bytes, got 10/);
   // download of a tampered artifact leaves no file behind
   const dir = mkdtempSync(path.join(tmpdir(), 'store-tamper-'));
   await assert.rejects(store.download(ref.uri, path.join(dir, 'x.bin')), ArtifactIntegrityError);
   assert.deepEqual(readdirSync(dir), []);
   // missing blob
-  await store.client.removeObject(store.bucket, m.blob!);
+  await store.objects.remove(store.bucket, m.blob!);
   await assert.rejects(store.readBytes(ref.uri), /blob .* is missing/);
 });
 
 test('plain (non-manifest) objects are readable and hashed on read', async () => {
   const key = `uploads/${run}/user-data.jsonl`;
   const body = Buffer.from('{"prompt":"p","chosen":"c","rejected":"r"}\n');
-  await store.client.putObject(store.bucket, key, body, body.length);
+  await store.objects.put(store.bucket, key, body);
   const uri = `s3://${store.bucket}/${key}`;
   assert.ok(await store.exists(uri));
   assert.deepEqual(await store.readBytes(uri), body);
@@ -141,7 +142,7 @@ test('not found, reserved and unsafe targets', async () => {
 
 test('lineage of a derived artifact names every input, down to raw inputs', async () => {
   const rawKey = `uploads/${run}/raw.jsonl`;
-  await store.client.putObject(store.bucket, rawKey, Buffer.from('{"x":1}\n'));
+  await store.objects.put(store.bucket, rawKey, Buffer.from('{"x":1}\n'));
   const raw = `s3://${store.bucket}/${rawKey}`;
   const clean = await store.put(u('prep', 'clean.jsonl'), Buffer.from('{"x":1}\n'), { kind: 'dataset', inputs: [raw] });
   const tok = await store.putJson(u('prep', 'tokenizer.json'), { v: 1 }, { kind: 'other' });

@@ -101,7 +101,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** `bpoflow run --wait` on the TLS fixture; returns the run's final status (read over the plaintext test connection). */
+/** `bpoflow run --wait` on the TLS fixture; the run's final status (read over the plaintext test connection). */
 async function runOverTls(env: NodeJS.ProcessEnv): Promise<{ runId: string; status: RunStatus }> {
   const res = await bpoflow(['run', fixture, '--wait'], env);
   assert.equal(res.code, 0, `bpoflow run over TLS failed:\n${res.stdout}\n${res.stderr}`);

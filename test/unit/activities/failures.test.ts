@@ -6,7 +6,7 @@ import { isNonRetryableError } from '../../../activities/failures.js';
 import { BadInput } from '../../../activities/step-kind.js';
 import { ArtifactIntegrityError, ArtifactNotFoundError, BucketNotFoundError, ManifestError, StoreUnavailableError } from '../../../store/artifacts.js';
 import { StoreConfigError } from '../../../store/config.js';
-import { DatasetRowError } from '../../../store/datasets.js';
+import { DatasetRowError } from '../../../formats/index.js';
 import { InvalidUriError, UnsafeKeyError } from '../../../store/keys.js';
 
 test('bad input, missing objects and buckets are not retried; S3 outages and integrity errors are', () => {

@@ -8,7 +8,7 @@ import { tokensForSteps } from '../../../activities/kinds/training.js';
 import { beats } from '../../../activities/kinds/model-promote.js';
 import { BadInput } from '../../../activities/step-kind.js';
 import { loadCatalog } from '../../../spec/catalog.js';
-import type { DatasetRecord } from '../../../store/datasets.js';
+import type { DatasetRecord } from '../../../formats/index.js';
 
 test('chat template', () => {
   assert.equal(renderChat([{ role: 'system', content: 'S' }, { role: 'user', content: 'hi' }]), 'System: S\nUser: hi\nAssistant: ');

@@ -35,17 +35,21 @@ describe('benchmark task families', () => {
       const rows = data.prefs.filter((r) => familyOf(r.prompt) === f.name);
       assert.equal(new Set(rows.map((r) => r.prompt)).size, f.prefPrompts, f.name);
       assert.equal(rows.length, f.prefPrompts * f.pairsPerPrompt, f.name);
-      for (const r of rows) assert.ok(r.score_chosen! > r.score_rejected! && r.score_chosen === score(r.prompt, r.chosen));
+      for (const r of rows)
+        assert.ok(r.score_chosen! > r.score_rejected! && r.score_chosen === score(r.prompt, r.chosen));
     }
     assert.ok(FAMILIES.some((f) => f.pairsPerPrompt === 1) && FAMILIES.some((f) => f.pairsPerPrompt > 1));
   });
 
   test('splits are disjoint by prompt, round-robin by family, similar lengths, seeded', () => {
     const prompts = (rows: { prompt: string }[]) => new Set(rows.map((r) => r.prompt));
-    const [sft, prefs, val, test_] = [data.sft, data.prefs, data.val, data.test].map(prompts);
+    const [sft, prefs, val, test_] = [prompts(data.sft), prompts(data.prefs), prompts(data.val), prompts(data.test)];
     for (const p of test_) assert.ok(!sft.has(p) && !prefs.has(p) && !val.has(p), p);
     for (const p of val) assert.ok(!sft.has(p) && !prefs.has(p), p);
-    assert.deepEqual(data.test.slice(0, FAMILIES.length).map((r) => familyOf(r.prompt)), FAMILIES.map((f) => f.name));
+    assert.deepEqual(
+      data.test.slice(0, FAMILIES.length).map((r) => familyOf(r.prompt)),
+      FAMILIES.map((f) => f.name),
+    );
     // Every pair costs the same tokens: prompt + answer is 16 characters, wrong answers as long as right ones.
     for (const r of [...data.test, ...data.prefs, ...data.val]) {
       assert.equal(r.prompt.length + r.chosen.length, 16, r.prompt);
@@ -57,7 +61,10 @@ describe('benchmark task families', () => {
       assert.equal(rows.length, f.sft);
       // Within 3.5 binomial standard deviations of the family's noise rate.
       const sd = Math.sqrt((f.noise * (1 - f.noise)) / rows.length);
-      assert.ok(Math.abs(wrong - f.noise) < 3.5 * sd + 0.01, `${f.name}: ${wrong} wrong demonstrations, noise ${f.noise}`);
+      assert.ok(
+        Math.abs(wrong - f.noise) < 3.5 * sd + 0.01,
+        `${f.name}: ${wrong} wrong demonstrations, noise ${f.noise}`,
+      );
     }
     assert.deepEqual(generateFamilies(1), data);
   });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { deserializeModel, loadModel, saveModel, serializeModel } from '../../../ml/checkpoint.js';
+import { deserializeModel, loadModel, saveModel, serializeModel } from '../../../ml/model-files.js';
 import { makeConfig } from '../../../ml/config.js';
 import { countParams, paramSpecs } from '../../../ml/gpt2.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor } from '../../../ml/safetensors.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tensorMismatch } from '../../../ml/checkpoint.js';
+import { tensorMismatch } from '../../../ml/model-files.js';
 import { ConfigError, fromHfConfigJson } from '../../../ml/config.js';
 import { conversionHint, inspectModelFolder } from '../../../ml/hf-folder.js';
 import { parseShardedSafetensors, parseShardIndex, serializeSafetensors } from '../../../ml/safetensors.js';

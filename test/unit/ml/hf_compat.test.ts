@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, saveModel } from '../../../ml/checkpoint.js';
+import { loadModel, saveModel } from '../../../ml/model-files.js';
 import { trainSft } from '../../../ml/train/sft.js';
 import { microModel, useBackend } from './_helpers.js';
 

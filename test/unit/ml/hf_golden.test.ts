@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { TANH_GELUS } from '../../../ml/activations.js';
-import { deserializeModel, loadModel, serializeModel } from '../../../ml/checkpoint.js';
+import { deserializeModel, loadModel, serializeModel } from '../../../ml/model-files.js';
 import type { Activation } from '../../../ml/config.js';
 import type { CausalLM } from '../../../ml/model.js';
 import { generateTokens } from '../../../ml/sample.js';

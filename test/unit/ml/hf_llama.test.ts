@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { chatPieces, encodeConversation, renderChat, type ChatMessage } from '../../../ml/chat.js';
-import { loadModel } from '../../../ml/checkpoint.js';
+import { loadModel } from '../../../ml/model-files.js';
 import { HfTokenizer } from '../../../ml/hf-tokenizer.js';
 import { LlamaModel } from '../../../ml/llama.js';
 import { tokenizerOf } from '../../../ml/model.js';

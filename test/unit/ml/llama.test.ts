@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { deserializeModel, loadModel, serializeModel } from '../../../ml/checkpoint.js';
+import { deserializeModel, loadModel, serializeModel } from '../../../ml/model-files.js';
 import { llamaConfigFromJson, llamaConfigToJson, makeLlamaConfig } from '../../../ml/llama-config.js';
 import { LlamaModel } from '../../../ml/llama.js';
 import { blockPrefix, initModelFromPreset, tokenizerOf, type CausalLM } from '../../../ml/model.js';

@@ -22,7 +22,7 @@ import {
   serializeRewardModel,
   trainReward,
 } from '../../../ml/reward.js';
-import { serializeModel } from '../../../ml/checkpoint.js';
+import { serializeModel } from '../../../ml/model-files.js';
 import { readTrainProgress } from '../../../ml/train/state.js';
 import { PAIRS, maxAbsDiff, microModel, useBackend } from './_helpers.js';
 

@@ -1,3 +1,5 @@
+// What an expression may name while a pipeline compiles, and the type of each name
+// (the run-time counterpart, with values, is workflows/run-scope.ts).
 import type { StepKind } from './catalog.js';
 import type { Ast } from './expr-ast.js';
 import type { ValueType } from './expr-types.js';
@@ -23,7 +25,7 @@ const ROOTS = ['params', 'inputs', 'steps'];
 const REF_FORMS = 'params.<name>, inputs.<name> or steps.<id>.outputs.<name>';
 
 /** Everything an expression may name, and the types of those names. */
-export class Scope {
+export class CompileScope {
   constructor(
     readonly params: Map<string, ParamDef>,
     readonly inputs: Set<string>,

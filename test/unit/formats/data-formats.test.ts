@@ -9,8 +9,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { hhMessages, sniffContainer } from '../../../store/data-formats.js';
-import { collect, DatasetFormatError, DatasetRowError, readDataset } from '../../../store/datasets.js';
+import { collect, DatasetFormatError, DatasetRowError, hhMessages, readDataset, sniffContainer } from '../../../formats/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const data = path.resolve(here, '../../../../test/fixtures/data');

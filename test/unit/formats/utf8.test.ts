@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { collect, DatasetRowError, invalidUtf8At, readDataset, splitLines } from '../../../store/datasets.js';
+import { collect, DatasetRowError, invalidUtf8At, readDataset, splitLines } from '../../../formats/index.js';
 
 const row = (prompt: string) => Buffer.from(JSON.stringify({ prompt, chosen: 'good', rejected: 'bad' }) + '\n', 'utf8');
 // Row 2 carries a lone 0xFF inside its prompt string: the 14th byte of the line (after `{"prompt":"ab`).

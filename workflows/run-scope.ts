@@ -1,5 +1,6 @@
 // What expressions can see while a run is in flight: params, inputs, and the
 // outputs of the steps that have finished so far.
+// (The compile-time counterpart, with types, is spec/compile-scope.ts.)
 import type { RefLookup, Scalar } from '../spec/expr-eval.js';
 
 export class RunScope {

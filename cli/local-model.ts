@@ -1,11 +1,21 @@
-// Functions behind `bpoflow model …`. Local paths only; the CLI wires them up.
-import { selectBackend, type BackendPref } from './backend.js';
-import { loadModel, saveModel } from './checkpoint.js';
-import { makeConfig, type ModelShape } from './config.js';
-import { Gpt2Model } from './gpt2.js';
-import { initModelFromPreset, MODEL_PRESETS, tokenizerOf, type CausalLM, type ModelDims } from './model.js';
-import { generate, type GenerateOptions } from './sample.js';
-import { getTokenizer, type TokenizerName } from './tokenizer.js';
+// Functions behind `bpoflow model init | info | generate` on local paths; model-commands.ts wires them up.
+import {
+  Gpt2Model,
+  generate,
+  getTokenizer,
+  initModelFromPreset,
+  loadModel,
+  makeConfig,
+  saveModel,
+  selectBackend,
+  tokenizerOf,
+  type BackendPref,
+  type CausalLM,
+  type GenerateOptions,
+  type ModelDims,
+  type ModelShape,
+  type TokenizerName,
+} from '../ml/index.js';
 
 export async function modelInit(opts: {
   size: string | ModelShape;
@@ -45,5 +55,3 @@ export async function modelGenerate(dir: string, prompt: string, opts: GenerateO
     model.dispose();
   }
 }
-
-export const MODEL_SIZES = MODEL_PRESETS;

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { modelGenerate, modelInfo, modelInit } from '../../../ml/cli-model.js';
-import { useBackend } from './_helpers.js';
+import { modelGenerate, modelInfo, modelInit } from '../../../cli/local-model.js';
+import { useBackend } from '../ml/_helpers.js';
 
 await useBackend();
 

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtifactStore, type ArtifactRef, type GcResult, type LineageNode } from './artifacts.js';
-import { formatUri } from './keys.js';
+import { ArtifactStore, type ArtifactRef, type GcResult, type LineageNode } from '../store/artifacts.js';
+import { formatUri } from '../store/keys.js';
 
 const getStore = (s?: ArtifactStore): ArtifactStore => s ?? ArtifactStore.fromEnv();
 
