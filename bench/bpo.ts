@@ -117,6 +117,17 @@ export async function benchBpo(opts: Options) {
     try {
       const client = await connectClient();
       const store = ArtifactStore.fromEnv();
+      const statuses = new Map<string, Promise<RunStatus | undefined>>();
+      const statusOf = (runId: string) => {
+        if (!statuses.has(runId)) {
+          const q = client.workflow.getHandle(runId).query<RunStatus>('status');
+          statuses.set(
+            runId,
+            q.catch(() => undefined),
+          );
+        }
+        return statuses.get(runId)!;
+      };
       const chain = async (seed: number) => {
         for (const regime of regimes) {
           const set = [...REGIMES[regime]!.set, ...common, `seed=${seed}`];
@@ -130,8 +141,13 @@ export async function benchBpo(opts: Options) {
           }
           const st = await handle.query<RunStatus>('status');
           for (const s of st.steps) {
-            const secs = stepSeconds(st, s.id);
-            if (secs > 0) (ranS.set(`${seed}/${s.id}/${regime}`, secs), ranS.set(`${seed}/${s.id}`, secs));
+            // A cached step counts the seconds of the run that computed it (e.g. an earlier one in BPOFLOW_BENCH_HOME).
+            const from = s.state === 'cached' && s.reusedFrom ? await statusOf(s.reusedFrom) : st;
+            const secs = from ? stepSeconds(from, s.id) : 0;
+            if (secs > 0) {
+              ranS.set(`${seed}/${s.id}/${regime}`, secs);
+              ranS.set(`${seed}/${s.id}`, secs);
+            }
           }
           const secsOf = (id: string) => ranS.get(`${seed}/${id}/${regime}`) ?? ranS.get(`${seed}/${id}`) ?? 0;
           const run: RegimeRun = { seed, regime, runId: st.runId, state: st.state, error, arms: {} };
@@ -156,9 +172,8 @@ export async function benchBpo(opts: Options) {
           const brief = ARMS.map(
             (a) => `${a} ${mean(run.arms[a]?.perPrompt.map((p) => p.reward) ?? []).toFixed(3)}`,
           ).join(' ');
-          opts.log(
-            `seed ${seed} ${regime}: ${st.state} ${brief} (${((Date.now() - t0) / 60000).toFixed(1)} min)${error ? ` — ${error}` : ''}`,
-          );
+          const at = `${((Date.now() - t0) / 60000).toFixed(1)} min`;
+          opts.log(`seed ${seed} ${regime}: ${st.state} ${brief} (${at})${error ? ` — ${error}` : ''}`);
         }
       };
       await Promise.all(seeds.map(chain));
@@ -170,7 +185,8 @@ export async function benchBpo(opts: Options) {
     await stack.stop();
   }
   const minutes = (Date.now() - t0) / 60000;
-  const command = `npm run bench -- bpo${opts.quick ? ' --quick' : ''}${(opts.set ?? []).map((s) => ` --set=${s}`).join('')}`;
+  const flags = [...(opts.quick ? ['--quick'] : []), ...(opts.set ?? []).map((s) => `--set=${s}`)];
+  const command = ['npm run bench -- bpo', ...flags].join(' ');
   const result = summarize(runs, regimes, { seeds, quick: opts.quick, set: common, command, minutes });
   const md = markdown(result);
   const name = opts.tag ? `bpo-${opts.tag}` : opts.quick ? 'bpo-quick' : 'bpo';
@@ -266,14 +282,14 @@ const ARM_LABEL: Record<Arm, string> = {
 };
 
 export function markdown(r: ReturnType<typeof summarize>): string {
-  const lines = [
-    `Seeds ${r.seeds.join(', ')}${r.quick ? ' (--quick: 150 SFT and 20 DPO steps, 12 test prompts per family)' : ''}; ${r.minutes.toFixed(1)} min in all. Regenerate: \`${r.command}\`.`,
-    '',
-  ];
+  const quick = r.quick ? ' (--quick: 150 SFT and 20 DPO steps, 12 test prompts per family)' : '';
+  const took = `${r.minutes.toFixed(1)} min in all`;
+  const lines = [`Seeds ${r.seeds.join(', ')}${quick}; ${took}. Regenerate: \`${r.command}\`.`, ''];
   for (const [regime, x] of Object.entries(r.regimes)) {
     const fam = r.families;
     lines.push(
-      `**Regime ${x.label}** (\`${regime}\`). Held-out mean reward (test prompts × samples at temperature 1, \`tasks\` verifier), mean ± std over seeds:`,
+      `**Regime ${x.label}** (\`${regime}\`). Held-out mean reward (test prompts × samples at temperature 1, ` +
+        '`tasks` verifier), mean ± std over seeds:',
       '',
     );
     lines.push(`| arm | ${fam.join(' | ')} | pairs | tokens (÷ raw) | depth step s | wall s (÷ uniform) |`);
@@ -281,15 +297,20 @@ export function markdown(r: ReturnType<typeof summarize>): string {
     lines.push(`| SFT start | ${fam.map((g) => pm(x.sft[g]!)).join(' | ')} | – | – | – | – |`);
     for (const a of ARMS) {
       const cells = fam.map((g) => pm(x.families[g]![a]));
-      lines.push(
-        `| ${ARM_LABEL[a]} | ${cells.join(' | ')} | ${pm(x.pairs[a], 0)} | ${x.tokens[a].mean.toFixed(0)} (${x.tokens[a].ratioToRaw.toFixed(3)}) | ${pm(x.depthStepS[a], 1)} | ${x.wallS[a].mean.toFixed(0)} (${x.wallS[a].ratioToUniform.toFixed(2)}) |`,
-      );
+      const tokens = `${x.tokens[a].mean.toFixed(0)} (${x.tokens[a].ratioToRaw.toFixed(3)})`;
+      const wall = `${x.wallS[a].mean.toFixed(0)} (${x.wallS[a].ratioToUniform.toFixed(2)})`;
+      const row = [ARM_LABEL[a], ...cells, pm(x.pairs[a], 0), tokens, pm(x.depthStepS[a], 1), wall];
+      lines.push(`| ${row.join(' | ')} |`);
     }
     lines.push('');
-    const t = (name: string) =>
-      `${name.replace('-vs-', ' − ')}: ${fam.map((g) => `${g} ${signed(x.pairedTests[name]![g]!.diff)} (p ${x.pairedTests[name]![g]!.p.toFixed(3)})`).join(', ')}`;
+    const cell = (name: string, g: Group) => {
+      const pt = x.pairedTests[name]![g]!;
+      return `${g} ${signed(pt.diff)} (p ${pt.p.toFixed(3)})`;
+    };
+    const t = (name: string) => `${name.replace('-vs-', ' − ')}: ${fam.map((g) => cell(name, g)).join(', ')}`;
     lines.push(
-      `Paired sign-flip tests over test prompts, seeds pooled (mean difference, two-sided p): ${Object.keys(x.pairedTests).map(t).join('; ')}.`,
+      'Paired sign-flip tests over test prompts, seeds pooled (mean difference, two-sided p): ' +
+        `${Object.keys(x.pairedTests).map(t).join('; ')}.`,
       '',
     );
     const o = x.families.overall!;
@@ -298,10 +319,10 @@ export function markdown(r: ReturnType<typeof summarize>): string {
       o.uniform.mean > o.raw.mean &&
       (!seedwise ||
         o.bpo.perSeed.every((v, i) => v > o.uniform.perSeed[i]! && o.uniform.perSeed[i]! > o.raw.perSeed[i]!));
-    lines.push(
-      `Goal BPO > uniform > raw (overall): **${holds(true) ? 'holds on every seed' : holds(false) ? 'holds on the mean, not on every seed' : 'does not hold'}** (${ARMS.map((a) => `${a} ${o[a].mean.toFixed(3)}`).join(', ')}); BPO wall ÷ uniform wall ${x.wallS.bpo.ratioToUniform.toFixed(2)}.`,
-      '',
-    );
+    const verdict = holds(true) ? 'holds on every seed' : holds(false) ? 'holds on the mean only' : 'does not hold';
+    const means = ARMS.map((a) => `${a} ${o[a].mean.toFixed(3)}`).join(', ');
+    const ratio = x.wallS.bpo.ratioToUniform.toFixed(2);
+    lines.push(`Goal BPO > uniform > raw (overall): **${verdict}** (${means}); BPO wall ÷ uniform wall ${ratio}.`, '');
   }
   return lines.join('\n');
 }

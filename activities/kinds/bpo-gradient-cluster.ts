@@ -85,7 +85,7 @@ function rawGrads(policy: CausalLM, ref: CausalLM, pairs: PreferencePair[], cfg:
   return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
 }
 
-/** Projected features for `rows` (normalized later, once their norms are read); moments (if any) apply before projection. */
+/** Projected features for `rows`, not yet normalized (the norms feed the magnitude score); moments apply first. */
 async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < rows.length; s += cfg.chunk) {

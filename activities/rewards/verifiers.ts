@@ -72,7 +72,7 @@ const copy = positional(copyTarget, 'copy');
 /** `flip <s>=` → s reversed (the benchmark's name for reverse: every family's prompt is then as long). */
 const flip = positional((p) => reverseTarget(p.replace(/^\s*flip\s/i, 'reverse ')), 'flip');
 
-/** Mixed-task data (the BPO benchmark's families): the prompt's first word picks copy, reverse/flip or sort; else addition. */
+/** Mixed tasks (the BPO benchmark's families): the prompt's first word picks copy, reverse/flip, sort; else add. */
 const tasks: Verifier = (prompt, response, reference) => {
   const op = /^\s*(copy|reverse|flip|sort)\s/i.exec(prompt)?.[1]?.toLowerCase();
   const v = op === 'copy' ? copy : op === 'reverse' ? reverse : op === 'flip' ? flip : op === 'sort' ? sort : addition;
