@@ -27,7 +27,9 @@ export async function modelInit(opts: {
   await selectBackend(opts.backend);
   const tok = getTokenizer(opts.tokenizer ?? (opts.size === 'gpt2' ? 'gpt2' : 'byte'));
   const model: CausalLM =
-    typeof opts.size === 'string' ? initModelFromPreset(opts.size, tok, opts.seed ?? 0) : Gpt2Model.init(makeConfig(opts.size, tok.vocabSize), opts.seed ?? 0, tok.name);
+    typeof opts.size === 'string'
+      ? initModelFromPreset(opts.size, tok, opts.seed ?? 0)
+      : Gpt2Model.init(makeConfig(opts.size, tok.vocabSize), opts.seed ?? 0, tok.name);
   try {
     await saveModel(model, opts.outDir);
     return { dir: opts.outDir, parameterCount: model.parameterCount(), config: model.config };
@@ -36,7 +38,9 @@ export async function modelInit(opts: {
   }
 }
 
-export async function modelInfo(dir: string): Promise<{ config: ModelDims; parameterCount: number; tokenizer: TokenizerName }> {
+export async function modelInfo(
+  dir: string,
+): Promise<{ config: ModelDims; parameterCount: number; tokenizer: TokenizerName }> {
   await selectBackend();
   const model = await loadModel(dir);
   try {
@@ -46,7 +50,11 @@ export async function modelInfo(dir: string): Promise<{ config: ModelDims; param
   }
 }
 
-export async function modelGenerate(dir: string, prompt: string, opts: GenerateOptions & { backend?: BackendPref } = {}): Promise<string> {
+export async function modelGenerate(
+  dir: string,
+  prompt: string,
+  opts: GenerateOptions & { backend?: BackendPref } = {},
+): Promise<string> {
   await selectBackend(opts.backend);
   const model = await loadModel(dir);
   try {

@@ -1,7 +1,5 @@
 // Reads infra/versions.env, the one place tool versions are pinned (shared with infra/tools.sh).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../spec/package-root.js';
 
 /** The pins the TypeScript code reads; the file holds more (module paths) for infra/tools.sh. */
 export interface ToolVersions {
@@ -10,7 +8,8 @@ export interface ToolVersions {
 }
 
 export function readVersions(): ToolVersions {
-  const file = join(packageRoot(), 'infra', 'versions.env');
+  // This file runs as dist/infra/versions.js; versions.env sits in the source infra/.
+  const file = new URL('../../infra/versions.env', import.meta.url);
   const pins = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());

@@ -1,8 +1,7 @@
 // Starts a real `bpoflow worker` process (tests, benchmarks, quickstart-like
 // scripts) and waits until it serves its queues.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { packageRoot } from '../spec/package-root.js';
+import { fileURLToPath } from 'node:url';
 
 export interface WorkerProcess {
   proc: ChildProcess;
@@ -10,7 +9,8 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export const bpoflowBin = () => join(packageRoot(), 'bin', 'bpoflow.js');
+// This file runs as dist/infra/worker-process.js, two levels below bin/.
+export const bpoflowBin = () => fileURLToPath(new URL('../../bin/bpoflow.js', import.meta.url));
 
 export async function spawnWorker(args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<WorkerProcess> {
   const proc = spawn(process.execPath, [bpoflowBin(), 'worker', ...args], {

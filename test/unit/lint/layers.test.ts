@@ -30,6 +30,20 @@ describe('layer rule', () => {
     assert.deepEqual(await refused('store/probe.ts', [...store, "import { formatUri } from './keys.js';"].join('\n')), store);
   });
 
+  it('keeps formats/ a leaf that store/ and activities/ read', async () => {
+    const formats = [
+      "import { ArtifactStore } from '../store/artifacts.js';",
+      "import { Rng } from '../ml/rng.js';",
+      "import * as Minio from 'minio';",
+    ];
+    const own = "import { hhPair } from './hh.js';";
+    assert.deepEqual(await refused('formats/probe.ts', [...formats, own].join('\n')), formats);
+    const reader = "import { readDataset } from '../formats/index.js';";
+    assert.deepEqual(await refused('store/probe.ts', reader), []);
+    assert.deepEqual(await refused('activities/probe.ts', reader), []);
+    assert.deepEqual(await refused('ml/probe.ts', reader), [reader]);
+  });
+
   it('lets activities/ use spec, ml and store but not workflows or cli', async () => {
     const code = [
       "import { canonicalJson } from '../../spec/canonical-json.js';",
