@@ -1,9 +1,14 @@
-// `npm run bench -- bpo [--quick]`: the BPO benchmark. Runs the pipelines in
-// pipelines/bench/ (raw DPO, uniform depth, BPO gradient depth, plus ablations)
-// over several seeds, the way `bpoflow run` does (preparePlan + submit) against
-// a private stack and a real worker, and writes bench-results/bpo.md (the table)
-// next to the JSON that bench/run.ts saves.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `npm run bench -- bpo [--quick]`: the BPO benchmark. Runs pipelines/bench/bpo.yaml
+// (raw, uniform, length and gradient arms from one SFT policy, equal DPO compute) for
+// every seed and budget regime, the way `bpoflow run` does (preparePlan + submit), on a
+// private stack with a real worker. Writes bench-results/bpo.json (per regime and task
+// family, every arm's held-out mean reward per seed, mean and std, tokens, depth-step
+// seconds, paired tests), bench-results/bpo.md, and the README's table between its
+// `<!-- bench:bpo:start -->` / `<!-- bench:bpo:end -->` markers.
+// Iterating: `--set=name=value` (repeatable) overrides pipeline params, `--seeds=0,1`,
+// `--regimes=cut`, `--tag=NAME` writes bench-results/bpo-NAME.* and leaves the README alone
+// (so does --quick); BPOFLOW_BENCH_HOME=DIR keeps the stack (and its step cache) between runs.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateStack } from '../infra/stack.js';
@@ -13,138 +18,120 @@ import { preparePlan, submit } from '../cli/run-commands.js';
 import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { RunStatus } from '../workflows/pipeline.js';
+import { FAMILIES, familyOf } from './tasks/families.js';
+import { meanStd, pairedSignFlip, type MeanStd, type PairedTest } from './bpo-stats.js';
 
-interface Variant {
-  name: string;
-  group: 'main' | 'ablation';
-  file: string;
-  set: string[];
-}
+export const ARMS = ['raw', 'uniform', 'length', 'bpo'] as const;
+export type Arm = (typeof ARMS)[number];
 
-const VARIANTS: Variant[] = [
-  { name: '1 raw DPO (imbalanced)', group: 'main', file: 'bpo-raw.yaml', set: [] },
-  { name: '2 uniform depth', group: 'main', file: 'bpo-uniform.yaml', set: [] },
-  { name: '3 BPO (gradient depth)', group: 'main', file: 'bpo-gradient.yaml', set: [] },
-  { name: 'ablation: length depth', group: 'ablation', file: 'bpo-length.yaml', set: [] },
-  { name: 'ablation: BPO k=2', group: 'ablation', file: 'bpo-gradient.yaml', set: ['k=2'] },
-  { name: 'ablation: BPO k=16', group: 'ablation', file: 'bpo-gradient.yaml', set: ['k=16'] },
-  { name: 'ablation: BPO d=64', group: 'ablation', file: 'bpo-gradient.yaml', set: ['projectionDim=64'] },
-  { name: 'ablation: BPO d=1024', group: 'ablation', file: 'bpo-gradient.yaml', set: ['projectionDim=1024'] },
-  { name: 'ablation: BPO no usefulness', group: 'ablation', file: 'bpo-gradient.yaml', set: ['usefulness=false'] },
-  { name: 'ablation: BPO, pairs kept by reward gap', group: 'ablation', file: 'bpo-gradient.yaml', set: ['withinPrompt=gap'] },
-  { name: 'ablation: BPO depth temperature 1', group: 'ablation', file: 'bpo-gradient.yaml', set: ['depthTemperature=1'] },
-  { name: 'ablation: uniform, all prompts kept', group: 'ablation', file: 'bpo-uniform.yaml', set: ['selectFraction=1'] },
-  { name: 'ablation: BPO, all prompts kept', group: 'ablation', file: 'bpo-gradient.yaml', set: ['selectFraction=1'] },
-];
-
-export interface RunResult {
-  variant: string;
-  seed: number;
-  state: string;
-  error?: string;
-  meanReward?: number;
-  accuracy?: number;
-  sftMeanReward?: number;
-  preferenceAccuracy?: number;
-  tokens?: number;
-  pairs?: number;
-  wallS: number;
-  /** Seconds of the depth-selection step (bpo.balance-uniform / gradient-cluster / balance-length); 0 for raw. */
-  selectionS: number;
-  /** Seconds of the bpo.train step. */
-  dpoS: number;
-  runId: string;
-}
-
-export interface Summary {
-  variant: string;
-  n: number;
-  failed: number;
-  meanReward: [number, number];
-  accuracy: [number, number];
-  preferenceAccuracy: [number, number];
-  tokens: [number, number];
-  pairs: [number, number];
-  wallS: [number, number];
-  selectionS: [number, number];
-  dpoS: [number, number];
-  sftMeanReward: [number, number];
-}
-
-const stat = (xs: number[]): [number, number] => {
-  if (xs.length === 0) return [NaN, NaN];
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return [m, sd];
+/** The two budget regimes, as pipeline params (pipelines/bench/bpo.yaml explains them). */
+export const REGIMES: Record<string, { label: string; set: string[] }> = {
+  cut: {
+    label: "(a) breadth cut to 50%, uniform K = 4: about the raw set's pair count",
+    set: ['selectFraction=0.5', 'depth=4'],
+  },
+  full: { label: '(b) no breadth cut, uniform K = 3: augmentation adds pairs', set: ['selectFraction=1', 'depth=3'] },
 };
 
-export function summarize(runs: RunResult[]): Summary[] {
-  const names = [...new Set(runs.map((r) => r.variant))];
-  return names.map((variant) => {
-    const ok = runs.filter((r) => r.variant === variant && r.state === 'succeeded');
-    const f = (k: keyof RunResult) => stat(ok.map((r) => Number(r[k])).filter((x) => Number.isFinite(x)));
-    return {
-      variant,
-      n: ok.length,
-      failed: runs.filter((r) => r.variant === variant).length - ok.length,
-      meanReward: f('meanReward'),
-      accuracy: f('accuracy'),
-      preferenceAccuracy: f('preferenceAccuracy'),
-      tokens: f('tokens'),
-      pairs: f('pairs'),
-      wallS: f('wallS'),
-      selectionS: f('selectionS'),
-      dpoS: f('dpoS'),
-      sftMeanReward: f('sftMeanReward'),
-    };
-  });
+/** Steps each arm needs on top of the shared SFT; their seconds add up to the arm's wall time. */
+const ARM_STEPS: Record<Arm, string[]> = {
+  raw: ['raw-train', 'raw-eval'],
+  uniform: ['select', 'augment', 'uniform', 'uniform-train', 'uniform-eval'],
+  length: ['select', 'augment', 'uniform', 'length', 'length-train', 'length-eval'],
+  bpo: ['select', 'augment', 'uniform', 'depth', 'bpo-train', 'bpo-eval'],
+};
+const DEPTH_STEP: Record<Arm, string | undefined> = {
+  raw: undefined,
+  uniform: 'uniform',
+  length: 'length',
+  bpo: 'depth',
+};
+
+interface ArmRun {
+  perPrompt: { prompt: string; reward: number }[];
+  sftPerPrompt: { prompt: string; reward: number }[];
+  tokens: number;
+  pairs: number;
+  depthStepS: number;
+  wallS: number;
+}
+interface RegimeRun {
+  seed: number;
+  regime: string;
+  runId: string;
+  state: string;
+  error?: string;
+  arms: Partial<Record<Arm, ArmRun>>;
 }
 
-const secs = (s: { state: string; startedAt?: number; endedAt?: number } | undefined): number =>
-  s && s.state === 'succeeded' && s.startedAt && s.endedAt ? (s.endedAt - s.startedAt) / 1000 : 0;
-
-const pm = ([m, s]: [number, number], digits = 3) => (Number.isFinite(m) ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : 'n/a');
-
-export function markdown(summaries: Summary[], meta: { seeds: number[]; quick: boolean; command: string; minutes: number }): string {
-  const rows = summaries.map(
-    (s) =>
-      `| ${s.variant} | ${s.n}${s.failed ? ` (+${s.failed} failed)` : ''} | ${pm(s.meanReward)} | ${pm(s.accuracy)} | ${pm(s.preferenceAccuracy)} | ${pm(s.pairs, 0)} | ${pm(s.tokens, 0)} | ${pm(s.selectionS, 1)} | ${pm(s.dpoS, 1)} | ${pm(s.wallS, 0)} |`,
-  );
-  const main = summaries.filter((s) => /^[123] /.test(s.variant)).map((s) => s.meanReward[0]);
-  const ordered = main.length === 3 && main[0]! < main[1]! && main[1]! < main[2]!;
-  const sft = summaries[0]?.sftMeanReward;
-  return [
-    `# BPO benchmark (reverse-3 strings, micro GPT-2, wasm CPU)`,
-    '',
-    `Seeds ${meta.seeds.join(', ')}${meta.quick ? ' (--quick: fewer steps and prompts)' : ''}; ${meta.minutes.toFixed(1)} min in all. Regenerate: \`${meta.command}\`.`,
-    '',
-    `Held-out: answers sampled at temperature 1 (4 per prompt) on the 48 test prompts (24 with --quick), scored by the \`reverse\` verifier (mean reward = fraction of characters in place; exact = share of samples with reward 1); preference accuracy = eval.preference on held-out (right vs corrupted) pairs. Tokens = tokens processed by bpo.train (same steps and batch in every pipeline). Depth step = seconds of the depth-selection step (uniform / gradient-cluster / length); DPO = seconds of bpo.train. Wall = run start to end: the first run of a seed (raw) includes the SFT step, later runs of the seed reuse it and the select/augment steps from the step cache. The SFT starting point scores ${sft ? pm(sft) : 'n/a'} mean reward.`,
-    '',
-    '| pipeline | seeds | held-out mean reward | exact accuracy | preference accuracy | pairs trained on | tokens processed | depth step s | DPO s | wall s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    `Paper's ordering raw < uniform < BPO on held-out mean reward: **${ordered ? 'holds' : 'does not hold'}** here (${main.map((m) => m.toFixed(3)).join(' / ')}).`,
-    '',
-  ].join('\n');
+export interface Options {
+  quick: boolean;
+  log: (l: string) => void;
+  seeds?: number[];
+  regimes?: string[];
+  set?: string[];
+  tag?: string;
 }
 
-export async function benchBpo(opts: { quick: boolean; log: (l: string) => void; seeds?: number[] }): Promise<{ runs: RunResult[]; summary: Summary[]; markdown: string }> {
+export function parseBpoArgs(argv: string[]): Omit<Options, 'log' | 'quick'> {
+  const val = (name: string) => argv.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
+  const list = (name: string) =>
+    val(name)
+      .flatMap((v) => v.split(','))
+      .filter(Boolean);
+  const seeds = list('seeds').map(Number);
+  const regimes = list('regimes');
+  for (const r of regimes)
+    if (!REGIMES[r]) throw new Error(`--regimes: unknown regime "${r}" (known: ${Object.keys(REGIMES).join(', ')})`);
+  return {
+    ...(seeds.length ? { seeds } : {}),
+    ...(regimes.length ? { regimes } : {}),
+    set: val('set'),
+    tag: val('tag')[0],
+  };
+}
+
+const stepSeconds = (st: RunStatus, id: string): number => {
+  const s = st.steps.find((x) => x.id === id);
+  return s && s.state === 'succeeded' && s.startedAt && s.endedAt ? (s.endedAt - s.startedAt) / 1000 : 0;
+};
+
+export async function benchBpo(opts: Options) {
   const t0 = Date.now();
   const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2]);
-  const common = opts.quick ? ['dpoSteps=30', 'evalPrompts=24', 'samples=4'] : [];
-  const dir = join(packageRoot(), 'pipelines', 'bench');
-  const stack = await startPrivateStack(mkdtempSync(join(tmpdir(), 'bpoflow-bench-bpo-')));
+  const regimes = opts.regimes ?? Object.keys(REGIMES);
+  const quickSet = opts.quick ? ['sftSteps=150', 'dpoSteps=20', 'evalPrompts=48'] : [];
+  const common = [...quickSet, ...(opts.set ?? [])];
+  const pipeline = join(packageRoot(), 'pipelines', 'bench', 'bpo.yaml');
+  const home = process.env.BPOFLOW_BENCH_HOME ?? mkdtempSync(join(tmpdir(), 'bpoflow-bench-bpo-'));
+  mkdirSync(home, { recursive: true });
+  const stack = await startPrivateStack(home);
   Object.assign(process.env, stack.env);
-  const runs: RunResult[] = [];
+  const runs: RegimeRun[] = [];
+  // A step's seconds where it actually ran (cached steps report none): SFT and the raw arm are shared by the regimes.
+  const ranS = new Map<string, number>();
   try {
-    const worker = await spawnWorker(['--queues', 'cpu,gpu'], process.env);
+    // Seeds run side by side (one step each at a time); a seed's regimes run in turn, so the second reuses its SFT.
+    const n = seeds.length;
+    const worker = await spawnWorker(['--queues', 'cpu,gpu', '--concurrency', `cpu=${n},gpu=${n}`], process.env);
     try {
       const client = await connectClient();
       const store = ArtifactStore.fromEnv();
-      for (const seed of seeds) {
-        for (const v of VARIANTS) {
-          const plan = await preparePlan(join(dir, v.file), { set: [...common, ...v.set, `seed=${seed}`] }, store);
+      const statuses = new Map<string, Promise<RunStatus | undefined>>();
+      const statusOf = (runId: string) => {
+        if (!statuses.has(runId)) {
+          const q = client.workflow.getHandle(runId).query<RunStatus>('status');
+          statuses.set(
+            runId,
+            q.catch(() => undefined),
+          );
+        }
+        return statuses.get(runId)!;
+      };
+      const chain = async (seed: number) => {
+        for (const regime of regimes) {
+          const set = [...REGIMES[regime]!.set, ...common, `seed=${seed}`];
+          const plan = await preparePlan(pipeline, { set }, store);
           const handle = await submit(client, plan);
           let error: string | undefined;
           try {
@@ -153,37 +140,204 @@ export async function benchBpo(opts: { quick: boolean; log: (l: string) => void;
             error = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
           }
           const st = await handle.query<RunStatus>('status');
+          for (const s of st.steps) {
+            // A cached step counts the seconds of the run that computed it (e.g. an earlier one in BPOFLOW_BENCH_HOME).
+            const from = s.state === 'cached' && s.reusedFrom ? await statusOf(s.reusedFrom) : st;
+            const secs = from ? stepSeconds(from, s.id) : 0;
+            if (secs > 0) {
+              ranS.set(`${seed}/${s.id}/${regime}`, secs);
+              ranS.set(`${seed}/${s.id}`, secs);
+            }
+          }
+          const secsOf = (id: string) => ranS.get(`${seed}/${id}/${regime}`) ?? ranS.get(`${seed}/${id}`) ?? 0;
+          const run: RegimeRun = { seed, regime, runId: st.runId, state: st.state, error, arms: {} };
           const o = st.outputs ?? {};
-          const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
-          const r: RunResult = {
-            variant: v.name,
-            seed,
-            state: st.state,
-            error,
-            meanReward: num(o.meanReward),
-            accuracy: num(o.accuracy),
-            sftMeanReward: num(o.sftMeanReward),
-            preferenceAccuracy: num(o.preferenceAccuracy),
-            tokens: num(o.tokens),
-            pairs: num(o.pairs),
-            wallS: ((st.endedAt ?? Date.now()) - st.startedAt) / 1000,
-            selectionS: secs(st.steps.find((s) => s.id === 'depth') ?? st.steps.find((s) => s.id === 'uniform')),
-            dpoS: secs(st.steps.find((s) => s.id === 'train')),
-            runId: st.runId,
-          };
-          runs.push(r);
-          opts.log(`seed ${seed} ${v.name}: ${r.state} reward ${r.meanReward?.toFixed(3)} exact ${r.accuracy?.toFixed(3)} pref ${r.preferenceAccuracy?.toFixed(3)} pairs ${r.pairs} tokens ${r.tokens} wall ${r.wallS.toFixed(0)} s${error ? ` — ${error}` : ''}`);
+          if (st.state === 'succeeded') {
+            for (const arm of ARMS) {
+              const ev = await store.readJson<{
+                perPrompt: { prompt: string; reward: number; referenceReward: number }[];
+              }>(String(o[`${arm}Eval`]));
+              const depth = DEPTH_STEP[arm];
+              run.arms[arm] = {
+                perPrompt: ev.perPrompt.map((p) => ({ prompt: p.prompt, reward: p.reward })),
+                sftPerPrompt: ev.perPrompt.map((p) => ({ prompt: p.prompt, reward: p.referenceReward })),
+                tokens: Number(o[`${arm}Tokens`]),
+                pairs: Number(o[`${arm}Pairs`]),
+                depthStepS: depth ? secsOf(depth) : 0,
+                wallS: secsOf('sft') + ARM_STEPS[arm].reduce((s, id) => s + secsOf(id), 0),
+              };
+            }
+          }
+          runs.push(run);
+          const brief = ARMS.map(
+            (a) => `${a} ${mean(run.arms[a]?.perPrompt.map((p) => p.reward) ?? []).toFixed(3)}`,
+          ).join(' ');
+          const at = `${((Date.now() - t0) / 60000).toFixed(1)} min`;
+          opts.log(`seed ${seed} ${regime}: ${st.state} ${brief} (${at})${error ? ` — ${error}` : ''}`);
         }
-      }
+      };
+      await Promise.all(seeds.map(chain));
+      runs.sort((a, b) => a.seed - b.seed || regimes.indexOf(a.regime) - regimes.indexOf(b.regime));
     } finally {
       await worker.stop();
     }
   } finally {
     await stack.stop();
   }
-  const summary = summarize(runs);
-  const md = markdown(summary, { seeds, quick: opts.quick, command: `npm run bench -- bpo${opts.quick ? ' --quick' : ''}`, minutes: (Date.now() - t0) / 60000 });
-  writeFileSync(join(packageRoot(), 'bench-results', 'bpo.md'), md);
-  opts.log(`\n${md}`);
-  return { runs, summary, markdown: md };
+  const minutes = (Date.now() - t0) / 60000;
+  const flags = [...(opts.quick ? ['--quick'] : []), ...(opts.set ?? []).map((s) => `--set=${s}`)];
+  const command = ['npm run bench -- bpo', ...flags].join(' ');
+  const result = summarize(runs, regimes, { seeds, quick: opts.quick, set: common, command, minutes });
+  const md = markdown(result);
+  const name = opts.tag ? `bpo-${opts.tag}` : opts.quick ? 'bpo-quick' : 'bpo';
+  const out = join(packageRoot(), 'bench-results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    join(out, `${name}.json`),
+    JSON.stringify(
+      { benchmark: 'bpo', when: new Date().toISOString(), node: process.version, ...result, runs },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(join(out, `${name}.md`), md);
+  if (name === 'bpo') updateReadme(md);
+  opts.log(`\n${md}\nwrote bench-results/${name}.json and .md${name === 'bpo' ? ' and the README table' : ''}`);
+  return result;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+type Group = string; // a family name or 'overall'
+
+export interface RegimeResult {
+  label: string;
+  families: Record<Group, Record<Arm, MeanStd>>;
+  sft: Record<Group, MeanStd>;
+  /** Tokens processed by bpo.train per seed, and each arm's ratio to raw's. */
+  tokens: Record<Arm, MeanStd & { ratioToRaw: number }>;
+  pairs: Record<Arm, MeanStd>;
+  /** Seconds of the arm's depth step (0 for raw), and of all its steps with the shared SFT. */
+  depthStepS: Record<Arm, MeanStd>;
+  wallS: Record<Arm, MeanStd & { ratioToUniform: number }>;
+  /** Per-prompt paired sign-flip tests, seeds pooled: a vs b over the same test prompts. */
+  pairedTests: Record<string, Record<Group, PairedTest>>;
+}
+
+export function summarize(
+  runs: RegimeRun[],
+  regimes: string[],
+  meta: { seeds: number[]; quick: boolean; set: string[]; command: string; minutes: number },
+) {
+  const groups: Group[] = [...FAMILIES.map((f) => f.name), 'overall'];
+  const inGroup = (g: Group) => (p: { prompt: string }) => g === 'overall' || familyOf(p.prompt) === g;
+  const out: Record<string, RegimeResult> = {};
+  for (const regime of regimes) {
+    const ok = runs.filter((r) => r.regime === regime && r.state === 'succeeded');
+    const per = <T>(f: (r: RegimeRun) => T) => ok.map(f);
+    const armStat = (arm: Arm, f: (a: ArmRun) => number) => meanStd(per((r) => f(r.arms[arm]!)));
+    const byArm = <T>(f: (arm: Arm) => T) => Object.fromEntries(ARMS.map((a) => [a, f(a)])) as Record<Arm, T>;
+    const rewardIn = (g: Group) => (a: ArmRun) => mean(a.perPrompt.filter(inGroup(g)).map((p) => p.reward));
+    const tokens = byArm((a) => armStat(a, (x) => x.tokens));
+    const wall = byArm((a) => armStat(a, (x) => x.wallS));
+    const pairsOf = (a: Arm, g: Group) =>
+      per((r) => r.arms[a]!.perPrompt.filter(inGroup(g)).map((p) => p.reward)).flat();
+    const tests: [Arm, Arm][] = [
+      ['bpo', 'uniform'],
+      ['uniform', 'raw'],
+      ['bpo', 'raw'],
+      ['bpo', 'length'],
+    ];
+    out[regime] = {
+      label: REGIMES[regime]!.label,
+      families: Object.fromEntries(groups.map((g) => [g, byArm((a) => armStat(a, rewardIn(g)))])),
+      sft: Object.fromEntries(
+        groups.map((g) => [
+          g,
+          meanStd(per((r) => mean(r.arms.raw!.sftPerPrompt.filter(inGroup(g)).map((p) => p.reward)))),
+        ]),
+      ),
+      tokens: byArm((a) => ({ ...tokens[a], ratioToRaw: tokens[a].mean / tokens.raw.mean })),
+      pairs: byArm((a) => armStat(a, (x) => x.pairs)),
+      depthStepS: byArm((a) => armStat(a, (x) => x.depthStepS)),
+      wallS: byArm((a) => ({ ...wall[a], ratioToUniform: wall[a].mean / wall.uniform.mean })),
+      pairedTests: Object.fromEntries(
+        tests.map(([a, b]) => [
+          `${a}-vs-${b}`,
+          Object.fromEntries(groups.map((g) => [g, pairedSignFlip(pairsOf(a, g), pairsOf(b, g))])),
+        ]),
+      ),
+    };
+  }
+  return { ...meta, arms: ARMS, families: groups, regimes: out };
+}
+
+const pm = (s: MeanStd, digits = 3) =>
+  Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : 'n/a';
+const ARM_LABEL: Record<Arm, string> = {
+  raw: 'raw DPO',
+  uniform: 'uniform depth',
+  length: 'length depth',
+  bpo: 'BPO (gradient depth)',
+};
+
+export function markdown(r: ReturnType<typeof summarize>): string {
+  const quick = r.quick ? ' (--quick: 150 SFT and 20 DPO steps, 12 test prompts per family)' : '';
+  const took = `${r.minutes.toFixed(1)} min in all`;
+  const lines = [`Seeds ${r.seeds.join(', ')}${quick}; ${took}. Regenerate: \`${r.command}\`.`, ''];
+  for (const [regime, x] of Object.entries(r.regimes)) {
+    const fam = r.families;
+    lines.push(
+      `**Regime ${x.label}** (\`${regime}\`). Held-out mean reward (test prompts × samples at temperature 1, ` +
+        '`tasks` verifier), mean ± std over seeds:',
+      '',
+    );
+    lines.push(`| arm | ${fam.join(' | ')} | pairs | tokens (÷ raw) | depth step s | wall s (÷ uniform) |`);
+    lines.push(`|---|${fam.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
+    lines.push(`| SFT start | ${fam.map((g) => pm(x.sft[g]!)).join(' | ')} | – | – | – | – |`);
+    for (const a of ARMS) {
+      const cells = fam.map((g) => pm(x.families[g]![a]));
+      const tokens = `${x.tokens[a].mean.toFixed(0)} (${x.tokens[a].ratioToRaw.toFixed(3)})`;
+      const wall = `${x.wallS[a].mean.toFixed(0)} (${x.wallS[a].ratioToUniform.toFixed(2)})`;
+      const row = [ARM_LABEL[a], ...cells, pm(x.pairs[a], 0), tokens, pm(x.depthStepS[a], 1), wall];
+      lines.push(`| ${row.join(' | ')} |`);
+    }
+    lines.push('');
+    const cell = (name: string, g: Group) => {
+      const pt = x.pairedTests[name]![g]!;
+      return `${g} ${signed(pt.diff)} (p ${pt.p.toFixed(3)})`;
+    };
+    const t = (name: string) => `${name.replace('-vs-', ' − ')}: ${fam.map((g) => cell(name, g)).join(', ')}`;
+    lines.push(
+      'Paired sign-flip tests over test prompts, seeds pooled (mean difference, two-sided p): ' +
+        `${Object.keys(x.pairedTests).map(t).join('; ')}.`,
+      '',
+    );
+    const o = x.families.overall!;
+    const holds = (seedwise: boolean) =>
+      o.bpo.mean > o.uniform.mean &&
+      o.uniform.mean > o.raw.mean &&
+      (!seedwise ||
+        o.bpo.perSeed.every((v, i) => v > o.uniform.perSeed[i]! && o.uniform.perSeed[i]! > o.raw.perSeed[i]!));
+    const verdict = holds(true) ? 'holds on every seed' : holds(false) ? 'holds on the mean only' : 'does not hold';
+    const means = ARMS.map((a) => `${a} ${o[a].mean.toFixed(3)}`).join(', ');
+    const ratio = x.wallS.bpo.ratioToUniform.toFixed(2);
+    lines.push(`Goal BPO > uniform > raw (overall): **${verdict}** (${means}); BPO wall ÷ uniform wall ${ratio}.`, '');
+  }
+  return lines.join('\n');
+}
+
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+
+const START = '<!-- bench:bpo:start -->';
+const END = '<!-- bench:bpo:end -->';
+
+/** Replaces the README's benchmark table (between the markers) with `md`. */
+export function updateReadme(md: string, file = join(packageRoot(), 'README.md')): void {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${file}: no ${START} … ${END} markers to put the BPO table between`);
+  writeFileSync(file, `${text.slice(0, a + START.length)}\n${md.trim()}\n${text.slice(b)}`);
 }

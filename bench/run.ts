@@ -59,8 +59,9 @@ if (want('engine') || want('store') || want('workers')) {
   }
 }
 if (want('bpo')) {
-  const { benchBpo } = await import('./bpo.js');
-  save('bpo', await benchBpo({ quick, log: (l) => console.log(`[bench:bpo] ${l}`) }));
+  // bench/bpo.ts writes its own bpo.json (a stable shape other tools read), bpo.md and the README table.
+  const { benchBpo, parseBpoArgs } = await import('./bpo.js');
+  await benchBpo({ quick, ...parseBpoArgs(args), log: (l) => console.log(`[bench:bpo] ${l}`) });
 }
 if (want('bpo-hh')) {
   const { benchBpoHh, parseSeeds } = await import('./bpo-hh.js');

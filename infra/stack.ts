@@ -673,9 +673,13 @@ export interface PrivateStack {
   stop(): Promise<void>;
 }
 
-/** A throwaway stack on free ports in `home`, for tests and benchmarks. */
+/**
+ * A throwaway stack on free ports in `home`, for tests and benchmarks. A home that already
+ * holds one (a benchmark's kept step cache) starts again on its stored ports.
+ */
 export async function startPrivateStack(home: string, log?: (line: string) => void): Promise<PrivateStack> {
-  const { state } = await up({ home, ports: { temporal: await freePort(), ui: await freePort(), s3: await freePort() }, log });
+  const ports = existsSync(statePath(home)) ? undefined : { temporal: await freePort(), ui: await freePort(), s3: await freePort() };
+  const { state } = await up({ home, ...(ports ? { ports } : {}), log });
   const creds = readCredentials(home)!;
   const env = {
     BPOFLOW_HOME: home,

@@ -4,6 +4,7 @@
 // concatenates in order).
 import { GENERATOR_DEFAULTS, openSampler, parseGeneratorSpec } from '../generators/index.js';
 import { openScorer, parseRewardSpec, REWARD_DEFAULTS } from '../rewards/index.js';
+import { VERIFIERS } from '../rewards/verifiers.js';
 import { StringEnum, Type, withDefault } from '../kind-schema.js';
 import { defineKind, shardRange } from '../step-kind.js';
 import { breathe, producerOf } from '../steps/common.js';
@@ -92,7 +93,7 @@ const rewardArg = Type.Object(
   {
     type: StringEnum(['verifier', 'reward-model', 'model', 'judge']),
     name: Type.Optional(
-      StringEnum(['addition', 'reverse', 'sort', 'exact', 'reference-chars'], {
+      StringEnum(Object.keys(VERIFIERS), {
         description: 'registered programmatic verifier',
       }),
     ),

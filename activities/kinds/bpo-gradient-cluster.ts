@@ -9,6 +9,8 @@
 //   best-scoring pairs are kept.
 // The feature pass is shardable over `data`: shards write features, the merge
 // clusters and allocates. Unsharded, one run does both.
+// Options the benchmark measured (docs/bpo.md, ours): a count-sketch projection, informativeness by distance,
+// usefulness per group (e.g. task family), and a gradient-magnitude term in the score.
 import {
   blockPrefix,
   computeRefLogps,
@@ -23,14 +25,18 @@ import {
   adamPrecondition,
   AllocationError,
   depthSelection,
+  groupOf,
+  groupUsefulness,
   informativeness,
   kmeans,
+  magnitudeScores,
+  norm,
   normalize,
   optimizationDirection,
   pairScores,
   pca2,
   promptScores,
-  rademacherProject,
+  project,
   scoreWeight,
   usefulness,
   warmupMoments,
@@ -80,16 +86,42 @@ const gradientClusterArgs = Type.Object(
       {},
     ),
     projectionDim: withDefault(Type.Integer({ minimum: 1 }), 256),
+    projection: withDefault(
+      StringEnum(['rademacher', 'sketch'], {
+        description: 'rademacher: dense ±1/√d (O(D·d) per pair); sketch: count sketch (O(D) per pair, same E‖·‖²)',
+      }),
+      'rademacher',
+    ),
     // Clusters and scores.
     k: withDefault(Type.Integer({ minimum: 1 }), 8),
     maxIter: withDefault(Type.Integer({ minimum: 1 }), 50),
     usefulness: withDefault(Type.Boolean({ description: 'false: score by informativeness only' }), true),
     weights: withDefault(
       Type.Object(
-        { informativeness: withDefault(Type.Number(), 1), usefulness: withDefault(Type.Number(), 1) },
+        {
+          informativeness: withDefault(Type.Number(), 1),
+          usefulness: withDefault(Type.Number(), 1),
+          magnitude: withDefault(
+            Type.Number({ description: "weight of the pair's projected gradient norm (z-scored over the pool)" }),
+            0,
+          ),
+        },
         { additionalProperties: false },
       ),
       {},
+    ),
+    informativeness: withDefault(
+      StringEnum(['centroid', 'distance'], {
+        description: "centroid: cosine to the pair's own centroid (representative); distance: 1 - that (atypical)",
+      }),
+      'centroid',
+    ),
+    groupBy: Type.Optional(
+      Type.String({
+        description:
+          "regular expression whose first capture group (or match) names a prompt's group; usefulness is then " +
+          "taken against the validation (or pool) pairs of the pair's own group",
+      }),
     ),
     aggregate: withDefault(StringEnum(['mean', 'max', 'sum'], { description: 'pair scores -> prompt score' }), 'mean'),
     // Depth allocation.
@@ -120,7 +152,10 @@ const gradientClusterArgs = Type.Object(
 type Args = ArgsOf<typeof gradientClusterArgs>;
 
 /** What the feature pass reads: the same in every shard and in the merge. */
-export type FeatureConfig = Pick<Args, 'params' | 'beta' | 'projectionDim' | 'seed' | 'adam' | 'chunk' | 'maxLength'>;
+export type FeatureConfig = Pick<
+  Args,
+  'params' | 'beta' | 'projectionDim' | 'projection' | 'seed' | 'adam' | 'chunk' | 'maxLength'
+>;
 
 /** `last-block` → the last block's prefix (`transformer.h.<n>.`, `model.layers.<n>.`); others are name prefixes. */
 export function paramPredicate(model: CausalLM, prefixes: string[]): (name: string) => boolean {
@@ -135,13 +170,13 @@ function rawGrads(policy: CausalLM, ref: CausalLM, pairs: PreferencePair[], cfg:
   return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
 }
 
-/** Projected, normalized features for `rows`; moments (if any) apply before projection. */
+/** Projected features for `rows`, not yet normalized (the norms feed the magnitude score); moments apply first. */
 async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < rows.length; s += cfg.chunk) {
     let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
     if (moments) g = g.map((x) => adamPrecondition(x, moments));
-    out.push(...rademacherProject(g, cfg.projectionDim, cfg.seed).map((v) => normalize(v)));
+    out.push(...project(cfg.projection, g, cfg.projectionDim, cfg.seed));
     report(out.length);
     await breathe(ctx);
   }
@@ -181,33 +216,62 @@ const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] 
   return Array.from({ length: rows }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
 };
 
-/** Clustering, scoring, allocation and outputs, given every pool feature. */
-async function finalize(ctx: StepContext, args: Args, rows: PairRow[], features: Float32Array[], cfg: FeatureConfig, models: { policy: CausalLM; ref: CausalLM } | undefined, inputs: string[]) {
+/** Loaded policy and reference, with the warm-up moments the pool's features used (reused for validation). */
+interface Models {
+  policy: CausalLM;
+  ref: CausalLM;
+  moments: AdamMoments | undefined;
+}
+
+/** `groupBy` as a regular expression. */
+function groupPattern(groupBy: string | undefined): RegExp | undefined {
+  if (groupBy === undefined) return undefined;
+  try {
+    return new RegExp(groupBy);
+  } catch (e) {
+    throw new BadInput(`groupBy: not a regular expression: ${(e as Error).message}`);
+  }
+}
+
+/** Clustering, scoring, allocation and outputs, given every pool feature (projected, not yet normalized). */
+async function finalize(ctx: StepContext, args: Args, rows: PairRow[], projected: Float32Array[], cfg: FeatureConfig, models: Models | undefined, inputs: string[]) {
   const { k, aggregate, temperature, minDepth, maxDepth, withinPrompt } = args;
   const weights = { ...args.weights, useUsefulness: args.usefulness };
+  const mode = args.informativeness;
+  const groupBy = groupPattern(args.groupBy);
   const budget = budgetOf(args, rows.length);
+  const features = projected.map((v) => normalize(v));
+  const magnitude = weights.magnitude ? magnitudeScores(projected.map((v) => norm(v))) : undefined;
 
   const clusters = kmeans(features, { k, seed: cfg.seed, maxIter: args.maxIter });
-  const inf = informativeness(features, clusters.assign, clusters.centroids);
+  const inf = informativeness(features, clusters.assign, clusters.centroids, mode);
   let use: number[] | undefined;
   let direction = 'pool';
   if (weights.useUsefulness) {
     let target = features;
+    let targetRows = rows;
     if (typeof args.validation === 'string') {
       direction = 'validation';
       let own: { policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void } | undefined;
       const m = models ?? (own = await loadModels(ctx, args));
+      const moments = models ? models.moments : warmup(m.policy, m.ref, rows, cfg);
       try {
         const val = await readPairRows(ctx, args.validation);
-        target = await featurize(ctx, m.policy, m.ref, val, cfg, warmup(m.policy, m.ref, rows, cfg), () => undefined);
+        target = (await featurize(ctx, m.policy, m.ref, val, cfg, moments, () => undefined)).map((v) => normalize(v));
+        targetRows = val;
         inputs.push(args.validation);
       } finally {
         own?.dispose();
       }
     }
-    use = usefulness(features, optimizationDirection(target));
+    if (groupBy) {
+      // Usefulness against the validation (or pool) pairs of the pair's own group, e.g. its task family.
+      direction += ` per group of ${groupBy.source}`;
+      const g = (r: PairRow[]) => r.map((x) => groupOf(groupBy, x.prompt));
+      use = groupUsefulness(features, g(rows), target, g(targetRows));
+    } else use = usefulness(features, optimizationDirection(target));
   }
-  const scores = pairScores(inf, use, weights);
+  const scores = pairScores(inf, use, weights, magnitude);
   const byPrompt = promptScores(rows.map((r) => r.prompt), scores, aggregate);
   const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
   let sel;
@@ -237,7 +301,7 @@ async function finalize(ctx: StepContext, args: Args, rows: PairRow[], features:
   );
   const allocRef = await ctx.store.putJson(
     ctx.outputUri('allocation.json'),
-    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
+    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, informativeness: mode, weights, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
     meta,
   );
   const summary = selectionSummary(sel.prompts.map((p) => p.depth), rows.length);
@@ -249,7 +313,7 @@ export const bpoGradientCluster = defineKind({
   version: 'v1',
   description:
     'BPO core (our reconstruction): per-pair DPO-loss gradients over a parameter subset, optional Adam ' +
-    'preconditioning (warm-up moments), seeded Rademacher projection, L2 norm; seeded k-means++; informativeness ' +
+    'preconditioning (warm-up moments), seeded Rademacher or count-sketch projection, L2 norm; seeded k-means++; informativeness ' +
     '(cosine to own centroid) and usefulness (cosine to the normalized mean gradient of a validation set or the ' +
     "pool); each prompt's depth from a total pair budget in proportion to exp(score/temperature) within " +
     '[minDepth, maxDepth]; a prompt keeps its best-scoring pairs. The feature pass is shardable over `data`.',
@@ -288,7 +352,7 @@ export const bpoGradientCluster = defineKind({
         );
         return { features: ref.uri, samples: features.length };
       }
-      return await finalize(ctx, args, rows, features, cfg, models, [uri, ...models.uris]);
+      return await finalize(ctx, args, rows, features, cfg, { ...models, moments }, [uri, ...models.uris]);
     } finally {
       models.dispose();
     }

@@ -6,6 +6,7 @@
 // by the number of tokens (tokens scored include the EOS the sampler emitted;
 // a sample cut by maxNewTokens or a stop string is scored as if it ended there).
 // KL is only an estimate of KL(π‖π_ref) at temperature 1 and top-p 1.
+import { VERIFIERS } from '../rewards/verifiers.js';
 import { generateTokens, tokenizerOf, type CausalLM } from '../../ml/index.js';
 import { Type, withDefault } from '../kind-schema.js';
 import { parseRewardSpec, scoreResponses, type RewardSpec, type ScoreItem } from '../rewards/index.js';
@@ -71,6 +72,7 @@ async function sampleAll(
   return prompts.map((_, i) => texts.slice(i * o.samples, (i + 1) * o.samples));
 }
 
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const metric = (description: string) => ({ type: 'number', description, report: 'metric' }) as const;
 
 export const evalGenerate = defineKind({
@@ -88,7 +90,7 @@ export const evalGenerate = defineKind({
       reference: modelArg('reference model: its samples are the win-rate baseline and its log-probs the KL baseline'),
       reward: Type.Unsafe<unknown>({
         description:
-          'a registered verifier by name (e.g. addition, reverse, sort, exact, reference-chars), ' +
+          `a registered verifier by name (${Object.keys(VERIFIERS).join(', ')}), ` +
           'or a reward spec {type: verifier|reward-model|model|judge, …}',
         oneOf: [
           { type: 'string', minLength: 1 },
@@ -218,6 +220,12 @@ export const evalGenerate = defineKind({
         klTokens,
         model: policy.uri,
         reference: reference.uri,
+        // Per prompt (mean over its samples): what paired tests and per-task breakdowns need.
+        perPrompt: prompts.map((p, i) => ({
+          prompt: p.prompt,
+          reward: meanOf(polScores[i]!),
+          referenceReward: meanOf(refScores[i]!),
+        })),
         examples: prompts.slice(0, 20).map((p, i) => ({
           prompt: p.prompt,
           policy: polSamples[i],

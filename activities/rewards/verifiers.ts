@@ -46,6 +46,12 @@ export function sortTarget(prompt: string): string | undefined {
   return m ? [...m[1]!].sort().join('') : undefined;
 }
 
+/** `copy <s>=` → s. */
+export function copyTarget(prompt: string): string | undefined {
+  const m = /copy\s+(\S+)\s*=\s*$/i.exec(prompt.trimEnd());
+  return m ? m[1]! : undefined;
+}
+
 const positional =
   (target: (p: string) => string | undefined, name: string): Verifier =>
   (prompt, response, reference) => {
@@ -54,14 +60,31 @@ const positional =
     return positionalCredit(t, answerOf(response));
   };
 
+const addition: Verifier = (prompt, response, reference) => {
+  const t = reference ?? additionTarget(prompt);
+  if (t === undefined) throw new Error(`verifier "addition" cannot read "<a>+<b>=" from prompt ${JSON.stringify(prompt.slice(-80))}`);
+  return digitCredit(t, answerOf(response));
+};
+const reverse = positional(reverseTarget, 'reverse');
+const sort = positional(sortTarget, 'sort');
+const copy = positional(copyTarget, 'copy');
+
+/** `flip <s>=` → s reversed (the benchmark's name for reverse: every family's prompt is then as long). */
+const flip = positional((p) => reverseTarget(p.replace(/^\s*flip\s/i, 'reverse ')), 'flip');
+
+/** Mixed tasks (the BPO benchmark's families): the prompt's first word picks copy, reverse/flip, sort; else add. */
+const tasks: Verifier = (prompt, response, reference) => {
+  const op = /^\s*(copy|reverse|flip|sort)\s/i.exec(prompt)?.[1]?.toLowerCase();
+  const v = op === 'copy' ? copy : op === 'reverse' ? reverse : op === 'flip' ? flip : op === 'sort' ? sort : addition;
+  return v(prompt, response, reference);
+};
+
 export const VERIFIERS: Record<string, Verifier> = {
-  addition: (prompt, response, reference) => {
-    const t = reference ?? additionTarget(prompt);
-    if (t === undefined) throw new Error(`verifier "addition" cannot read "<a>+<b>=" from prompt ${JSON.stringify(prompt.slice(-80))}`);
-    return digitCredit(t, answerOf(response));
-  },
-  reverse: positional(reverseTarget, 'reverse'),
-  sort: positional(sortTarget, 'sort'),
+  addition,
+  reverse,
+  sort,
+  copy,
+  tasks,
   /** Needs a reference: 1 if the answer equals it, else 0. */
   exact: (_prompt, response, reference) => {
     if (reference === undefined) throw new Error('verifier "exact" needs a reference answer');

@@ -116,8 +116,8 @@ describe('run report', () => {
   });
 
   test('a real BPO benchmark run (shrunk): clusters, allocation and training curves render', { skip: noBrowser }, async () => {
-    const handle = await startPipeline(join(root, 'pipelines', 'bench', 'bpo-gradient.yaml'), [
-      'sftSteps=60', 'dpoSteps=8', 'evalPrompts=8', 'evalSamples=1',
+    const handle = await startPipeline(join(root, 'pipelines', 'bench', 'bpo.yaml'), [
+      'size=micro', 'sftLearningRate=0.003', 'dpoLearningRate=0.001', 'sftSteps=60', 'dpoSteps=8', 'evalPrompts=8', 'evalSamples=1',
     ]);
     const { status, error } = await finish(handle);
     assert.equal(status.state, 'succeeded', String(error));
@@ -126,7 +126,7 @@ describe('run report', () => {
     const page = await openReport(html, process.env.BPOFLOW_REPORT_SCREENSHOT ?? join(dir, 'screenshot.png'));
     assert.deepEqual(page.errors, [], 'no console errors');
     const ids = page.plots.map((p) => p.id);
-    for (const id of ['loss-sft', 'loss-train', 'reward-margins-train', 'reward-accuracies-train', 'clusters-depth', 'allocation-depth', 'depth-histogram', 'breadth']) {
+    for (const id of ['loss-sft', 'loss-bpo-train', 'reward-margins-bpo-train', 'reward-accuracies-bpo-train', 'clusters-depth', 'allocation-depth', 'depth-histogram', 'breadth']) {
       assert.ok(ids.includes(id), `${id} plotted (plots: ${ids.join(', ')})`);
       assert.ok(existsSync(join(dir, 'plots', `${id}.png`)), `${id}.png written`);
     }
@@ -138,7 +138,7 @@ describe('run report', () => {
     assert.doesNotMatch(page.text, /\d\.\d{7,}/, 'no unrounded floats on the page');
     const clusters = page.plots.find((p) => p.id === 'clusters-depth')!;
     assert.ok(clusters.marks >= Number(status.steps.find((x) => x.id === 'depth')!.outputs!.poolPairs), 'one point per candidate pair');
-    assert.match(page.text, /gen\s+eval\.generate@v1/);
+    assert.match(page.text, /bpo-eval\s+eval\.generate@v1/);
     for (const id of ['stats-before', 'stats-after']) assert.match(page.text, new RegExp(`${id}\\s+dataset\\.stats@v1`));
   });
 

@@ -7,7 +7,10 @@ import {
   AllocationError,
   cosine,
   depthSelection,
+  groupOf,
+  groupUsefulness,
   informativeness,
+  magnitudeScores,
   kmeans,
   norm,
   normalize,
@@ -17,6 +20,7 @@ import {
   promptScores,
   rademacherProject,
   selectRepresentatives,
+  sketchProject,
   usefulness,
   warmupMoments,
 } from '../../../ml/bpo/index.js';
@@ -90,6 +94,24 @@ describe('Rademacher projection', () => {
   });
 });
 
+describe('count-sketch projection', () => {
+  test('preserves squared norms in expectation, is linear, seeded, and keeps angles at large d', () => {
+    const rng = new Rng(4);
+    const D = 4000;
+    const x = Array.from({ length: D }, () => rng.normal());
+    let sum = 0;
+    for (let s = 0; s < 200; s++) sum += norm(sketchProject([x], 64, s)[0]!) ** 2;
+    const ratio = sum / 200 / norm(x) ** 2;
+    assert.ok(Math.abs(ratio - 1) < 0.03, `E‖Sx‖²/‖x‖² = ${ratio}`);
+    const b = x.map((v) => v + 0.5 * rng.normal());
+    const [pa, pb, pab] = sketchProject([x, b, x.map((v, i) => v + b[i]!)], 1024, 3);
+    for (let j = 0; j < 1024; j++) assert.ok(Math.abs(pab![j]! - pa![j]! - pb![j]!) < 1e-3);
+    assert.ok(Math.abs(cosine(pa!, pb!) - cosine(x, b)) < 0.05);
+    assert.deepEqual([...sketchProject([x], 32, 9)[0]!], [...sketchProject([x], 32, 9)[0]!]);
+    assert.notDeepEqual([...sketchProject([x], 32, 9)[0]!], [...sketchProject([x], 32, 10)[0]!]);
+  });
+});
+
 describe('Adam preconditioning', () => {
   test('matches the LESS formula on constructed moments', () => {
     const grads = [
@@ -130,6 +152,34 @@ describe('informativeness and usefulness', () => {
     const ps = promptScores(['a', 'b', 'a'], [1, 5, 3]);
     assert.deepEqual([...ps.entries()].map(([k, v]) => [k, v.score, v.pairs]), [['a', 2, [0, 2]], ['b', 5, [1]]]);
     assert.equal(promptScores(['a', 'a'], [1, 3], 'max').get('a')!.score, 3);
+  });
+
+  test('distance informativeness ranks the atypical point first; centroid the typical one', () => {
+    const pts = [normalize([1, 0]), normalize([1, 0.5]), normalize([1, -0.1])];
+    const centroid = informativeness(pts, [0, 0, 0], [[1, 0]]);
+    const distance = informativeness(pts, [0, 0, 0], [[1, 0]], 'distance');
+    assert.deepEqual(distance.map((d, i) => Math.round((d + centroid[i]!) * 1e6) / 1e6), [1, 1, 1]);
+    assert.equal(distance.indexOf(Math.max(...distance)), 1);
+    assert.equal(centroid.indexOf(Math.max(...centroid)), 0);
+  });
+
+  test('gradient magnitude: z-scores of log-norms, 0 when all equal, weighted into the pair score', () => {
+    const z = magnitudeScores([1, Math.E, Math.E ** 2]);
+    assert.deepEqual(z.map((x) => Math.round(x * 1e6) / 1e6), [-1.224745, 0, 1.224745]);
+    assert.deepEqual(magnitudeScores([2, 2, 2]), [0, 0, 0]);
+    const s = pairScores([0, 0, 0], undefined, { informativeness: 1, usefulness: 1, useUsefulness: false, magnitude: 0.5 }, z);
+    assert.deepEqual(s.map((x) => Math.round(x * 1e6) / 1e6), [-0.612372, 0, 0.612372]);
+  });
+
+  test('group usefulness: each point against its own group direction, the overall one as fallback', () => {
+    const targets = [[1, 0], [1, 0.1], [0, 1]];
+    const use = groupUsefulness([[1, 0], [1, 0], [0, 1]], ['a', 'b', 'z'], targets, ['a', 'a', 'b']);
+    assert.ok(use[0]! > 0.99, 'a against the a direction');
+    assert.ok(Math.abs(use[1]!) < 1e-6, 'b against the b direction ([0, 1])');
+    assert.ok(Math.abs(use[2]! - cosine([0, 1], optimizationDirection(targets))) < 1e-6, 'no z targets: overall direction');
+    assert.equal(groupOf(/^(\S+)\s/, 'sort abc='), 'sort');
+    assert.equal(groupOf(/\d+/, 'add 12+3='), '12');
+    assert.equal(groupOf(/^x/, 'copy a='), '');
   });
 });
 
