@@ -31,8 +31,15 @@ const send = (m: ChildMessage): Promise<void> =>
   });
 
 function ipcLogger(base: Record<string, unknown> = {}): Logger {
-  const at = (level: Level) => (msg: string, fields?: Record<string, unknown>) => void send({ type: 'log', level, msg, fields: { ...base, ...fields } });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => ipcLogger({ ...base, ...fields }) };
+  const at = (level: Level) => (msg: string, fields?: Record<string, unknown>) =>
+    void send({ type: 'log', level, msg, fields: { ...base, ...fields } });
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => ipcLogger({ ...base, ...fields }),
+  };
 }
 
 async function run(start: StartMessage): Promise<ChildMessage> {
@@ -53,7 +60,10 @@ async function run(start: StartMessage): Promise<ChildMessage> {
     const sampler = setInterval(() => void send({ type: 'telemetry', telemetry: telemetry() }), TELEMETRY_EVERY_MS);
     try {
       const args = kindArgs(kind, task.args);
-      const outputs = start.mode === 'merge' && 'shards' in task ? await kind.merge!(ctx, args, task.shards) : await kind.run(ctx, args);
+      const outputs =
+        start.mode === 'merge' && 'shards' in task
+          ? await kind.merge!(ctx, args, task.shards)
+          : await kind.run(ctx, args);
       return { type: 'done', outputs, telemetry: telemetry() };
     } finally {
       clearInterval(sampler);
@@ -65,8 +75,9 @@ async function run(start: StartMessage): Promise<ChildMessage> {
 
 process.on('message', (m: HostMessage) => {
   if (m.type === 'abort') aborter.abort(rebuildError(m.reason));
-  else if (m.type === 'start') void run(m).then(async (final) => {
-    await send(final);
-    process.exit(0);
-  });
+  else if (m.type === 'start')
+    void run(m).then(async (final) => {
+      await send(final);
+      process.exit(0);
+    });
 });

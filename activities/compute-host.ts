@@ -39,7 +39,10 @@ export interface ComputeResult {
   telemetry: StepTelemetry;
 }
 
-export function runInComputeProcess(start: Omit<StartMessage, 'type' | 'backend'>, hooks: ComputeHooks): Promise<ComputeResult> {
+export function runInComputeProcess(
+  start: Omit<StartMessage, 'type' | 'backend'>,
+  hooks: ComputeHooks,
+): Promise<ComputeResult> {
   const child = fork(CHILD_ENTRY, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   live.add(child);
   hooks.log.info('compute process started', { pid: child.pid });
@@ -67,7 +70,10 @@ export function runInComputeProcess(start: Omit<StartMessage, 'type' | 'backend'
       const reason = hooks.signal.reason;
       if (child.connected) child.send({ type: 'abort', reason: serializeError(reason) } satisfies HostMessage);
       killTimer = setTimeout(() => {
-        log.warn('compute process did not stop after cancellation; killing it', { pid: child.pid, graceMs: ABORT_GRACE_MS });
+        log.warn('compute process did not stop after cancellation; killing it', {
+          pid: child.pid,
+          graceMs: ABORT_GRACE_MS,
+        });
         child.kill('SIGKILL');
       }, ABORT_GRACE_MS);
       killTimer.unref();
@@ -91,15 +97,25 @@ export function runInComputeProcess(start: Omit<StartMessage, 'type' | 'backend'
           return settle(() => reject(rebuildError(m.error)));
       }
     });
-    child.on('error', (err) => settle(() => reject(new ComputeProcessDied(`compute process could not run: ${err.message}`))));
+    child.on('error', (err) =>
+      settle(() => reject(new ComputeProcessDied(`compute process could not run: ${err.message}`))),
+    );
     // 'close', not 'exit': it comes after the IPC channel has delivered every message.
     child.on('close', (code, signal) => {
       live.delete(child);
       if (killTimer) clearTimeout(killTimer);
-      const how = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or kill -9)' : ''}` : `exited with code ${code}`;
+      const how = signal
+        ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or kill -9)' : ''}`
+        : `exited with code ${code}`;
       const peak = lastTelemetry ? `; peak RSS ${lastTelemetry.peakRssMb} MB when last sampled` : '';
       const last = tail.trim().split('\n').slice(-3).join(' | ');
-      settle(() => reject(new ComputeProcessDied(`compute process ${child.pid} ${how} before the step finished${peak}${last ? `; its last output: ${last}` : ''}`)));
+      settle(() =>
+        reject(
+          new ComputeProcessDied(
+            `compute process ${child.pid} ${how} before the step finished${peak}${last ? `; its last output: ${last}` : ''}`,
+          ),
+        ),
+      );
     });
     // The worker's `--backend`, which it keeps in $BPOFLOW_BACKEND (cli/worker.ts).
     const backend = (process.env.BPOFLOW_BACKEND ?? 'auto') as BackendPref;

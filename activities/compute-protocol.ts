@@ -41,7 +41,8 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   const out: SerializedError = { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') out.code = code;
-  if (err instanceof ApplicationFailure) out.failure = { type: err.type ?? null, nonRetryable: Boolean(err.nonRetryable) };
+  if (err instanceof ApplicationFailure)
+    out.failure = { type: err.type ?? null, nonRetryable: Boolean(err.nonRetryable) };
   if (err.cause !== undefined && depth < 4) out.cause = serializeError(err.cause, depth + 1);
   return out;
 }
@@ -49,7 +50,12 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 export function rebuildError(e: SerializedError): Error {
   const cause = e.cause ? rebuildError(e.cause) : undefined;
   if (e.failure) {
-    return ApplicationFailure.create({ type: e.failure.type ?? undefined, message: e.message, nonRetryable: e.failure.nonRetryable, ...(cause ? { cause } : {}) });
+    return ApplicationFailure.create({
+      type: e.failure.type ?? undefined,
+      message: e.message,
+      nonRetryable: e.failure.nonRetryable,
+      ...(cause ? { cause } : {}),
+    });
   }
   const err = new Error(e.message, cause ? { cause } : undefined);
   err.name = e.name;

@@ -43,11 +43,14 @@ const ENGINE = (JSON.parse(packageJson) as { version: string }).version;
 
 async function cacheKey(store: ArtifactStore, task: CacheLookupTask): Promise<string> {
   const material = await withContentHashes(store, task.args);
-  return createHash('sha256').update(canonicalJson({ uses: `${task.kind}@${task.version}`, engine: ENGINE, args: material })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ uses: `${task.kind}@${task.version}`, engine: ENGINE, args: material }))
+    .digest('hex');
 }
 
 async function withContentHashes(store: ArtifactStore, value: unknown): Promise<unknown> {
-  if (typeof value === 'string' && value.startsWith('s3://')) return { uri: value, sha256: await store.digestOf(value) };
+  if (typeof value === 'string' && value.startsWith('s3://'))
+    return { uri: value, sha256: await store.digestOf(value) };
   if (Array.isArray(value)) return Promise.all(value.map((v) => withContentHashes(store, v)));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -67,7 +70,11 @@ export async function resolveChannels(names: string[]): Promise<Record<string, s
   const out: Record<string, string> = {};
   for (const name of names) {
     const pointer = await channels.latest(name);
-    if (!pointer) throw ApplicationFailure.nonRetryable(`channel "${name}" has no model yet: promote one first (model.promote@v1)`, 'BadInput');
+    if (!pointer)
+      throw ApplicationFailure.nonRetryable(
+        `channel "${name}" has no model yet: promote one first (model.promote@v1)`,
+        'BadInput',
+      );
     out[name] = pointer.modelUri;
   }
   return out;

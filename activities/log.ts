@@ -26,7 +26,11 @@ export interface LoggerOptions {
   sink?: (record: LogRecord) => void;
 }
 
-export function createLogger(base: Record<string, unknown> = {}, out: NodeJS.WriteStream = process.stderr, opts: LoggerOptions = {}): Logger {
+export function createLogger(
+  base: Record<string, unknown> = {},
+  out: NodeJS.WriteStream = process.stderr,
+  opts: LoggerOptions = {},
+): Logger {
   const min = ORDER[(process.env.BPOFLOW_LOG_LEVEL as Level) ?? 'info'] ?? ORDER.info;
   const pretty = out.isTTY && process.env.BPOFLOW_LOG_FORMAT !== 'json';
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
@@ -69,7 +73,10 @@ export class LogCapture {
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly save: (jsonl: string) => Promise<unknown>, private readonly onError: (err: unknown) => void = () => {}) {}
+  constructor(
+    private readonly save: (jsonl: string) => Promise<unknown>,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
 
   readonly sink = (record: LogRecord): void => {
     this.lines.push(JSON.stringify(record));

@@ -44,9 +44,17 @@ export interface MetricsWriterOptions {
 export const TELEMETRY_METRICS = ['tokens_per_s', 'sequences_per_s', 'peak_rss_mb', 'gpu_memory_mb'] as const;
 
 /** What a progress line in the log carries: the headline metrics and the throughput. */
-const PROGRESS_FIELDS = ['loss', 'rewards/accuracies', 'rewards/margins', 'learning_rate', 'tokens_per_s', 'peak_rss_mb'];
+const PROGRESS_FIELDS = [
+  'loss',
+  'rewards/accuracies',
+  'rewards/margins',
+  'learning_rate',
+  'tokens_per_s',
+  'peak_rss_mb',
+];
 
-const pick = (values: Record<string, number>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in values).map((k) => [k, values[k]!]));
+const pick = (values: Record<string, number>, keys: string[]) =>
+  Object.fromEntries(keys.filter((k) => k in values).map((k) => [k, values[k]!]));
 
 type WriterContext = Pick<StepContext, 'runId' | 'stepId' | 'attempt' | 'store' | 'progress' | 'outputUri' | 'log'>;
 
@@ -61,7 +69,10 @@ export class MetricsWriter {
   private lastTenth = 0;
   private lastProgressLine = Date.now();
 
-  private constructor(private readonly ctx: WriterContext, private readonly opts: MetricsWriterOptions) {
+  private constructor(
+    private readonly ctx: WriterContext,
+    private readonly opts: MetricsWriterOptions,
+  ) {
     this.uri = ctx.outputUri(opts.name ?? 'metrics.jsonl');
   }
 
@@ -77,8 +88,18 @@ export class MetricsWriter {
     this.rows.push(row);
     const { step: _s, ts: _t, ...metrics } = row;
     this.latestValues = { ...this.latestValues, ...metrics };
-    this.ctx.progress({ done: step, ...(this.opts.total ? { total: this.opts.total } : {}), unit: this.opts.unit ?? 'steps', metrics: this.latestValues });
-    if (this.progressLineDue(step)) this.ctx.log.info('progress', { trainStep: step, ...(this.opts.total ? { of: this.opts.total } : {}), ...pick(this.latestValues, PROGRESS_FIELDS) });
+    this.ctx.progress({
+      done: step,
+      ...(this.opts.total ? { total: this.opts.total } : {}),
+      unit: this.opts.unit ?? 'steps',
+      metrics: this.latestValues,
+    });
+    if (this.progressLineDue(step))
+      this.ctx.log.info('progress', {
+        trainStep: step,
+        ...(this.opts.total ? { of: this.opts.total } : {}),
+        ...pick(this.latestValues, PROGRESS_FIELDS),
+      });
     if (Date.now() - this.lastFlush >= (this.opts.flushEveryMs ?? 10_000)) void this.flush();
   }
 
@@ -86,7 +107,8 @@ export class MetricsWriter {
   private progressLineDue(step: number): boolean {
     const total = this.opts.total;
     const tenth = total ? Math.floor((step * 10) / total) : undefined;
-    const due = tenth !== undefined ? tenth > this.lastTenth || step === total : Date.now() - this.lastProgressLine >= 30_000;
+    const due =
+      tenth !== undefined ? tenth > this.lastTenth || step === total : Date.now() - this.lastProgressLine >= 30_000;
     if (!due) return false;
     if (tenth !== undefined) this.lastTenth = tenth;
     this.lastProgressLine = Date.now();
@@ -101,7 +123,9 @@ export class MetricsWriter {
   /** Rewrites the JSONL with every row so far (serialized with other flushes); a failed periodic flush is logged. */
   flush(): Promise<void> {
     this.lastFlush = Date.now();
-    this.chain = this.chain.then(() => this.write()).catch((err) => this.ctx.log.warn('metrics flush failed', { uri: this.uri, error: String(err) }));
+    this.chain = this.chain
+      .then(() => this.write())
+      .catch((err) => this.ctx.log.warn('metrics flush failed', { uri: this.uri, error: String(err) }));
     return this.chain;
   }
 
@@ -116,12 +140,19 @@ export class MetricsWriter {
   private async write(force = false): Promise<void> {
     const count = this.rows.length;
     if (!force && count === this.flushed) return;
-    const text = this.rows.slice(0, count).map((r) => JSON.stringify(r) + '\n').join('');
+    const text = this.rows
+      .slice(0, count)
+      .map((r) => JSON.stringify(r) + '\n')
+      .join('');
     await this.ctx.store.put(this.uri, Buffer.from(text, 'utf8'), {
       kind: 'metrics',
       mediaType: 'application/x-ndjson',
       producer: { runId: this.ctx.runId, stepId: this.ctx.stepId, attempt: this.ctx.attempt },
-      attributes: { rows: count, latest: this.latestValues, ...(this.opts.backend ? { backend: this.opts.backend } : {}) },
+      attributes: {
+        rows: count,
+        latest: this.latestValues,
+        ...(this.opts.backend ? { backend: this.opts.backend } : {}),
+      },
     });
     this.flushed = count;
   }

@@ -33,7 +33,10 @@ const SHAPES: [RegExp, string][] = [
   [/\bsk-[A-Za-z0-9_-]{12,}/g, REDACTED],
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
   // key=value / "key": "value" pairs whose key names a credential.
-  [/((?:api[_-]?key|x-api-key|secret[_-]?key|access[_-]?token|client[_-]?secret|password|passwd)\\?["']?\s*[:=]\s*\\?["']?)([^\s"'\\,;&}]{8,})/gi, `$1${REDACTED}`],
+  [
+    /((?:api[_-]?key|x-api-key|secret[_-]?key|access[_-]?token|client[_-]?secret|password|passwd)\\?["']?\s*[:=]\s*\\?["']?)([^\s"'\\,;&}]{8,})/gi,
+    `$1${REDACTED}`,
+  ],
 ];
 
 const registered = new Set<string>();
@@ -135,8 +138,20 @@ export function redactError<T>(err: T, depth = 0): T {
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error & Record<string, unknown>;
   for (const key of Object.getOwnPropertyNames(err)) {
     const v = (err as unknown as Record<string, unknown>)[key];
-    const value = key === 'cause' && depth < 10 ? redactError(v, depth + 1) : key === 'details' ? redactValue(v) : typeof v === 'string' ? redact(v) : v;
-    Object.defineProperty(copy, key, { value, writable: true, configurable: true, enumerable: Object.getOwnPropertyDescriptor(err, key)?.enumerable ?? false });
+    const value =
+      key === 'cause' && depth < 10
+        ? redactError(v, depth + 1)
+        : key === 'details'
+          ? redactValue(v)
+          : typeof v === 'string'
+            ? redact(v)
+            : v;
+    Object.defineProperty(copy, key, {
+      value,
+      writable: true,
+      configurable: true,
+      enumerable: Object.getOwnPropertyDescriptor(err, key)?.enumerable ?? false,
+    });
   }
   return copy as T;
 }

@@ -43,7 +43,11 @@ interface Attempt {
   telemetry(t: StepTelemetry): void;
 }
 
-async function runAttempt(task: StepTask | MergeTask, kind: RegisteredKind, mode: 'run' | 'merge'): Promise<StepTaskResult> {
+async function runAttempt(
+  task: StepTask | MergeTask,
+  kind: RegisteredKind,
+  mode: 'run' | 'merge',
+): Promise<StepTaskResult> {
   const activity = Context.current();
   const { attempt } = activity.info;
   const shard = 'shard' in task ? task.shard : undefined;
@@ -51,13 +55,23 @@ async function runAttempt(task: StepTask | MergeTask, kind: RegisteredKind, mode
   // Log capture hook: this attempt's log lines also land in the store (`bpoflow logs`).
   const logUri = store.runUri(task.runId, task.stepId, attemptLogName(attempt, shard?.index, 'shards' in task));
   const capture = new LogCapture(
-    (text) => store.put(logUri, Buffer.from(text, 'utf8'), { kind: 'other', mediaType: 'application/x-ndjson', producer: { runId: task.runId, stepId: task.stepId, attempt } }),
+    (text) =>
+      store.put(logUri, Buffer.from(text, 'utf8'), {
+        kind: 'other',
+        mediaType: 'application/x-ndjson',
+        producer: { runId: task.runId, stepId: task.stepId, attempt },
+      }),
     (err) => process.stderr.write(`bpoflow: could not save step logs to ${logUri}: ${String(err)}\n`),
   );
   capture.start();
-  const log = createLogger({ run: task.runId, step: task.stepId, attempt, ...(shard ? { shard: shard.index } : {}) }, process.stderr, { sink: capture.sink });
+  const log = createLogger(
+    { run: task.runId, step: task.stepId, attempt, ...(shard ? { shard: shard.index } : {}) },
+    process.stderr,
+    { sink: capture.sink },
+  );
   let latest: StepProgress = (activity.info.heartbeatDetails as StepProgress | undefined) ?? {};
-  const previousProgress = attempt > 1 && activity.info.heartbeatDetails ? (activity.info.heartbeatDetails as StepProgress) : undefined;
+  const previousProgress =
+    attempt > 1 && activity.info.heartbeatDetails ? (activity.info.heartbeatDetails as StepProgress) : undefined;
   // Heartbeats go out on a timer, not per progress call: Temporal throttles them anyway,
   // and a kind that reports nothing for a while (one long tensor op) must still look alive.
   const beat = () => activity.heartbeat(latest);
@@ -82,13 +96,21 @@ async function runAttempt(task: StepTask | MergeTask, kind: RegisteredKind, mode
         latest = { ...latest, telemetry: t };
       },
     });
-    log.info('step finished', { ms: Date.now() - started, outputs, ...(telemetry ? { backend: telemetry.backend, peakRssMb: telemetry.peakRssMb } : {}) });
+    log.info('step finished', {
+      ms: Date.now() - started,
+      outputs,
+      ...(telemetry ? { backend: telemetry.backend, peakRssMb: telemetry.peakRssMb } : {}),
+    });
     // The latest metrics the kind reported (MetricsWriter) travel with the result into the run's status,
     // with the compute process's peak memory.
     const metrics = telemetry ? { ...latest.metrics, peak_rss_mb: telemetry.peakRssMb } : latest.metrics;
     return { outputs, attempt, ...(metrics ? { metrics } : {}), ...(telemetry ? { telemetry } : {}) };
   } catch (err) {
-    log.error('step failed', { ms: Date.now() - started, error: String(err), ...(latest.telemetry ? { peakRssMb: latest.telemetry.peakRssMb } : {}) });
+    log.error('step failed', {
+      ms: Date.now() - started,
+      error: String(err),
+      ...(latest.telemetry ? { peakRssMb: latest.telemetry.peakRssMb } : {}),
+    });
     throw toFailure(redactError(err), attempt); // the failure's message, stack and causes go into Temporal history
   } finally {
     clearInterval(timer);
@@ -97,20 +119,31 @@ async function runAttempt(task: StepTask | MergeTask, kind: RegisteredKind, mode
 }
 
 async function runInChild(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?: StepTelemetry }> {
-  return runInComputeProcess({ mode: a.mode, task: a.task, attempt: a.attempt, previousProgress: a.previousProgress }, a);
+  return runInComputeProcess(
+    { mode: a.mode, task: a.task, attempt: a.attempt, previousProgress: a.previousProgress },
+    a,
+  );
 }
 
 async function runInline(a: Attempt): Promise<{ outputs: StepOutputs; telemetry?: StepTelemetry }> {
   const ctx = stepContext(a.task, a);
   const args = kindArgs(a.kind, a.task.args);
-  const outputs = a.mode === 'merge' && 'shards' in a.task ? await a.kind.merge!(ctx, args, a.task.shards) : await a.kind.run(ctx, args);
+  const outputs =
+    a.mode === 'merge' && 'shards' in a.task
+      ? await a.kind.merge!(ctx, args, a.task.shards)
+      : await a.kind.run(ctx, args);
   return { outputs };
 }
 
 /** Keeps the error's own type (e.g. BadInput, DatasetRowError) for retry policies to name; bad input isn't retried. */
 function toFailure(err: unknown, attempt: number): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({ type: err.type ?? 'Error', message: err.message, nonRetryable: err.nonRetryable ?? undefined, details: [{ attempt }] });
+    return ApplicationFailure.create({
+      type: err.type ?? 'Error',
+      message: err.message,
+      nonRetryable: err.nonRetryable ?? undefined,
+      details: [{ attempt }],
+    });
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return ApplicationFailure.create({

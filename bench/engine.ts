@@ -43,7 +43,11 @@ export async function benchEngine(client: Client, opts: { steps?: number; roundT
     activities: { ping: async () => {} },
   });
   const bare = await worker.runUntil(
-    client.workflow.execute('activityRoundTripWorkflow', { taskQueue, workflowId: `bench-activity-${Date.now()}`, args: [roundTrips] }),
+    client.workflow.execute('activityRoundTripWorkflow', {
+      taskQueue,
+      workflowId: `bench-activity-${Date.now()}`,
+      args: [roundTrips],
+    }),
   );
   await connection.close();
   const bareGaps = gaps(bare as number[]);
@@ -68,7 +72,11 @@ export async function benchEngine(client: Client, opts: { steps?: number; roundT
     noopPipeline,
     noopPipelineCacheOn,
     parallelBranches: await parallelBranches(client),
-    bareActivity: { roundTrips, medianRoundTripMs: median(bareGaps), meanRoundTripMs: ((bare as number[]).at(-1)! - (bare as number[])[0]!) / roundTrips },
+    bareActivity: {
+      roundTrips,
+      medianRoundTripMs: median(bareGaps),
+      meanRoundTripMs: ((bare as number[]).at(-1)! - (bare as number[])[0]!) / roundTrips,
+    },
   };
 }
 

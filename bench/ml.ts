@@ -192,15 +192,24 @@ async function timeSteps(
   };
   const config = { maxSteps: 1_000_000, batchSize, learningRate: 1e-4, ...len };
   if (mode === 'sft') {
-    const examples = Array.from({ length: batchSize * 4 }, () => ({ prompt: randomText(rng, 4 * half), response: randomText(rng, 4 * seqLen) }));
+    const examples = Array.from({ length: batchSize * 4 }, () => ({
+      prompt: randomText(rng, 4 * half),
+      response: randomText(rng, 4 * seqLen),
+    }));
     (await trainSft({ model, examples, config, ...hooks })).dispose();
   } else {
     const pairsPerStep = Math.max(1, Math.floor(batchSize / 2));
-    const pairs = Array.from({ length: pairsPerStep * 4 }, () => ({ prompt: randomText(rng, 4 * half), chosen: randomText(rng, 4 * seqLen), rejected: randomText(rng, 4 * seqLen) }));
+    const pairs = Array.from({ length: pairsPerStep * 4 }, () => ({
+      prompt: randomText(rng, 4 * half),
+      chosen: randomText(rng, 4 * seqLen),
+      rejected: randomText(rng, 4 * seqLen),
+    }));
     const zeros = pairs.map(() => -10);
     const ones = pairs.map(() => 1);
     const ref: RefLogps = { chosen: zeros, rejected: zeros, chosenTokens: ones, rejectedTokens: ones };
-    (await trainDpo({ policy: model, pairs, refLogps: ref, config: { ...config, batchSize: pairsPerStep }, ...hooks })).dispose();
+    (
+      await trainDpo({ policy: model, pairs, refLogps: ref, config: { ...config, batchSize: pairsPerStep }, ...hooks })
+    ).dispose();
   }
   const timed = times.slice(1);
   const cpuTimed = cpuTimes.slice(1);
@@ -223,7 +232,14 @@ interface SizeSpec {
 function sizeSpec(size: string, batchSize: number, seqLen: number, quick: boolean): SizeSpec {
   if (size === 'gpt2') {
     // The real GPT-2 small: BPE vocabulary, the issue's batch 8 × 256 (quick: 2 × 64).
-    return { size, config: makeConfig('gpt2', 50257), tokenizer: 'gpt2', batchSize: quick ? 2 : 8, seqLen: quick ? 64 : 256, modes: ['dpo'] };
+    return {
+      size,
+      config: makeConfig('gpt2', 50257),
+      tokenizer: 'gpt2',
+      batchSize: quick ? 2 : 8,
+      seqLen: quick ? 64 : 256,
+      modes: ['dpo'],
+    };
   }
   return { size, config: makeConfig(size, 258), tokenizer: 'byte', batchSize, seqLen, modes: ['sft', 'dpo'] };
 }
@@ -253,7 +269,11 @@ export function ratioTable(cells: Cell[]): string {
   ];
   for (const c of cells) {
     const t = c.torch && 'tokensPerSecond' in c.torch ? c.torch : null;
-    const torchCol = t ? `${t.tokensPerSecond.toFixed(0)} (${t.threads})` : c.torch && 'error' in c.torch ? 'error' : '–';
+    const torchCol = t
+      ? `${t.tokensPerSecond.toFixed(0)} (${t.threads})`
+      : c.torch && 'error' in c.torch
+        ? 'error'
+        : '–';
     rows.push(
       `| ${c.backend} | ${c.size} (${(c.params / 1e6).toFixed(2)}M) | ${c.mode.toUpperCase()} | ${c.batchSize}×${c.seqLen} | ${c.tokensPerSecond.toFixed(0)} | ${torchCol} | ${c.ratioToTorch == null ? '–' : c.ratioToTorch.toFixed(2) + '×'} | ${c.cpuRatioToTorch == null ? '–' : c.cpuRatioToTorch.toFixed(2) + '×'} | ${c.cpuSecondsPerStep.toFixed(3)} | ${fmtBytes(c.peakRssBytes)} / ${fmtBytes(t?.peakRssBytes)} |`,
     );
@@ -293,7 +313,9 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
       const roofSizes = b === 'cpu' ? [256] : b === 'tensorflow' ? [512, 1024, 2048] : [512, 1024];
       roofs[b] = await matmulRoof(roofSizes, quick ? 1 : 2);
       if (b.startsWith('wasm')) transposedGflops[b] = await matmulRoof([512], quick ? 0.5 : 1, true);
-      log(`${b}: plain 2-D matMul roof ${roofs[b]!.toFixed(1)} GFLOP/s${b in transposedGflops ? `; with transposeB ${transposedGflops[b]!.toFixed(1)}` : ''}`);
+      log(
+        `${b}: plain 2-D matMul roof ${roofs[b]!.toFixed(1)} GFLOP/s${b in transposedGflops ? `; with transposeB ${transposedGflops[b]!.toFixed(1)}` : ''}`,
+      );
       const threads = backendThreads(b);
       for (const size of sizes) {
         const spec = sizeSpec(size, batchSize, seqLen, quick);
@@ -314,7 +336,17 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
           if (torch) {
             try {
               const c = spec.config;
-              await torch.setup({ n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.n_positions, vocab: c.vocab_size, mode, batch: spec.batchSize, seq: spec.seqLen, threads });
+              await torch.setup({
+                n_layer: c.n_layer,
+                n_head: c.n_head,
+                n_embd: c.n_embd,
+                n_positions: c.n_positions,
+                vocab: c.vocab_size,
+                mode,
+                batch: spec.batchSize,
+                seq: spec.seqLen,
+                threads,
+              });
               torchOk = true;
             } catch (e) {
               torchCell = { error: (e as Error).message };
@@ -324,7 +356,14 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
             const steps = torchRuns.reduce((a, r) => a + r.steps, 0);
             const wall = torchRuns.reduce((a, r) => a + r.wall, 0);
             const cpu = torchRuns.reduce((a, r) => a + r.cpu, 0);
-            return { steps, secondsPerStep: wall / steps, cpuSecondsPerStep: cpu / steps, tokensPerSecond: (tokens * steps) / wall, peakRssBytes: await torch!.peakRss(), threads };
+            return {
+              steps,
+              secondsPerStep: wall / steps,
+              cpuSecondsPerStep: cpu / steps,
+              tokensPerSecond: (tokens * steps) / wall,
+              peakRssBytes: await torch!.peakRss(),
+              threads,
+            };
           };
           const between = async (s: number) => {
             if (!torch || !torchOk) return;
@@ -344,7 +383,15 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
             await torch.free();
           }
           resetPeakRss();
-          const t = await timeSteps(mode, model, spec.batchSize, spec.seqLen, seconds, interleaved ? rounds : 1, interleaved ? between : async () => {});
+          const t = await timeSteps(
+            mode,
+            model,
+            spec.batchSize,
+            spec.seqLen,
+            seconds,
+            interleaved ? rounds : 1,
+            interleaved ? between : async () => {},
+          );
           const rss = peakRss();
           if (interleaved && torch && torchOk && torchRuns.length) torchCell = await torchSummary();
           const tps = tokens / t.secondsPerStep;
@@ -371,7 +418,11 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
           log(
             `${b} ${size} (${(N / 1e6).toFixed(2)}M) ${mode}: ${tps.toFixed(0)} tok/s, ${t.secondsPerStep.toFixed(3)} s/step, cpu ${t.cpuSecondsPerStep.toFixed(3)} s/step, ` +
               `${gflops.toFixed(2)} GFLOP/s (${(cell.roofFraction * 100).toFixed(0)}% of roof), peak RSS ${fmtBytes(rss)}` +
-              (tc ? `; torch ${tc.tokensPerSecond.toFixed(0)} tok/s → ratio ${cell.ratioToTorch!.toFixed(2)}× (CPU ${cell.cpuRatioToTorch!.toFixed(2)}×)` : torchCell ? `; torch: ${(torchCell as { error: string }).error}` : ''),
+              (tc
+                ? `; torch ${tc.tokensPerSecond.toFixed(0)} tok/s → ratio ${cell.ratioToTorch!.toFixed(2)}× (CPU ${cell.cpuRatioToTorch!.toFixed(2)}×)`
+                : torchCell
+                  ? `; torch: ${(torchCell as { error: string }).error}`
+                  : ''),
           );
         }
         model.dispose();
@@ -385,7 +436,8 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
   const table = ratioTable(results);
   log('\n' + table);
   return {
-    flopsFormula: '6 * params * tokens per optimizer step (attention scores excluded); tokens = batch * seqLen positions',
+    flopsFormula:
+      '6 * params * tokens per optimizer step (attention scores excluded); tokens = batch * seqLen positions',
     settings: { quick, batchSize, seqLen, secondsPerCell: seconds, rounds, cpuMaxParams, stockMaxParams },
     host: { cpus: os.cpus().length, node: process.version, loadAvg1mAtEnd: os.loadavg()[0] },
     torch: torch ? { version: torch.version } : null,
@@ -393,7 +445,7 @@ export async function benchMl(opts: BenchMlOptions = {}): Promise<{ table: strin
       'ratioToTorch = tfjs tok/s / PyTorch tok/s at the same thread count, measured interleaved in the same process run',
       'cpuRatioToTorch = PyTorch CPU-s per step / tfjs CPU-s per step (steadier than wall time on a loaded host)',
       'PyTorch runs with OMP_WAIT_POLICY=PASSIVE unless set: on a shared, oversubscribed host spinning OpenMP threads collapse its 2-thread speed',
-      'peakRssBytes: VmHWM reset at the start of each cell; the wasm heap never shrinks, so a wasm cell also carries earlier cells\' heap',
+      "peakRssBytes: VmHWM reset at the start of each cell; the wasm heap never shrinks, so a wasm cell also carries earlier cells' heap",
     ],
     backends: backendInfo,
     matmulRoofGflops: roofs,

@@ -15,7 +15,11 @@ export function noopChain(n: number, opts: { name?: string; sleepMs?: number; ca
     'steps:',
   ];
   for (let i = 1; i <= n; i++) {
-    lines.push(`  - id: s${i}`, '    uses: test.noop@v1', `    with: { sleepMs: ${opts.sleepMs ?? 0}, value: "s${i}" }`);
+    lines.push(
+      `  - id: s${i}`,
+      '    uses: test.noop@v1',
+      `    with: { sleepMs: ${opts.sleepMs ?? 0}, value: "s${i}" }`,
+    );
     if (i > 1) lines.push(`    needs: [s${i - 1}]`);
   }
   lines.push('outputs:', `  last: "\${{ steps.s${n}.outputs.value }}"`);

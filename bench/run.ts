@@ -48,7 +48,10 @@ if (want('engine') || want('store') || want('workers')) {
     if (want('engine')) {
       const worker = await spawnWorker(['--queues', 'cpu'], process.env);
       try {
-        save('engine', await benchEngine(await connectClient(), { steps: quick ? 20 : 100, roundTrips: quick ? 20 : 100 }));
+        save(
+          'engine',
+          await benchEngine(await connectClient(), { steps: quick ? 20 : 100, roundTrips: quick ? 20 : 100 }),
+        );
       } finally {
         await worker.stop();
       }

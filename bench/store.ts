@@ -51,7 +51,10 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<BenchSto
   const run = `bench-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const ck = new Checkpoints(store);
   let t0 = performance.now();
-  const ref = await ck.save(run, 'train', { files: { 'model.safetensors': data }, meta: { step: 1, metric: { loss: 1 } } });
+  const ref = await ck.save(run, 'train', {
+    files: { 'model.safetensors': data },
+    meta: { step: 1, metric: { loss: 1 } },
+  });
   const s3Write = secs(t0);
   t0 = performance.now();
   const loaded = await ck.latestCheckpoint(run, 'train');
@@ -83,8 +86,19 @@ export async function benchStore(opts: BenchStoreOptions = {}): Promise<BenchSto
     sizeMB,
     endpoint: store.config.endpointUrl,
     partSizeMB: store.partSize / (1024 * 1024),
-    s3: { writeSeconds: round(s3Write), readSeconds: round(s3Read), writeMBps: round(sizeMB / s3Write), readMBps: round(sizeMB / s3Read) },
-    localDisk: { dir: opts.dir ?? tmpdir(), writeSeconds: round(localWrite), readSeconds: round(localRead), writeMBps: round(sizeMB / localWrite), readMBps: round(sizeMB / localRead) },
+    s3: {
+      writeSeconds: round(s3Write),
+      readSeconds: round(s3Read),
+      writeMBps: round(sizeMB / s3Write),
+      readMBps: round(sizeMB / s3Read),
+    },
+    localDisk: {
+      dir: opts.dir ?? tmpdir(),
+      writeSeconds: round(localWrite),
+      readSeconds: round(localRead),
+      writeMBps: round(sizeMB / localWrite),
+      readMBps: round(sizeMB / localRead),
+    },
     ratio: { write: round(localWrite / s3Write), read: round(localRead / s3Read) },
     verified,
     when: new Date().toISOString(),
@@ -143,7 +157,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const sizeMB = arg('--size-mb');
   const out = arg('--out');
   const dir = arg('--dir');
-  const r = await benchStore({ ...(sizeMB ? { sizeMB: Number(sizeMB) } : {}), ...(out ? { out } : {}), ...(dir ? { dir } : {}) });
+  const r = await benchStore({
+    ...(sizeMB ? { sizeMB: Number(sizeMB) } : {}),
+    ...(out ? { out } : {}),
+    ...(dir ? { dir } : {}),
+  });
   process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   if (!r.verified) process.exitCode = 1;
 }

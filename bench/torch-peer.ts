@@ -33,7 +33,10 @@ export function torchPython(): { python: string | null; why: string } {
   if (env) return { python: env, why: 'BPOFLOW_TORCH_PYTHON' };
   const venv = path.join(os.homedir(), '.cache/bpoflow/py/bin/python');
   if (existsSync(venv)) return { python: venv, why: venv };
-  return { python: null, why: 'no PyTorch: set BPOFLOW_TORCH_PYTHON or run `bash bench/torch-env.sh` (creates ~/.cache/bpoflow/py, about 5 GB)' };
+  return {
+    python: null,
+    why: 'no PyTorch: set BPOFLOW_TORCH_PYTHON or run `bash bench/torch-env.sh` (creates ~/.cache/bpoflow/py, about 5 GB)',
+  };
 }
 
 export class TorchPeer {
@@ -54,7 +57,10 @@ export class TorchPeer {
     // Passive OpenMP waits: on a shared, oversubscribed host, spinning worker
     // threads make torch's 2-thread steps several times slower than 1 thread.
     const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
-    const child = spawn(python, [path.join(packageRoot(), 'bench', 'torch_gpt2.py')], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = spawn(python, [path.join(packageRoot(), 'bench', 'torch_gpt2.py')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env,
+    });
     const lines = createInterface({ input: child.stdout });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -76,7 +82,8 @@ export class TorchPeer {
     child.stderr.removeAllListeners('data');
     child.stderr.on('data', (d: Buffer) => (peer.stderr = (peer.stderr + d.toString()).slice(-4000)));
     child.once('exit', () => {
-      for (const w of peer.waiting.splice(0)) w(JSON.stringify({ error: `torch process exited: ${peer.stderr.trim().split('\n').pop() ?? ''}` }));
+      for (const w of peer.waiting.splice(0))
+        w(JSON.stringify({ error: `torch process exited: ${peer.stderr.trim().split('\n').pop() ?? ''}` }));
     });
     lines.on('line', (l) => peer.waiting.shift()?.(l));
     log(`PyTorch ${peer.version} from ${python}`);

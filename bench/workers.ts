@@ -85,7 +85,9 @@ export async function benchWorkers(opts: BenchWorkersOptions = {}) {
         distinctWorkersUsed: distinct,
       };
       rows.push(row);
-      log(`${n} worker(s): fan step ${row.medianFanStepMs} ms (ideal ${row.idealMs} ms), run ${row.medianRunWallMs} ms`);
+      log(
+        `${n} worker(s): fan step ${row.medianFanStepMs} ms (ideal ${row.idealMs} ms), run ${row.medianRunWallMs} ms`,
+      );
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

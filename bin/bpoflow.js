@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs';
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(main)) {
-  console.error('bpoflow: dist/ is missing; run `npm ci && npm run build` in ' + new URL('..', import.meta.url).pathname);
+  console.error(
+    'bpoflow: dist/ is missing; run `npm ci && npm run build` in ' + new URL('..', import.meta.url).pathname,
+  );
   process.exit(2);
 }
 await import(main.href);

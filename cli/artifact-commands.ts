@@ -22,14 +22,28 @@ function cliStore(): ArtifactStore {
 }
 
 export function artifactCommands(program: Command): void {
-  const artifacts = program.command('artifacts').description('datasets, models, checkpoints and reports in the artifact store');
-  withOutputOptions(artifacts.command('ls').description('artifacts under a prefix: kind, size, date, URI').argument('[prefix]', 'key prefix or s3:// URI', '')).action(
-    async (prefix: string, opts: OutputOpts) => {
-      if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsLs(prefix, { store: cliStore() }));
-      const entries = await cliStore().list(prefix, { details: true });
-      printJson(entries.map((e) => ({ uri: e.uri, kind: e.manifest?.kind ?? 'object', size: e.manifest?.size ?? e.size, sha256: e.manifest?.sha256 ?? null, lastModified: e.lastModified.toISOString() })));
-    },
-  );
+  const artifacts = program
+    .command('artifacts')
+    .description('datasets, models, checkpoints and reports in the artifact store');
+  withOutputOptions(
+    artifacts
+      .command('ls')
+      .description('artifacts under a prefix: kind, size, date, URI')
+      .argument('[prefix]', 'key prefix or s3:// URI', ''),
+  ).action(async (prefix: string, opts: OutputOpts) => {
+    if (outputFormat(opts) !== 'json')
+      return void process.stdout.write(await artifactsLs(prefix, { store: cliStore() }));
+    const entries = await cliStore().list(prefix, { details: true });
+    printJson(
+      entries.map((e) => ({
+        uri: e.uri,
+        kind: e.manifest?.kind ?? 'object',
+        size: e.manifest?.size ?? e.size,
+        sha256: e.manifest?.sha256 ?? null,
+        lastModified: e.lastModified.toISOString(),
+      })),
+    );
+  });
   artifacts
     .command('get')
     .description('download (verified against its hash); to stdout without PATH')
@@ -43,7 +57,10 @@ export function artifactCommands(program: Command): void {
     .command('put')
     .description('upload a file (content-addressed, with a manifest), or a Hugging Face model folder as a model bundle')
     .argument('<path>')
-    .argument('[uri]', 'target (default s3://<bucket>/uploads/<name>; a model folder: s3://<bucket>/models/<hash>/<name>)')
+    .argument(
+      '[uri]',
+      'target (default s3://<bucket>/uploads/<name>; a model folder: s3://<bucket>/models/<hash>/<name>)',
+    )
     .action(async (path: string, uri?: string) => {
       // The local side first, so a typo reads as a missing file rather than a failed upload.
       if (statSync(path).isDirectory()) {
@@ -53,14 +70,20 @@ export function artifactCommands(program: Command): void {
       const ref = await artifactsPut(path, uri, { store: cliStore() });
       process.stdout.write(`${ref.uri} (${ref.size} bytes, sha256 ${ref.sha256})\n`);
     });
-  withOutputOptions(artifacts.command('show').description('the manifest and its lineage').argument('<uri>')).action(async (uri: string, opts: OutputOpts) => {
-    if (outputFormat(opts) !== 'json') return void process.stdout.write(await artifactsShow(uri, { store: cliStore() }));
-    const store = cliStore();
-    printJson({ manifest: await store.manifest(uri), lineage: await store.lineage(uri) });
-  });
+  withOutputOptions(artifacts.command('show').description('the manifest and its lineage').argument('<uri>')).action(
+    async (uri: string, opts: OutputOpts) => {
+      if (outputFormat(opts) !== 'json')
+        return void process.stdout.write(await artifactsShow(uri, { store: cliStore() }));
+      const store = cliStore();
+      printJson({ manifest: await store.manifest(uri), lineage: await store.lineage(uri) });
+    },
+  );
   artifacts
     .command('gc')
     .description('remove orphaned blobs and abandoned uploads')
     .option('--dry-run', 'list what would be removed')
-    .action(async (opts: { dryRun?: boolean }) => void process.stdout.write((await artifactsGc({ store: cliStore(), dryRun: opts.dryRun })).text));
+    .action(
+      async (opts: { dryRun?: boolean }) =>
+        void process.stdout.write((await artifactsGc({ store: cliStore(), dryRun: opts.dryRun })).text),
+    );
 }

@@ -29,19 +29,30 @@ export async function artifactsLs(prefix = '', opts: { store?: ArtifactStore } =
   const entries = await store.list(prefix, { details: true });
   if (entries.length === 0) return `(no artifacts under ${prefix || `s3://${store.bucket}/`})\n`;
   const rows = entries.map((e) => {
-    const kind = e.manifest ? (e.manifest.files ? `${e.manifest.kind}[${Object.keys(e.manifest.files).length}]` : e.manifest.kind) : 'object';
+    const kind = e.manifest
+      ? e.manifest.files
+        ? `${e.manifest.kind}[${Object.keys(e.manifest.files).length}]`
+        : e.manifest.kind
+      : 'object';
     const size = e.manifest ? e.manifest.size : e.size;
     return [kind, human(size), e.lastModified.toISOString().slice(0, 19).replace('T', ' '), e.uri];
   });
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`).join('\n') + '\n';
+  return (
+    rows.map((r) => `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`).join('\n') +
+    '\n'
+  );
 }
 
 /**
  * `bpoflow artifacts get <uri> [path]`: download to `path` (a directory for bundles), or stream
  * the verified bytes to `out` (default process.stdout) when no path is given.
  */
-export async function artifactsGet(uri: string, localPath?: string, opts: { store?: ArtifactStore; out?: Writable } = {}): Promise<ArtifactRef> {
+export async function artifactsGet(
+  uri: string,
+  localPath?: string,
+  opts: { store?: ArtifactStore; out?: Writable } = {},
+): Promise<ArtifactRef> {
   const store = getStore(opts.store);
   if (localPath) return store.download(uri, localPath);
   const s = await store.open(uri);
@@ -52,7 +63,11 @@ export async function artifactsGet(uri: string, localPath?: string, opts: { stor
 }
 
 /** `bpoflow artifacts put <path> [uri]`: default URI `s3://<bucket>/uploads/<basename>`. */
-export async function artifactsPut(localPath: string, uri?: string, opts: { store?: ArtifactStore; kind?: 'dataset' | 'model' | 'checkpoint' | 'metrics' | 'report' | 'other' } = {}): Promise<ArtifactRef> {
+export async function artifactsPut(
+  localPath: string,
+  uri?: string,
+  opts: { store?: ArtifactStore; kind?: 'dataset' | 'model' | 'checkpoint' | 'metrics' | 'report' | 'other' } = {},
+): Promise<ArtifactRef> {
   const store = getStore(opts.store);
   const target = uri ?? formatUri(store.bucket, `uploads/${path.basename(localPath)}`);
   const kind = opts.kind ?? (/\.(jsonl|ndjson)$/i.test(localPath) ? 'dataset' : 'other');
@@ -60,7 +75,9 @@ export async function artifactsPut(localPath: string, uri?: string, opts: { stor
 }
 
 export function formatLineage(node: LineageNode, indent = ''): string {
-  const flags = [node.missing ? 'MISSING' : '', node.changed ? 'CHANGED since use' : '', node.cycle ? 'see above' : ''].filter(Boolean).join(', ');
+  const flags = [node.missing ? 'MISSING' : '', node.changed ? 'CHANGED since use' : '', node.cycle ? 'see above' : '']
+    .filter(Boolean)
+    .join(', ');
   const p = node.manifest?.producer;
   const by = p ? ` by ${p.runId}/${p.stepId}${p.attempt !== undefined ? `#${p.attempt}` : ''}` : '';
   let s = `${indent}${node.kind} ${node.uri} sha256:${node.sha256.slice(0, 12)}${by}${flags ? ` [${flags}]` : ''}\n`;
@@ -77,9 +94,14 @@ export async function artifactsShow(uri: string, opts: { store?: ArtifactStore }
 }
 
 /** `bpoflow artifacts gc [--dry-run]`. */
-export async function artifactsGc(opts: { store?: ArtifactStore; dryRun?: boolean; graceMs?: number } = {}): Promise<{ result: GcResult; text: string }> {
+export async function artifactsGc(
+  opts: { store?: ArtifactStore; dryRun?: boolean; graceMs?: number } = {},
+): Promise<{ result: GcResult; text: string }> {
   const store = getStore(opts.store);
-  const result = await store.gc({ dryRun: !!opts.dryRun, ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}) });
+  const result = await store.gc({
+    dryRun: !!opts.dryRun,
+    ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
+  });
   const head = `${result.dryRun ? 'would remove' : 'removed'} ${result.removed.length} object(s); ${result.manifestsScanned} manifest(s) reference ${result.blobsReferenced} blob(s)`;
   return { result, text: [head, ...result.removed.map((r) => `  ${r}`)].join('\n') + '\n' };
 }

@@ -13,7 +13,10 @@ interface Node {
 function walk(cmd: Command, path = ''): Node[] {
   const commands = cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name());
   const options = [...cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))), '--help'];
-  return [{ path, commands, options }, ...cmd.commands.flatMap((c) => walk(c, path ? `${path} ${c.name()}` : c.name()))];
+  return [
+    { path, commands, options },
+    ...cmd.commands.flatMap((c) => walk(c, path ? `${path} ${c.name()}` : c.name())),
+  ];
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -22,7 +25,8 @@ function bash(nodes: Node[], name: string): string {
   const fn = `_${name}_complete`;
   // Keyed by the command path from the program's name: bash arrays take no empty key.
   const key = (n: Node) => quote(n.path ? `${name} ${n.path}` : name);
-  const entries = (pick: (n: Node) => string[]) => nodes.map((n) => `  [${key(n)}]=${quote(pick(n).join(' '))}`).join('\n');
+  const entries = (pick: (n: Node) => string[]) =>
+    nodes.map((n) => `  [${key(n)}]=${quote(pick(n).join(' '))}`).join('\n');
   return `# ${name} completion for bash: eval "$(${name} completion bash)"
 declare -gA ${fn}_commands=(
 ${entries((n) => n.commands)}
@@ -60,10 +64,12 @@ function fish(nodes: Node[], name: string): string {
     const words = n.path ? n.path.split(' ') : [];
     // The condition: exactly this command path has been typed so far.
     const cond = words.length
-      ? `__fish_seen_subcommand_from ${words[words.length - 1]}` + (words.length > 1 ? `; and __fish_seen_subcommand_from ${words[0]}` : '')
+      ? `__fish_seen_subcommand_from ${words[words.length - 1]}` +
+        (words.length > 1 ? `; and __fish_seen_subcommand_from ${words[0]}` : '')
       : '__fish_use_subcommand';
     if (n.commands.length) lines.push(`complete -c ${name} -n ${quote(cond)} -a ${quote(n.commands.join(' '))}`);
-    for (const o of n.options.filter((x) => x.startsWith('--'))) lines.push(`complete -c ${name} -n ${quote(cond)} -l ${o.slice(2)}`);
+    for (const o of n.options.filter((x) => x.startsWith('--')))
+      lines.push(`complete -c ${name} -n ${quote(cond)} -l ${o.slice(2)}`);
     if (!n.commands.length) lines.push(`complete -c ${name} -n ${quote(cond)} -F`);
   }
   return lines.join('\n') + '\n';

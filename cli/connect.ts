@@ -28,7 +28,9 @@ export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): Tar
     const state = readStackState(home.home);
     const temporal = state?.services.find((s) => s.name === 'temporal');
     if (!state || !temporal || !isAlive(temporal.pid)) {
-      const what = !state ? 'has no stack' : `has a stack that is not running (its Temporal was at ${state.temporalAddress})`;
+      const what = !state
+        ? 'has no stack'
+        : `has a stack that is not running (its Temporal was at ${state.temporalAddress})`;
       throw new NoTemporalError(
         `no Temporal to talk to: the stack home ${describeHome(home)} ${what}. ` +
           'Start it with `bpoflow up`, choose another with --home or BPOFLOW_HOME, or name a server with --address HOST:PORT (or TEMPORAL_ADDRESS).',
@@ -43,7 +45,9 @@ export function temporalConnectConfig(env: NodeJS.ProcessEnv = process.env): Tar
 /** The run's page in the Temporal UI: BPOFLOW_UI_URL, else the local stack's UI; undefined when neither is known. */
 export function uiLink(runId: string): string | undefined {
   const base = process.env.BPOFLOW_UI_URL ?? readStackState(stackHome())?.uiUrl;
-  return base ? `${base}/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(runId)}` : undefined;
+  return base
+    ? `${base}/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(runId)}`
+    : undefined;
 }
 
 export function describeTarget(config: TargetConfig): string {
@@ -57,7 +61,9 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   return new Client({ connection, namespace: config.namespace ?? 'default' });
 }
 
-export async function connectWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorker(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ connection: NativeConnection; namespace: string }> {
   const config = temporalConnectConfig(env);
   const connection = await explainFailure(config, () => NativeConnection.connect(config.connectionOptions));
   return { connection, namespace: config.namespace ?? 'default' };
@@ -79,8 +85,14 @@ async function explainFailure<T>(config: ClientConnectConfig, connect: () => Pro
   }
 }
 
-function tlsProbe(address: string, opts: { serverNameOverride?: string; serverRootCACertificate?: Uint8Array }): Promise<string | undefined> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+function tlsProbe(
+  address: string,
+  opts: { serverNameOverride?: string; serverRootCACertificate?: Uint8Array },
+): Promise<string | undefined> {
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
   return new Promise((resolve) => {
     const socket = tls.connect({
       host,
@@ -95,7 +107,9 @@ function tlsProbe(address: string, opts: { serverNameOverride?: string; serverRo
       resolve(why);
     };
     socket.once('secureConnect', () => done(undefined));
-    socket.once('error', (e: NodeJS.ErrnoException) => done(`TLS handshake failed: ${e.message}${e.code ? ` (${e.code})` : ''}`));
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      done(`TLS handshake failed: ${e.message}${e.code ? ` (${e.code})` : ''}`),
+    );
     socket.once('timeout', () => done('TLS handshake timed out'));
   });
 }

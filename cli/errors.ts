@@ -22,9 +22,11 @@ const FS_CODES: Record<string, string> = {
 /** The message for an error that reached the top of a command. */
 export function explain(err: unknown): string {
   if (err instanceof ScheduleNotFoundError) return `no schedule "${err.scheduleId}" (bpoflow schedule list shows them)`;
-  if (err instanceof WorkflowNotFoundError) return `no run ${err.workflowId ? `"${err.workflowId}"` : 'with that id'} in this namespace (bpoflow list shows them)`;
+  if (err instanceof WorkflowNotFoundError)
+    return `no run ${err.workflowId ? `"${err.workflowId}"` : 'with that id'} in this namespace (bpoflow list shows them)`;
   if (err instanceof NamespaceNotFoundError) return `no Temporal namespace "${err.namespace}"`;
   const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string' && FS_CODES[e.code] && typeof e.path === 'string') return `${e.path}: ${FS_CODES[e.code]}`;
+  if (e && typeof e.code === 'string' && FS_CODES[e.code] && typeof e.path === 'string')
+    return `${e.path}: ${FS_CODES[e.code]}`;
   return err instanceof Error ? err.message : String(err);
 }

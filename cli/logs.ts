@@ -25,8 +25,12 @@ export async function printRunLogs(run: string, opts: { step?: string; format: '
       const r = JSON.parse(line) as Record<string, unknown>;
       const { ts, level, msg, run: _r, step, attempt, ...rest } = r;
       // For people: key=value with rounded numbers (--json keeps the records exact).
-      const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'number' ? forPeople(v) : typeof v === 'string' ? v : JSON.stringify(v)}`);
-      process.stdout.write(`${String(ts)} ${String(level).toUpperCase().padEnd(5)} [${String(step)}#${String(attempt)}] ${String(msg)}${fields.length ? '  ' + fields.join(' ') : ''}\n`);
+      const fields = Object.entries(rest).map(
+        ([k, v]) => `${k}=${typeof v === 'number' ? forPeople(v) : typeof v === 'string' ? v : JSON.stringify(v)}`,
+      );
+      process.stdout.write(
+        `${String(ts)} ${String(level).toUpperCase().padEnd(5)} [${String(step)}#${String(attempt)}] ${String(msg)}${fields.length ? '  ' + fields.join(' ') : ''}\n`,
+      );
     }
   }
 }

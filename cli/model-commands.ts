@@ -33,7 +33,9 @@ export async function uploadModelDir(dir: string, uri: string): Promise<string> 
 }
 
 export function modelCommands(program: Command): void {
-  const model = program.command('model').description('models: create, import/export Hugging Face folders, inspect, sample');
+  const model = program
+    .command('model')
+    .description('models: create, import/export Hugging Face folders, inspect, sample');
   model
     .command('init')
     .description('create a randomly initialised GPT-2 model (seeded)')
@@ -47,11 +49,15 @@ export function modelCommands(program: Command): void {
       const res = await modelInit({ size: opts.size, tokenizer: opts.tokenizer, outDir, seed: opts.seed });
       const where = isUri(opts.out) ? await uploadModelDir(outDir, opts.out) : outDir;
       if (isUri(opts.out)) rmSync(outDir, { recursive: true, force: true });
-      process.stdout.write(`model ${opts.size} (${res.parameterCount.toLocaleString('en-US')} parameters, ${opts.tokenizer} tokenizer) -> ${where}\n`);
+      process.stdout.write(
+        `model ${opts.size} (${res.parameterCount.toLocaleString('en-US')} parameters, ${opts.tokenizer} tokenizer) -> ${where}\n`,
+      );
     });
   model
     .command('import')
-    .description('upload a Hugging Face model folder (config.json, model.safetensors or sharded index, tokenizer files) as a model artifact')
+    .description(
+      'upload a Hugging Face model folder (config.json, model.safetensors or sharded index, tokenizer files) as a model artifact',
+    )
     .argument('<dir>', 'model folder')
     .option('--to <uri>', 'target s3:// URI (default: s3://<bucket>/models/<content hash>/<folder name>)')
     .action(async (dir: string, opts: { to?: string }) => {
@@ -60,7 +66,9 @@ export function modelCommands(program: Command): void {
       const f = r.folder;
       const left = f.ignored.length ? `; left out: ${f.ignored.join(', ')}` : '';
       process.stdout.write(`${r.uri}${r.uploaded ? '' : ' (already uploaded)'}\n`);
-      process.stderr.write(`${f.modelType} model, ${f.tensors.length} tensors (${f.weights === 'sharded' ? `${f.files.filter((n) => n.endsWith('.safetensors')).length} shards` : 'model.safetensors'}); files: ${f.files.join(', ')}${left}\n`);
+      process.stderr.write(
+        `${f.modelType} model, ${f.tensors.length} tensors (${f.weights === 'sharded' ? `${f.files.filter((n) => n.endsWith('.safetensors')).length} shards` : 'model.safetensors'}); files: ${f.files.join(', ')}${left}\n`,
+      );
     });
   model
     .command('export')
@@ -83,7 +91,9 @@ export function modelCommands(program: Command): void {
       const c = info.config as unknown as Record<string, unknown>;
       process.stdout.write(
         `parameters  ${info.parameterCount.toLocaleString('en-US')}\ntokenizer   ${info.tokenizer}\n` +
-          ['n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size'].map((k) => `${k.padEnd(11)} ${String(c[k])}`).join('\n') +
+          ['n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size']
+            .map((k) => `${k.padEnd(11)} ${String(c[k])}`)
+            .join('\n') +
           '\n',
       );
     });
@@ -98,10 +108,30 @@ export function modelCommands(program: Command): void {
     .option('--top-p <p>', 'nucleus top-p', (v) => Number(v))
     .option('--seed <n>', 'sampling seed', (v) => Number(v), 0)
     .option('--stop <s...>', 'stop sequences')
-    .action(async (m: string, o: { prompt: string; maxTokens: number; temperature: number; topK?: number; topP?: number; seed: number; stop?: string[] }) => {
-      const text = await withLocalModel(m, (dir) =>
-        modelGenerate(dir, o.prompt, { maxNewTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stop: o.stop }),
-      );
-      process.stdout.write(text + '\n');
-    });
+    .action(
+      async (
+        m: string,
+        o: {
+          prompt: string;
+          maxTokens: number;
+          temperature: number;
+          topK?: number;
+          topP?: number;
+          seed: number;
+          stop?: string[];
+        },
+      ) => {
+        const text = await withLocalModel(m, (dir) =>
+          modelGenerate(dir, o.prompt, {
+            maxNewTokens: o.maxTokens,
+            temperature: o.temperature,
+            topK: o.topK,
+            topP: o.topP,
+            seed: o.seed,
+            stop: o.stop,
+          }),
+        );
+        process.stdout.write(text + '\n');
+      },
+    );
 }

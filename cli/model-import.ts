@@ -5,7 +5,16 @@ import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fromHfConfigJson } from '../ml/config.js';
 import { exportTokenizerFiles } from '../ml/hf-export.js';
-import { CONFIG_FILE, inspectModelFolder, modelFolderPaths, modelTypeOf, ModelFolderError, TOKENIZER_FILES, writeModelFolder, type ModelFolder } from '../ml/hf-folder.js';
+import {
+  CONFIG_FILE,
+  inspectModelFolder,
+  modelFolderPaths,
+  modelTypeOf,
+  ModelFolderError,
+  TOKENIZER_FILES,
+  writeModelFolder,
+  type ModelFolder,
+} from '../ml/hf-folder.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 
 /** Loads the tfjs-backed checkpoint code only when a folder's tensors are checked. */
@@ -39,7 +48,11 @@ export interface ImportResult {
  * disk). Without `uri` it goes to a content-addressed key under `prefix`
  * (default models/), so importing the same folder twice uploads it once.
  */
-export async function importModelFolder(store: ArtifactStore, dir: string, opts: { uri?: string; prefix?: string } = {}): Promise<ImportResult> {
+export async function importModelFolder(
+  store: ArtifactStore,
+  dir: string,
+  opts: { uri?: string; prefix?: string } = {},
+): Promise<ImportResult> {
   const folder = inspectModelFolder(resolve(dir));
   await checkTensors(folder);
   let uri = opts.uri;
@@ -67,7 +80,11 @@ export async function importModelFolder(store: ArtifactStore, dir: string, opts:
  * keys), weights, and tokenizer files (ours written out as tokenizer.json
  * when the model uses a bpoflow tokenizer and carries none).
  */
-export async function exportModel(store: ArtifactStore, uri: string, dir: string): Promise<{ files: string[]; notes: string[] }> {
+export async function exportModel(
+  store: ArtifactStore,
+  uri: string,
+  dir: string,
+): Promise<{ files: string[]; notes: string[] }> {
   const files = await store.readBundle(uri);
   const cfgBytes = files[CONFIG_FILE];
   if (!cfgBytes) throw new ModelFolderError(`${uri}: not a model bundle (no ${CONFIG_FILE})`);

@@ -43,7 +43,9 @@ async function exists(client: Client, workflowId: string): Promise<boolean> {
 /** STEP and every step that depends on it, directly or not. */
 export function downstreamOf(plan: Plan, from: string): Set<string> {
   if (!plan.steps.some((s) => s.id === from)) {
-    throw new ResumeError(`--from: no step "${from}" in pipeline ${plan.name} (steps: ${plan.steps.map((s) => s.id).join(', ')})`);
+    throw new ResumeError(
+      `--from: no step "${from}" in pipeline ${plan.name} (steps: ${plan.steps.map((s) => s.id).join(', ')})`,
+    );
   }
   const out = new Set([from]);
   for (const step of plan.steps) if (step.needs.some((n) => out.has(n))) out.add(step.id); // steps are topologically sorted
@@ -61,15 +63,23 @@ export interface ResumeResult {
   rerun: string[];
 }
 
-export async function resumeRun(client: Client, store: ArtifactStore, oldRunId: string, opts: { from?: string } = {}): Promise<ResumeResult> {
+export async function resumeRun(
+  client: Client,
+  store: ArtifactStore,
+  oldRunId: string,
+  opts: { from?: string } = {},
+): Promise<ResumeResult> {
   const old = client.workflow.getHandle(oldRunId);
   const description = await old.describe();
-  if (description.status.name === 'RUNNING') throw new ResumeError(`run ${oldRunId} is still running; cancel it first or wait for it`);
+  if (description.status.name === 'RUNNING')
+    throw new ResumeError(`run ${oldRunId} is still running; cancel it first or wait for it`);
   const history = await old.fetchHistory();
   const status = statusFromHistory(oldRunId, history);
   const input = inputOf(oldRunId, history);
   if (status.state === 'succeeded' && !opts.from) {
-    throw new NothingToResume(`run ${oldRunId} succeeded: nothing to resume (to run steps again: bpoflow resume ${oldRunId} --from STEP)`);
+    throw new NothingToResume(
+      `run ${oldRunId} succeeded: nothing to resume (to run steps again: bpoflow resume ${oldRunId} --from STEP)`,
+    );
   }
   const rerun = opts.from ? downstreamOf(input.plan, opts.from) : new Set<string>();
   const reuse: NonNullable<PipelineInput['reuse']> = {};

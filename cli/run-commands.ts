@@ -56,8 +56,15 @@ async function uploadInput(store: ArtifactStore, path: string): Promise<string> 
 /** Compiles a pipeline file, uploads its local inputs, and returns the plan ready to run. */
 export async function preparePlan(file: string, opts: SubmitOptions, store: ArtifactStore): Promise<Plan> {
   const text = readFileSync(file, 'utf8');
-  const paramsFile = opts.params ? (YAML.parse(readFileSync(opts.params, 'utf8')) as Record<string, unknown>) : undefined;
-  const { plan, problems } = compile(text, { file, overrides: parseSets(opts.set ?? []), paramsFile, catalog: catalog() });
+  const paramsFile = opts.params
+    ? (YAML.parse(readFileSync(opts.params, 'utf8')) as Record<string, unknown>)
+    : undefined;
+  const { plan, problems } = compile(text, {
+    file,
+    overrides: parseSets(opts.set ?? []),
+    paramsFile,
+    catalog: catalog(),
+  });
   if (!plan || problems.length) {
     const err = new Error(problems.map(formatProblem).join('\n'));
     err.name = 'InvalidPipeline';
@@ -108,12 +115,15 @@ const CANCEL_UPDATE_TIMEOUT_MS = 3_000;
 export async function cancelRun(client: Client, run: string, reason: string): Promise<string> {
   const handle = client.workflow.getHandle(run);
   const description = await handle.describe();
-  if (description.status.name !== 'RUNNING') return `run ${run} already finished (${description.status.name}): nothing to cancel`;
+  if (description.status.name !== 'RUNNING')
+    return `run ${run} already finished (${description.status.name}): nothing to cancel`;
   const queue = description.taskQueue;
   const workers = await queueWorkers(client, queue, 'workflow');
   if (workers.live) {
     try {
-      const state = await client.connection.withDeadline(Date.now() + CANCEL_UPDATE_TIMEOUT_MS, () => handle.executeUpdate('cancel', { args: [reason] }));
+      const state = await client.connection.withDeadline(Date.now() + CANCEL_UPDATE_TIMEOUT_MS, () =>
+        handle.executeUpdate('cancel', { args: [reason] }),
+      );
       return `cancel requested for ${run} (state was ${String(state)})`;
     } catch {
       // no worker took it in time: fall back to the recorded request below
@@ -140,7 +150,8 @@ async function failureTypeOf(client: Client, runId: string): Promise<string | un
     await client.workflow.getHandle(runId).result();
   } catch (err) {
     let e: unknown = err;
-    while (e && typeof e === 'object' && 'cause' in e && (e as { cause?: unknown }).cause) e = (e as { cause: unknown }).cause;
+    while (e && typeof e === 'object' && 'cause' in e && (e as { cause?: unknown }).cause)
+      e = (e as { cause: unknown }).cause;
     return (e as { type?: string }).type;
   }
   return undefined;
@@ -153,7 +164,10 @@ export function runCommands(program: Command): void {
     .argument('<files...>')
     .option('--json', 'machine-readable output: {valid, files, problems: [{file, line, col, message}]}')
     .action((files: string[], opts: { json?: boolean }) => {
-      const problems = validateFiles(files.map((f) => resolve(f)), catalog());
+      const problems = validateFiles(
+        files.map((f) => resolve(f)),
+        catalog(),
+      );
       if (problems.length) process.exitCode = 2;
       if (opts.json) return printJson({ valid: problems.length === 0, files, problems });
       for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
@@ -194,7 +208,7 @@ export function runCommands(program: Command): void {
 
   program
     .command('watch')
-    .description("follow a run live: its steps, progress bars, latest metrics (plain lines when stdout is not a TTY)")
+    .description('follow a run live: its steps, progress bars, latest metrics (plain lines when stdout is not a TTY)')
     .argument('<run>')
     .option('--json', 'print only the final status, as JSON')
     .action(async (run: string, opts: { json?: boolean }) => {
@@ -208,7 +222,9 @@ export function runCommands(program: Command): void {
 
   program
     .command('report')
-    .description("write a self-contained HTML report of a run (steps, training curves, data balance, clusters, eval, lineage) and PNGs of its plots")
+    .description(
+      'write a self-contained HTML report of a run (steps, training curves, data balance, clusters, eval, lineage) and PNGs of its plots',
+    )
     .argument('<run>')
     .requiredOption('--out <dir>', 'output folder (index.html and plots/*.png)')
     .action(async (run: string, opts: { out: string }) => {
@@ -225,20 +241,31 @@ export function runCommands(program: Command): void {
       .option('--pipeline <name>', 'only runs of this pipeline'),
   ).action(async (opts: { limit: number; pipeline?: string; output?: string; json?: boolean }) => {
     const client = await connectClient();
-    const query = `WorkflowType = 'pipelineWorkflow'` + (opts.pipeline ? ` AND BpoflowPipeline = '${opts.pipeline.replace(/'/g, '')}'` : '');
-    const runs: { runId: string; state: string; pipeline: string | null; startedAt: string; endedAt: string | null }[] = [];
+    const query =
+      `WorkflowType = 'pipelineWorkflow'` +
+      (opts.pipeline ? ` AND BpoflowPipeline = '${opts.pipeline.replace(/'/g, '')}'` : '');
+    const runs: { runId: string; state: string; pipeline: string | null; startedAt: string; endedAt: string | null }[] =
+      [];
     for await (const wf of client.workflow.list({ query })) {
       // A bpoflow cancel ends the execution as failed (RunCancelled): its failure says which.
       const failureType = wf.status.name === 'FAILED' ? await failureTypeOf(client, wf.workflowId) : undefined;
       const pipeline = wf.typedSearchAttributes.get(PIPELINE_ATTR) ?? null;
-      runs.push({ runId: wf.workflowId, state: runStateOf(wf.status.name, failureType), pipeline, startedAt: wf.startTime.toISOString(), endedAt: wf.closeTime?.toISOString() ?? null });
+      runs.push({
+        runId: wf.workflowId,
+        state: runStateOf(wf.status.name, failureType),
+        pipeline,
+        startedAt: wf.startTime.toISOString(),
+        endedAt: wf.closeTime?.toISOString() ?? null,
+      });
       if (runs.length >= opts.limit) break;
     }
     const format = outputFormat(opts);
     if (format === 'json') return printJson(runs);
     const wide = format === 'wide';
     const header = wide ? ['run', 'state', 'pipeline', 'started', 'ended'] : ['run', 'state', 'started'];
-    const rows = runs.map((r) => (wide ? [r.runId, r.state, r.pipeline ?? '-', r.startedAt, r.endedAt ?? '-'] : [r.runId, r.state, r.startedAt]));
+    const rows = runs.map((r) =>
+      wide ? [r.runId, r.state, r.pipeline ?? '-', r.startedAt, r.endedAt ?? '-'] : [r.runId, r.state, r.startedAt],
+    );
     process.stdout.write(runs.length ? table(header, rows) : 'no runs\n');
   });
 
@@ -258,7 +285,11 @@ export function runCommands(program: Command): void {
     .argument('<run>')
     .option('--step <id>', 'only this step')
     .option('--json', 'one JSON record per line, as the workers wrote them')
-    .addOption(new Option('--format <f>', 'output (--json is the same as --format json)').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--format <f>', 'output (--json is the same as --format json)')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
     .action(async (run: string, opts: { step?: string; format: 'text' | 'json'; json?: boolean }) => {
       const { printRunLogs } = await import('./logs.js');
       await printRunLogs(run, { step: opts.step, format: opts.json ? 'json' : opts.format });

@@ -60,7 +60,14 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
     specHash: plan.specHash,
     state: 'running',
     startedAt: timeOf(events[0]!),
-    steps: plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, cache: s.cache, state: 'pending', attempts: 0 })),
+    steps: plan.steps.map((s) => ({
+      id: s.id,
+      uses: `${s.kind}@${s.version}`,
+      queue: s.queue,
+      cache: s.cache,
+      state: 'pending',
+      attempts: 0,
+    })),
     resumedFrom: input.resumedFrom,
     source: 'history',
   };
@@ -105,7 +112,11 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
       endedAt.set(st.id, id);
       if (e.childWorkflowExecutionCompletedEventAttributes) {
         const r = decode<StepWorkflowResult>(e.childWorkflowExecutionCompletedEventAttributes.result);
-        Object.assign(st, { state: r?.cached ? 'cached' : 'succeeded', outputs: r?.outputs, attempts: r?.attempts ?? 0 });
+        Object.assign(st, {
+          state: r?.cached ? 'cached' : 'succeeded',
+          outputs: r?.outputs,
+          attempts: r?.attempts ?? 0,
+        });
         if (r?.metrics) st.metrics = r.metrics;
       } else if (e.childWorkflowExecutionCanceledEventAttributes) {
         st.state = 'cancelled';
@@ -116,17 +127,26 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
           st.error = { type: failureType(f), message: f.message ?? '' };
           const detail = decode<{ attempts?: number }>(f.applicationFailureInfo?.details);
           st.attempts = Math.max(st.attempts, detail?.attempts ?? 1);
-        } else if (e.childWorkflowExecutionTimedOutEventAttributes) st.error = { type: 'Timeout', message: 'the step workflow timed out' };
-        else if (e.childWorkflowExecutionTerminatedEventAttributes) st.error = { type: 'Terminated', message: 'the step workflow was terminated' };
-        else st.error = { type: 'StartFailed', message: `could not start the step workflow (${String(e.startChildWorkflowExecutionFailedEventAttributes?.cause)})` };
+        } else if (e.childWorkflowExecutionTimedOutEventAttributes)
+          st.error = { type: 'Timeout', message: 'the step workflow timed out' };
+        else if (e.childWorkflowExecutionTerminatedEventAttributes)
+          st.error = { type: 'Terminated', message: 'the step workflow was terminated' };
+        else
+          st.error = {
+            type: 'StartFailed',
+            message: `could not start the step workflow (${String(e.startChildWorkflowExecutionFailedEventAttributes?.cause)})`,
+          };
         windDownAt = Math.min(windDownAt, id);
       }
       continue;
     }
-    if (e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel') windDownAt = Math.min(windDownAt, id);
-    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveChannels') channelActivities.add(String(e.eventId));
+    if (e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel')
+      windDownAt = Math.min(windDownAt, id);
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveChannels')
+      channelActivities.add(String(e.eventId));
     const done = e.activityTaskCompletedEventAttributes;
-    if (done && channelActivities.has(String(done.scheduledEventId))) status.channels = decode<Record<string, string>>(done.result);
+    if (done && channelActivities.has(String(done.scheduledEventId)))
+      status.channels = decode<Record<string, string>>(done.result);
   }
 
   const last = events.at(-1);
@@ -178,7 +198,10 @@ function closeOf(e: HistoryEvent): { state: RunState; error?: string; result?: P
   }
   if (e.workflowExecutionCanceledEventAttributes) return { state: 'cancelled', error: 'cancelled' };
   if (e.workflowExecutionTerminatedEventAttributes) {
-    return { state: 'cancelled', error: `terminated${e.workflowExecutionTerminatedEventAttributes.reason ? `: ${e.workflowExecutionTerminatedEventAttributes.reason}` : ''}` };
+    return {
+      state: 'cancelled',
+      error: `terminated${e.workflowExecutionTerminatedEventAttributes.reason ? `: ${e.workflowExecutionTerminatedEventAttributes.reason}` : ''}`,
+    };
   }
   if (e.workflowExecutionTimedOutEventAttributes) return { state: 'failed', error: 'the run timed out' };
   return undefined;

@@ -25,7 +25,10 @@ export function randomTag(n = 8): string {
  * many runs start in the same second: the tag is random, not a counter.
  */
 export function runIdFor(plan: Plan, now: Date, tag = randomTag()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const short = plan.specHash.slice(0, 8);
   return `${plan.name}-${stamp}-${short}-${tag}`;
 }

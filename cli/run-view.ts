@@ -52,19 +52,35 @@ export interface QueueWorkers {
 }
 
 /** Who polls a task queue, from Temporal's DescribeTaskQueue (no worker needed). */
-export async function queueWorkers(client: Client, queue: string, type: 'workflow' | 'activity'): Promise<QueueWorkers> {
+export async function queueWorkers(
+  client: Client,
+  queue: string,
+  type: 'workflow' | 'activity',
+): Promise<QueueWorkers> {
   const res = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: queue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: type === 'workflow' ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueueType:
+      type === 'workflow'
+        ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
+        : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   const now = Date.now();
-  const ages = (res.pollers ?? []).map((p) => (p.lastAccessTime ? now - (Number(p.lastAccessTime.seconds ?? 0) * 1000 + Math.floor((p.lastAccessTime.nanos ?? 0) / 1e6)) : Infinity));
+  const ages = (res.pollers ?? []).map((p) =>
+    p.lastAccessTime
+      ? now - (Number(p.lastAccessTime.seconds ?? 0) * 1000 + Math.floor((p.lastAccessTime.nanos ?? 0) / 1e6))
+      : Infinity,
+  );
   const lastPollAgoMs = ages.length ? Math.max(0, Math.min(...ages)) : undefined;
-  return { queue, live: ages.filter((a) => a < POLLER_FRESH_MS).length, ...(lastPollAgoMs !== undefined && Number.isFinite(lastPollAgoMs) ? { lastPollAgoMs } : {}) };
+  return {
+    queue,
+    live: ages.filter((a) => a < POLLER_FRESH_MS).length,
+    ...(lastPollAgoMs !== undefined && Number.isFinite(lastPollAgoMs) ? { lastPollAgoMs } : {}),
+  };
 }
 
-const ago = (ms: number | undefined) => (ms === undefined ? 'never seen' : `last poll ${formatDuration(Math.round(ms))} ago`);
+const ago = (ms: number | undefined) =>
+  ms === undefined ? 'never seen' : `last poll ${formatDuration(Math.round(ms))} ago`;
 
 export function noWorkerMessage(w: QueueWorkers, what: string): string {
   return `no worker is polling task queue "${w.queue}" (${what}; ${ago(w.lastPollAgoMs)}): start \`bpoflow worker\` for it; the run continues when one polls`;
@@ -89,7 +105,9 @@ export async function describeRun(client: Client, runId: string, opts: DescribeO
       status = await client.connection.withDeadline(Date.now() + timeout, () => handle.query<RunStatus>('status'));
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      warnings.push(`no worker answered the status query on task queue "${queue}" within ${timeout / 1000} s (${ago(workflowWorkers.lastPollAgoMs)}; ${why.slice(0, 120)}): its worker may be gone; start \`bpoflow worker\``);
+      warnings.push(
+        `no worker answered the status query on task queue "${queue}" within ${timeout / 1000} s (${ago(workflowWorkers.lastPollAgoMs)}; ${why.slice(0, 120)}): its worker may be gone; start \`bpoflow worker\``,
+      );
     }
   }
   const source: LiveRun['source'] = status ? 'query' : 'history';
@@ -116,7 +134,9 @@ async function withProgress(client: Client, step: StepStatus): Promise<{ step: L
     const pending = child.raw.pendingActivities ?? [];
     if (!pending.length) return { step, waiting: false };
     // Scheduled but not started: no worker of the step's queue has picked it up.
-    const waiting = pending.some((p) => p.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED);
+    const waiting = pending.some(
+      (p) => p.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+    );
     const merged: LiveStep = { ...step, currentAttempt: Math.max(...pending.map((p) => p.attempt ?? 1)) };
     const progress: StepProgress = {};
     let done = 0;
@@ -180,10 +200,15 @@ export function telemetryText(t: StepTelemetry | undefined): string {
 
 export function stepLine(s: LiveStep, now = Date.now()): string {
   const time = s.startedAt ? formatDuration((s.endedAt ?? now) - s.startedAt) : '';
-  const attempts = s.attempts > 1 || (s.currentAttempt ?? 0) > 1 ? ` attempt ${Math.max(s.attempts, s.currentAttempt ?? 0)}` : '';
-  const progress = s.progress?.total ? ` ${s.progress.done ?? 0}/${s.progress.total}${s.progress.unit ? ' ' + s.progress.unit : ''}` : '';
+  const attempts =
+    s.attempts > 1 || (s.currentAttempt ?? 0) > 1 ? ` attempt ${Math.max(s.attempts, s.currentAttempt ?? 0)}` : '';
+  const progress = s.progress?.total
+    ? ` ${s.progress.done ?? 0}/${s.progress.total}${s.progress.unit ? ' ' + s.progress.unit : ''}`
+    : '';
   const error = s.error ? `  ${s.error.type}: ${s.error.message}` : '';
-  const m = [metricsText(s.progress?.metrics ?? s.metrics), telemetryText(s.progress?.telemetry ?? s.telemetry)].filter(Boolean).join('  ');
+  const m = [metricsText(s.progress?.metrics ?? s.metrics), telemetryText(s.progress?.telemetry ?? s.telemetry)]
+    .filter(Boolean)
+    .join('  ');
   return `${ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${m ? '  ' + m : ''}${error}`;
 }
 

@@ -36,47 +36,82 @@ export function scheduleCommands(program: Command): void {
 
   schedule
     .command('create')
-    .description('schedule a pipeline: each run compiles from FILE as it is now, channel:// inputs resolve at run start')
+    .description(
+      'schedule a pipeline: each run compiles from FILE as it is now, channel:// inputs resolve at run start',
+    )
     .argument('<file>', 'pipeline YAML')
     .requiredOption('--id <id>', 'schedule id')
     .option('--cron <expr>', 'cron expression, e.g. "0 3 * * *"')
     .option('--every <duration>', 'interval, e.g. 6h or 30m')
-    .addOption(new Option('--overlap <policy>', 'what to do when a run is still going').choices(Object.keys(OVERLAP)).default('skip'))
+    .addOption(
+      new Option('--overlap <policy>', 'what to do when a run is still going')
+        .choices(Object.keys(OVERLAP))
+        .default('skip'),
+    )
     .option('--set <key=value>', 'override a param (repeatable)', collect, [])
     .option('--params <file>', 'YAML/JSON file of param values')
     .option('--paused', 'create it paused')
-    .action(async (file: string, opts: { id: string; cron?: string; every?: string; overlap: string; set: string[]; params?: string; paused?: boolean }) => {
-      if (Boolean(opts.cron) === Boolean(opts.every)) throw usageError('give exactly one of --cron or --every');
-      const everyMs = opts.every ? parseDuration(opts.every) : undefined;
-      if (opts.every && !everyMs) throw usageError(`--every: not a duration (e.g. 30m, 6h, 1d): ${opts.every}`);
-      const plan = await preparePlan(file, { set: opts.set, params: opts.params }, ArtifactStore.fromEnv());
-      const client = await connectClient();
-      await client.schedule.create({
-        scheduleId: opts.id,
-        spec: opts.cron ? { cronExpressions: [opts.cron] } : { intervals: [{ every: everyMs! }] },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'pipelineWorkflow',
-          workflowId: `${plan.name}-sched-${opts.id}`,
-          taskQueue: WORKFLOW_QUEUE,
-          args: [{ plan }],
-          typedSearchAttributes: pipelineSearchAttributes(plan),
+    .action(
+      async (
+        file: string,
+        opts: {
+          id: string;
+          cron?: string;
+          every?: string;
+          overlap: string;
+          set: string[];
+          params?: string;
+          paused?: boolean;
         },
-        policies: { overlap: OVERLAP[opts.overlap]! },
-        state: { paused: Boolean(opts.paused), note: `bpoflow: ${plan.name} (${plan.specHash.slice(0, 12)})` },
-      });
-      process.stdout.write(`schedule ${opts.id} created: ${plan.name} ${opts.cron ? `cron "${opts.cron}"` : `every ${opts.every}`}, overlap ${opts.overlap}\n`);
-    });
+      ) => {
+        if (Boolean(opts.cron) === Boolean(opts.every)) throw usageError('give exactly one of --cron or --every');
+        const everyMs = opts.every ? parseDuration(opts.every) : undefined;
+        if (opts.every && !everyMs) throw usageError(`--every: not a duration (e.g. 30m, 6h, 1d): ${opts.every}`);
+        const plan = await preparePlan(file, { set: opts.set, params: opts.params }, ArtifactStore.fromEnv());
+        const client = await connectClient();
+        await client.schedule.create({
+          scheduleId: opts.id,
+          spec: opts.cron ? { cronExpressions: [opts.cron] } : { intervals: [{ every: everyMs! }] },
+          action: {
+            type: 'startWorkflow',
+            workflowType: 'pipelineWorkflow',
+            workflowId: `${plan.name}-sched-${opts.id}`,
+            taskQueue: WORKFLOW_QUEUE,
+            args: [{ plan }],
+            typedSearchAttributes: pipelineSearchAttributes(plan),
+          },
+          policies: { overlap: OVERLAP[opts.overlap]! },
+          state: { paused: Boolean(opts.paused), note: `bpoflow: ${plan.name} (${plan.specHash.slice(0, 12)})` },
+        });
+        process.stdout.write(
+          `schedule ${opts.id} created: ${plan.name} ${opts.cron ? `cron "${opts.cron}"` : `every ${opts.every}`}, overlap ${opts.overlap}\n`,
+        );
+      },
+    );
 
-  withOutputOptions(schedule.command('list').description('every schedule: state, next run, note')).action(async (opts: { output?: string; json?: boolean }) => {
-    const client = await connectClient();
-    const rows: { id: string; state: 'paused' | 'active'; next: string | null; note: string | null }[] = [];
-    for await (const s of client.schedule.list()) {
-      rows.push({ id: s.scheduleId, state: s.state.paused ? 'paused' : 'active', next: s.info.nextActionTimes[0]?.toISOString() ?? null, note: s.state.note ?? null });
-    }
-    if (outputFormat(opts) === 'json') return printJson(rows);
-    process.stdout.write(rows.length ? table(['id', 'state', 'next', 'note'], rows.map((r) => [r.id, r.state, r.next ?? '-', r.note ?? ''])) : 'no schedules\n');
-  });
+  withOutputOptions(schedule.command('list').description('every schedule: state, next run, note')).action(
+    async (opts: { output?: string; json?: boolean }) => {
+      const client = await connectClient();
+      const rows: { id: string; state: 'paused' | 'active'; next: string | null; note: string | null }[] = [];
+      for await (const s of client.schedule.list()) {
+        rows.push({
+          id: s.scheduleId,
+          state: s.state.paused ? 'paused' : 'active',
+          next: s.info.nextActionTimes[0]?.toISOString() ?? null,
+          note: s.state.note ?? null,
+        });
+      }
+      if (outputFormat(opts) === 'json') return printJson(rows);
+      process.stdout.write(
+        rows.length
+          ? table(
+              ['id', 'state', 'next', 'note'],
+              rows.map((r) => [r.id, r.state, r.next ?? '-', r.note ?? '']),
+            )
+          : 'no schedules\n',
+      );
+    },
+  );
 
   schedule
     .command('describe')
@@ -91,7 +126,10 @@ export function scheduleCommands(program: Command): void {
         note: d.state.note,
         overlap: d.policies.overlap,
         spec: d.spec,
-        runs: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, runId: 'workflow' in a.action ? a.action.workflow.workflowId : undefined })),
+        runs: d.info.recentActions.map((a) => ({
+          scheduledAt: a.scheduledAt,
+          runId: 'workflow' in a.action ? a.action.workflow.workflowId : undefined,
+        })),
         running: d.info.runningActions.map((a) => a.workflow.workflowId),
         next: d.info.nextActionTimes,
       };
@@ -138,7 +176,9 @@ export function scheduleCommands(program: Command): void {
       const handle = (await connectClient()).schedule.getHandle(id);
       const { policies } = await handle.describe();
       await handle.backfill({ start: opts.from, end: opts.to, overlap: policies.overlap });
-      process.stdout.write(`schedule ${id}: backfill ${opts.from.toISOString()} .. ${opts.to.toISOString()} requested\n`);
+      process.stdout.write(
+        `schedule ${id}: backfill ${opts.from.toISOString()} .. ${opts.to.toISOString()} requested\n`,
+      );
     });
 
   schedule
@@ -151,7 +191,15 @@ export function scheduleCommands(program: Command): void {
     });
 }
 
-function formatSchedule(s: { id: string; paused: boolean; note?: string; overlap?: string; runs: { scheduledAt: Date; runId?: string }[]; running: string[]; next: Date[] }): string {
+function formatSchedule(s: {
+  id: string;
+  paused: boolean;
+  note?: string;
+  overlap?: string;
+  runs: { scheduledAt: Date; runId?: string }[];
+  running: string[];
+  next: Date[];
+}): string {
   return [
     `schedule ${s.id} (${s.paused ? 'paused' : 'active'}, overlap ${s.overlap})${s.note ? `  ${s.note}` : ''}`,
     `  running: ${s.running.join(', ') || '-'}`,

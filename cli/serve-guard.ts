@@ -28,7 +28,10 @@ export function isLoopback(host: string): boolean {
  * The key from `--api-key-file` (first line, trimmed) or $BPOFLOW_SERVE_API_KEY;
  * a server bound beyond loopback refuses to start without one.
  */
-export function resolveServeApiKey(opts: { host: string; apiKeyFile?: string }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveServeApiKey(
+  opts: { host: string; apiKeyFile?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   let key: string | undefined;
   let origin: string;
   if (opts.apiKeyFile) {
@@ -43,7 +46,8 @@ export function resolveServeApiKey(opts: { host: string; apiKeyFile?: string }, 
     origin = `$${SERVE_API_KEY_ENV}`;
     key = env[SERVE_API_KEY_ENV]?.trim() || undefined;
   }
-  if (key !== undefined && key.length < MIN_API_KEY_LENGTH) throw new ServeConfigError(`${origin}: the API key must be at least ${MIN_API_KEY_LENGTH} characters`);
+  if (key !== undefined && key.length < MIN_API_KEY_LENGTH)
+    throw new ServeConfigError(`${origin}: the API key must be at least ${MIN_API_KEY_LENGTH} characters`);
   if (key === undefined && !isLoopback(opts.host)) {
     throw new ServeConfigError(
       `refusing to serve on ${opts.host} without an API key: anyone who can reach the port could generate. ` +
@@ -68,7 +72,8 @@ export function checkApiKey(req: IncomingMessage, expected: string | undefined):
 export class ConcurrencyGate {
   private inFlight = 0;
   constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new ServeConfigError(`--max-concurrent must be an integer >= 1, got ${max}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new ServeConfigError(`--max-concurrent must be an integer >= 1, got ${max}`);
   }
   tryEnter(): boolean {
     if (this.inFlight >= this.max) return false;

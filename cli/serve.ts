@@ -26,12 +26,29 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { deserializeModel, generateTokens, tokenizerOf, loadModel, selectBackend, type BackendPref, type CausalLM, type Tokenizer } from '../ml/index.js';
+import {
+  deserializeModel,
+  generateTokens,
+  tokenizerOf,
+  loadModel,
+  selectBackend,
+  type BackendPref,
+  type CausalLM,
+  type Tokenizer,
+} from '../ml/index.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { renderChat } from '../activities/steps/common.js';
 import { resolveModelUri } from '../activities/steps/model-io.js';
 import type { ChatMessage, Role } from '../formats/index.js';
-import { checkApiKey, ConcurrencyGate, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT, isLoopback, resolveServeApiKey, ServeConfigError } from './serve-guard.js';
+import {
+  checkApiKey,
+  ConcurrencyGate,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONCURRENT,
+  isLoopback,
+  resolveServeApiKey,
+  ServeConfigError,
+} from './serve-guard.js';
 
 export interface ServeOptions {
   model: string;
@@ -87,12 +104,21 @@ function parseMessages(v: unknown): ChatMessage[] {
     const o = m as { role?: unknown; content?: unknown };
     let role = o?.role as string;
     if (role === 'developer') role = 'system';
-    if (!ROLES.has(role as Role)) throw new HttpError(400, `messages[${i}].role must be system, user, assistant or tool`, `messages[${i}].role`);
+    if (!ROLES.has(role as Role))
+      throw new HttpError(400, `messages[${i}].role must be system, user, assistant or tool`, `messages[${i}].role`);
     let content: string;
     if (typeof o.content === 'string') content = o.content;
-    else if (Array.isArray(o.content)) content = o.content.map((p: { type?: string; text?: unknown }) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+    else if (Array.isArray(o.content))
+      content = o.content
+        .map((p: { type?: string; text?: unknown }) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : ''))
+        .join('');
     else if (o.content === null || o.content === undefined) content = '';
-    else throw new HttpError(400, `messages[${i}].content must be a string or a list of text parts`, `messages[${i}].content`);
+    else
+      throw new HttpError(
+        400,
+        `messages[${i}].content must be a string or a list of text parts`,
+        `messages[${i}].content`,
+      );
     return { role: role as Role, content };
   });
 }
@@ -111,17 +137,23 @@ function parseSampling(b: Record<string, unknown>, opts: ServeOptions): Sampling
   const numField = (k: string, d: number, min: number, max: number, int = false): number => {
     const v = b[k];
     if (v === undefined || v === null) return d;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) throw new HttpError(400, `"${k}" must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}]`, k);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v)))
+      throw new HttpError(400, `"${k}" must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}]`, k);
     return v;
   };
   const limit = opts.maxTokensLimit ?? 512;
-  const maxTokens = b.max_completion_tokens !== undefined && b.max_completion_tokens !== null ? numField('max_completion_tokens', 64, 1, limit, true) : numField('max_tokens', 64, 1, limit, true);
+  const maxTokens =
+    b.max_completion_tokens !== undefined && b.max_completion_tokens !== null
+      ? numField('max_completion_tokens', 64, 1, limit, true)
+      : numField('max_tokens', 64, 1, limit, true);
   let stop: string[] = [];
   if (typeof b.stop === 'string') stop = [b.stop];
   else if (Array.isArray(b.stop)) {
-    if (!b.stop.every((s) => typeof s === 'string') || b.stop.length > 4) throw new HttpError(400, '"stop" must be a string or up to 4 strings', 'stop');
+    if (!b.stop.every((s) => typeof s === 'string') || b.stop.length > 4)
+      throw new HttpError(400, '"stop" must be a string or up to 4 strings', 'stop');
     stop = b.stop as string[];
-  } else if (b.stop !== undefined && b.stop !== null) throw new HttpError(400, '"stop" must be a string or a list of strings', 'stop');
+  } else if (b.stop !== undefined && b.stop !== null)
+    throw new HttpError(400, '"stop" must be a string or a list of strings', 'stop');
   if (b.stream === true) throw new HttpError(400, 'streaming is not supported by bpoflow serve', 'stream');
   return {
     n: numField('n', 1, 1, opts.maxN ?? 16, true),
@@ -140,7 +172,12 @@ interface Completion {
   tokens: number;
 }
 
-function complete(model: CausalLM, tok: Tokenizer, prompt: string, s: Sampling): { completions: Completion[]; promptTokens: number } {
+function complete(
+  model: CausalLM,
+  tok: Tokenizer,
+  prompt: string,
+  s: Sampling,
+): { completions: Completion[]; promptTokens: number } {
   const budget = model.config.n_positions;
   const promptIds = tok.tokenize(prompt);
   const promptTokens = Math.max(1, Math.min(promptIds.length, Math.max(1, budget - s.maxTokens)));
@@ -165,7 +202,8 @@ function complete(model: CausalLM, tok: Tokenizer, prompt: string, s: Sampling):
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `request body too large: ${declared} bytes, the limit is ${limit}`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new HttpError(413, `request body too large: ${declared} bytes, the limit is ${limit}`);
   const body = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -196,14 +234,19 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Record<str
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }
 
 const errorBody = (e: HttpError) => ({ error: { message: e.message, type: e.type, param: e.param, code: null } });
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  if (opts.apiKey === undefined && !isLoopback(opts.host)) throw new ServeConfigError(`refusing to serve on ${opts.host} without an API key`);
+  if (opts.apiKey === undefined && !isLoopback(opts.host))
+    throw new ServeConfigError(`refusing to serve on ${opts.host} without an API key`);
   const gate = new ConcurrencyGate(opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT);
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -220,15 +263,37 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (req.method === 'GET' && (path === '/health' || path === '/healthz')) {
       // Open to liveness probes; what is served is told only to callers with the key.
       if (!checkApiKey(req, opts.apiKey)) return send(res, 200, { status: 'ok' });
-      return send(res, 200, { status: 'ok', model: modelName, parameters: model.parameterCount(), tokenizer: model.tokenizerName, backend: backend.name });
+      return send(res, 200, {
+        status: 'ok',
+        model: modelName,
+        parameters: model.parameterCount(),
+        tokenizer: model.tokenizerName,
+        backend: backend.name,
+      });
     }
     if (!checkApiKey(req, opts.apiKey)) {
-      return send(res, 401, { error: { message: 'missing or invalid API key (send Authorization: Bearer <key>)', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, { 'www-authenticate': 'Bearer' });
+      return send(
+        res,
+        401,
+        {
+          error: {
+            message: 'missing or invalid API key (send Authorization: Bearer <key>)',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        },
+        { 'www-authenticate': 'Bearer' },
+      );
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      return send(res, 200, { object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'bpoflow' }] });
+      return send(res, 200, {
+        object: 'list',
+        data: [{ id: modelName, object: 'model', created, owned_by: 'bpoflow' }],
+      });
     }
-    if (req.method === 'GET' && path === `/v1/models/${modelName}`) return send(res, 200, { id: modelName, object: 'model', created, owned_by: 'bpoflow' });
+    if (req.method === 'GET' && path === `/v1/models/${modelName}`)
+      return send(res, 200, { id: modelName, object: 'model', created, owned_by: 'bpoflow' });
     if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions')) {
       const body = await readBody(req, maxBody);
       const chat = path === '/v1/chat/completions';
@@ -252,7 +317,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           created: now,
           model: modelName,
           system_fingerprint: `bpoflow-${backend.name}`,
-          choices: completions.map((c, index) => ({ index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finish })),
+          choices: completions.map((c, index) => ({
+            index,
+            message: { role: 'assistant', content: c.text },
+            logprobs: null,
+            finish_reason: c.finish,
+          })),
           usage: usage(promptTokens, completionTokens),
         });
       }
@@ -271,11 +341,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const health = req.method === 'GET' && /^\/healthz?\/?(\?|$)/.test(req.url ?? '');
     if (!health && !gate.tryEnter()) {
-      return send(res, 429, errorBody(new HttpError(429, `too many concurrent requests (at most ${gate.max}); retry shortly`, null, 'rate_limit_exceeded')), { 'retry-after': '1' });
+      return send(
+        res,
+        429,
+        errorBody(
+          new HttpError(
+            429,
+            `too many concurrent requests (at most ${gate.max}); retry shortly`,
+            null,
+            'rate_limit_exceeded',
+          ),
+        ),
+        { 'retry-after': '1' },
+      );
     }
     if (!health) res.once('close', () => gate.leave());
     handle(req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), null, 'server_error');
+      const e =
+        err instanceof HttpError
+          ? err
+          : new HttpError(500, err instanceof Error ? err.message : String(err), null, 'server_error');
       // An unread body is not drained: the connection closes after the answer.
       if (!res.headersSent) send(res, e.status, errorBody(e), e.status === 413 ? { connection: 'close' } : {});
       else res.end();

@@ -18,14 +18,17 @@ function printStack(state: StackState, out = process.stdout): void {
 
 function upSummary(r: UpResult, ms: number): string {
   if (r.alreadyRunning) return 'The stack is already running; nothing changed.';
-  if (r.kept.length) return `Started ${r.started.join(', ')} on its stored ports (${ms} ms); ${r.kept.join(', ')} kept running.`;
+  if (r.kept.length)
+    return `Started ${r.started.join(', ')} on its stored ports (${ms} ms); ${r.kept.join(', ')} kept running.`;
   return `The stack is up (${ms} ms).`;
 }
 
 export function stackCommands(program: Command): void {
   program
     .command('up')
-    .description('start the local stack (Temporal dev server with SQLite and UI, SeaweedFS S3), or whatever part of it is down')
+    .description(
+      'start the local stack (Temporal dev server with SQLite and UI, SeaweedFS S3), or whatever part of it is down',
+    )
     .option('--temporal-port <port>', 'Temporal frontend port (default: the stored one, else 7233)', portOption)
     .option('--ui-port <port>', 'Temporal Web UI port (default: the stored one, else 8233)', portOption)
     .option('--s3-port <port>', 'S3 API port (default: the stored one, else 8333)', portOption)
@@ -47,7 +50,9 @@ export function stackCommands(program: Command): void {
     .action(async () => {
       const stopped = await down();
       process.stdout.write(
-        stopped.length ? `Stopped ${stopped.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; data kept in ${resolveStackHome().home}.\n` : `The stack in ${describeHome()} is not running.\n`,
+        stopped.length
+          ? `Stopped ${stopped.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; data kept in ${resolveStackHome().home}.\n`
+          : `The stack in ${describeHome()} is not running.\n`,
       );
     });
 
@@ -55,17 +60,28 @@ export function stackCommands(program: Command): void {
     .command('status')
     .argument('[run]', 'a run id: show its steps instead of the stack')
     .option('--json', 'machine-readable output')
-    .description("without RUN: the stack home, and each service with pid, address and health (a real S3 write and read; exit 1 if any is down); with RUN: the run's steps")
+    .description(
+      "without RUN: the stack home, and each service with pid, address and health (a real S3 write and read; exit 1 if any is down); with RUN: the run's steps",
+    )
     .action(async (run: string | undefined, opts: { json?: boolean }) => {
       if (run) return runStatus(run, opts);
       const home = resolveStackHome();
       const services = await status({ home: home.home });
-      if (opts.json) process.stdout.write(JSON.stringify(services.map((s) => ({ ...s, home: home.home })), null, 2) + '\n');
+      if (opts.json)
+        process.stdout.write(
+          JSON.stringify(
+            services.map((s) => ({ ...s, home: home.home })),
+            null,
+            2,
+          ) + '\n',
+        );
       else {
         process.stdout.write(`stack     ${describeHome(home)}\n`);
         for (const s of services) {
           const health = !s.running ? 'down' : s.healthy ? 'healthy' : 'unhealthy';
-          process.stdout.write(`${s.name.padEnd(9)} ${health.padEnd(10)} pid ${String(s.pid || '-').padEnd(8)} ${s.address}  log ${s.log}${s.detail ? `\n          ${s.detail}` : ''}\n`);
+          process.stdout.write(
+            `${s.name.padEnd(9)} ${health.padEnd(10)} pid ${String(s.pid || '-').padEnd(8)} ${s.address}  log ${s.log}${s.detail ? `\n          ${s.detail}` : ''}\n`,
+          );
         }
       }
       if (!services.every((s) => s.running && s.healthy)) process.exitCode = 1;

@@ -8,7 +8,17 @@
 import type { Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { describeRun, formatDuration, metricsText, renderSteps, stepLine, telemetryText, type DescribeOptions, type LiveRun, type LiveStep } from './run-view.js';
+import {
+  describeRun,
+  formatDuration,
+  metricsText,
+  renderSteps,
+  stepLine,
+  telemetryText,
+  type DescribeOptions,
+  type LiveRun,
+  type LiveStep,
+} from './run-view.js';
 
 export { metricsText };
 
@@ -55,9 +65,11 @@ export function progressText(s: LiveStep, rate: number | undefined): string {
   if (!p) return '';
   const unit = p.unit ?? '';
   const parts: string[] = [];
-  if (p.done !== undefined) parts.push(p.total ? `${p.done}/${p.total}${unit ? ' ' + unit : ''}` : `${p.done}${unit ? ' ' + unit : ''}`);
+  if (p.done !== undefined)
+    parts.push(p.total ? `${p.done}/${p.total}${unit ? ' ' + unit : ''}` : `${p.done}${unit ? ' ' + unit : ''}`);
   if (rate !== undefined) parts.push(`${rate >= 10 ? rate.toFixed(0) : rate.toFixed(2)} ${unit || 'it'}/s`);
-  if (rate && p.total && p.done !== undefined) parts.push(`ETA ${formatDuration(Math.max(0, Math.round(((p.total - p.done) / rate) * 1000)))}`);
+  if (rate && p.total && p.done !== undefined)
+    parts.push(`ETA ${formatDuration(Math.max(0, Math.round(((p.total - p.done) / rate) * 1000)))}`);
   const m = metricsText(p.metrics ?? s.metrics);
   if (m) parts.push(m);
   const t = telemetryText(p.telemetry);
@@ -66,7 +78,15 @@ export function progressText(s: LiveStep, rate: number | undefined): string {
   return parts.join('  ');
 }
 
-const ICON: Record<string, string> = { pending: '·', running: '▶', succeeded: '✓', cached: '↺', skipped: '-', failed: '✗', cancelled: '⊘' };
+const ICON: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  cached: '↺',
+  skipped: '-',
+  failed: '✗',
+  cancelled: '⊘',
+};
 const BAR_SIZE = 24;
 
 function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress.Options, now = Date.now()): string {
@@ -76,10 +96,13 @@ function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress
   if (s.state === 'running' && s.progress?.total) {
     const ratio = Math.min(1, Math.max(0, (s.progress.done ?? 0) / s.progress.total));
     const filled = Math.round(ratio * BAR_SIZE);
-    const bar = (barOptions.barCompleteChar ?? '█').repeat(filled) + (barOptions.barIncompleteChar ?? '░').repeat(BAR_SIZE - filled);
+    const bar =
+      (barOptions.barCompleteChar ?? '█').repeat(filled) +
+      (barOptions.barIncompleteChar ?? '░').repeat(BAR_SIZE - filled);
     return `${head}  [${bar}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ${progressText(s, rate)}`;
   }
-  if (s.state === 'running') return `${head}  ${progressText(s, rate)}${s.lastFailure ? `  last failure: ${s.lastFailure}` : ''}`;
+  if (s.state === 'running')
+    return `${head}  ${progressText(s, rate)}${s.lastFailure ? `  last failure: ${s.lastFailure}` : ''}`;
   if (s.state === 'failed' && s.error) return `${head}  ${s.error.type}: ${s.error.message}`;
   const m = [metricsText(s.metrics), telemetryText(s.telemetry)].filter(Boolean).join('  ');
   return m ? `${head}  ${m}` : head;
@@ -94,7 +117,8 @@ function poller(client: Client, runId: string): () => Promise<LiveRun> {
   return async () => {
     const opts: DescribeOptions = { query: Date.now() >= skipQueryUntil };
     const run = await describeRun(client, runId, opts);
-    if (opts.query && run.temporalStatus === 'RUNNING' && run.source === 'history') skipQueryUntil = Date.now() + QUERY_BACKOFF_MS;
+    if (opts.query && run.temporalStatus === 'RUNNING' && run.source === 'history')
+      skipQueryUntil = Date.now() + QUERY_BACKOFF_MS;
     return run;
   };
 }
@@ -105,7 +129,12 @@ export async function watchRun(client: Client, runId: string, opts: WatchOptions
   return live ? watchLive(client, runId, out, opts) : watchPlain(client, runId, out, opts);
 }
 
-async function watchPlain(client: Client, runId: string, out: NodeJS.WritableStream, opts: WatchOptions): Promise<LiveRun> {
+async function watchPlain(
+  client: Client,
+  runId: string,
+  out: NodeJS.WritableStream,
+  opts: WatchOptions,
+): Promise<LiveRun> {
   const seen = new Map<string, string>();
   const rates = new Map<string, RateTracker>();
   const lastProgress = new Map<string, number>();
@@ -145,7 +174,12 @@ async function watchPlain(client: Client, runId: string, out: NodeJS.WritableStr
   }
 }
 
-async function watchLive(client: Client, runId: string, out: NodeJS.WritableStream, opts: WatchOptions): Promise<LiveRun> {
+async function watchLive(
+  client: Client,
+  runId: string,
+  out: NodeJS.WritableStream,
+  opts: WatchOptions,
+): Promise<LiveRun> {
   const barOptions: cliProgress.Options = { barsize: BAR_SIZE, barCompleteChar: '█', barIncompleteChar: '░' };
   const describe = poller(client, runId);
   let run = await describe();
@@ -162,22 +196,34 @@ async function watchLive(client: Client, runId: string, out: NodeJS.WritableStre
   });
   const header = (): string => {
     const elapsed = formatDuration((run.endedAt ?? Date.now()) - started);
-    const counts = ['succeeded', 'cached', 'running', 'pending', 'failed'].map((st) => [st, run.steps.filter((s) => s.state === st).length] as const).filter(([, n]) => n > 0);
+    const counts = ['succeeded', 'cached', 'running', 'pending', 'failed']
+      .map((st) => [st, run.steps.filter((s) => s.state === st).length] as const)
+      .filter(([, n]) => n > 0);
     return `run ${run.runId}  ${run.state}  ${elapsed}  (${counts.map(([st, n]) => `${n} ${st}`).join(', ')})`;
   };
   multibar.create(1, 0, {}, { format: () => header() });
   if (opts.link) multibar.create(1, 0, {}, { format: () => `ui  ${opts.link}` });
-  multibar.create(1, 0, {}, { format: () => (run.warnings?.length ? run.warnings.map((w) => `warning: ${w}`).join('  |  ') : '') });
+  multibar.create(
+    1,
+    0,
+    {},
+    { format: () => (run.warnings?.length ? run.warnings.map((w) => `warning: ${w}`).join('  |  ') : '') },
+  );
   const bars = new Map<string, cliProgress.SingleBar>();
   for (const s of run.steps) {
     bars.set(
       s.id,
-      multibar.create(1, 0, {}, {
-        format: () => {
-          const step = run.steps.find((x) => x.id === s.id)!;
-          return '  ' + liveLine(step, rates.get(s.id)?.rate(step.startedAt), barOptions);
+      multibar.create(
+        1,
+        0,
+        {},
+        {
+          format: () => {
+            const step = run.steps.find((x) => x.id === s.id)!;
+            return '  ' + liveLine(step, rates.get(s.id)?.rate(step.startedAt), barOptions);
+          },
         },
-      }),
+      ),
     );
   }
   try {

@@ -50,7 +50,9 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         namespace,
         taskQueue: WORKFLOW_QUEUE,
         // The build's prebundled code when present; webpack at start-up otherwise.
-        ...(existsSync(bundlePath()) ? { workflowBundle: { codePath: bundlePath() } } : { workflowsPath: workflowsPath() }),
+        ...(existsSync(bundlePath())
+          ? { workflowBundle: { codePath: bundlePath() } }
+          : { workflowsPath: workflowsPath() }),
         activities: { cacheLookup, cacheRecord, resolveChannels },
         maxConcurrentActivityTaskExecutions: 16,
       }),
@@ -73,7 +75,11 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       }),
     );
   }
-  log.info('worker ready', { workflowQueue: opts.workflows ? WORKFLOW_QUEUE : null, queues: opts.queues, kinds: registeredKinds() });
+  log.info('worker ready', {
+    workflowQueue: opts.workflows ? WORKFLOW_QUEUE : null,
+    queues: opts.queues,
+    kinds: registeredKinds(),
+  });
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
   log.info('worker stopped');

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 const status = JSON.parse(readFileSync(0, 'utf8'));
 const o = status.outputs ?? {};
 const f = (v, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—');
-const row = (cells, widths) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+const row = (cells, widths) =>
+  cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 const w = [36, 10, 12];
 
 const lines = [
@@ -25,7 +26,10 @@ const lines = [
   '',
   'step times: ' +
     (status.steps ?? [])
-      .map((s) => `${s.id} ${s.state === 'cached' ? 'cached' : s.startedAt && s.endedAt ? `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : s.state}`)
+      .map(
+        (s) =>
+          `${s.id} ${s.state === 'cached' ? 'cached' : s.startedAt && s.endedAt ? `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : s.state}`,
+      )
       .join(', '),
 ];
 process.stdout.write(lines.join('\n') + '\n');

@@ -18,7 +18,9 @@ const backend = tf.backend();
 const gpuNames = () => {
   const dir = '/proc/driver/nvidia/gpus';
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).map((d) => /Model:\s*(.+)/.exec(readFileSync(path.join(dir, d, 'information'), 'utf8'))?.[1]?.trim() ?? d);
+  return readdirSync(dir).map(
+    (d) => /Model:\s*(.+)/.exec(readFileSync(path.join(dir, d, 'information'), 'utf8'))?.[1]?.trim() ?? d,
+  );
 };
 const device = backend.isUsingGpuDevice ? `GPU ${gpuNames().join(', ') || '(name unknown)'}` : 'CPU only';
 const n = 1024;
@@ -34,4 +36,13 @@ for (let i = 0; i < reps; i++) {
 }
 await c.data(); // read outside tidy: only the result's sync is timed, not a walk over it
 const gflops = (2 * n ** 3 * reps) / ((performance.now() - t) / 1000) / 1e9;
-console.log(JSON.stringify({ package: pkg, tfjs: tf.version.tfjs, backend: tf.getBackend(), device, loadMs, matMul1024GFlops: Math.round(gflops * 10) / 10 }));
+console.log(
+  JSON.stringify({
+    package: pkg,
+    tfjs: tf.version.tfjs,
+    backend: tf.getBackend(),
+    device,
+    loadMs,
+    matMul1024GFlops: Math.round(gflops * 10) / 10,
+  }),
+);

@@ -4,7 +4,18 @@
 // private to the user (0700 folders, 0600 files).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -101,10 +112,16 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Resolves when the port is free; a port held by another program is an error, not a wait. */
-async function assertPortFree(port: number, what: string, hint = `pick another with --${what}-port or stop that program`): Promise<void> {
+async function assertPortFree(
+  port: number,
+  what: string,
+  hint = `pick another with --${what}-port or stop that program`,
+): Promise<void> {
   await new Promise<void>((ok, fail) => {
     const server = createServer();
-    server.once('error', () => fail(new StackError(`port ${HOST}:${port} (${what}) is already in use by another program; ${hint}`)));
+    server.once('error', () =>
+      fail(new StackError(`port ${HOST}:${port} (${what}) is already in use by another program; ${hint}`)),
+    );
     server.listen(port, HOST, () => server.close(() => ok()));
   });
 }
@@ -165,9 +182,12 @@ function newestMasterPort(dataDir: string): number | undefined {
 
 function toolPath(envVar: string, name: string, version: string, binary: string): string {
   const fromEnv = process.env[envVar];
-  const path = fromEnv ?? join(process.env.BPOFLOW_TOOLS ?? join(homedir(), '.cache/bpoflow/tools'), `${name}-${version}`, binary);
+  const path =
+    fromEnv ?? join(process.env.BPOFLOW_TOOLS ?? join(homedir(), '.cache/bpoflow/tools'), `${name}-${version}`, binary);
   if (!existsSync(path)) {
-    throw new StackError(`${binary} not found at ${path}; run \`bash infra/tools.sh\` to build it (needs Go), or set ${envVar}`);
+    throw new StackError(
+      `${binary} not found at ${path}; run \`bash infra/tools.sh\` to build it (needs Go), or set ${envVar}`,
+    );
   }
   return path;
 }
@@ -233,7 +253,13 @@ function startDetached([bin, ...args]: string[], log: string, cwd?: string): num
   }
 }
 
-async function waitUntil(what: string, log: string, pid: number, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitUntil(
+  what: string,
+  log: string,
+  pid: number,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid)) throw new StackError(`${what} exited during start-up; read ${log}`);
@@ -300,7 +326,8 @@ export async function s3Probe(creds: S3Credentials, timeoutMs = 5000): Promise<S
   try {
     await withDeadline(`write probe (put ${uri})`, timeoutMs, client.putObject(creds.bucket, key, body, body.length));
     const read = await withDeadline(`read probe (get ${uri})`, timeoutMs, readAll(client.getObject(creds.bucket, key)));
-    if (!read.equals(body)) return { healthy: false, detail: `read probe: ${uri} came back different from what was written` };
+    if (!read.equals(body))
+      return { healthy: false, detail: `read probe: ${uri} came back different from what was written` };
     await withDeadline(`delete probe (remove ${uri})`, timeoutMs, client.removeObject(creds.bucket, key));
     return { healthy: true };
   } catch (err) {
@@ -338,7 +365,9 @@ export interface UpResult {
 
 /** The public ports: the stored ones, unless the caller names others. */
 function choosePorts(existing: StackState | undefined, requested: Partial<StackPorts> = {}): StackPorts {
-  const defined = Object.fromEntries(Object.entries(requested).filter(([, v]) => v !== undefined)) as Partial<StackPorts>;
+  const defined = Object.fromEntries(
+    Object.entries(requested).filter(([, v]) => v !== undefined),
+  ) as Partial<StackPorts>;
   return { ...DEFAULT_PORTS, ...existing?.ports, ...defined };
 }
 
@@ -364,11 +393,15 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     const wanted = servicePublicPort(s.name, ports);
     const had = servicePublicPort(s.name, existing!.ports);
     if (wanted.some((p, i) => p !== had[i])) {
-      throw new StackError(`${s.name} is running on ${s.address} (pid ${s.pid}); run \`bpoflow down\` first to move it to other ports`);
+      throw new StackError(
+        `${s.name} is running on ${s.address} (pid ${s.pid}); run \`bpoflow down\` first to move it to other ports`,
+      );
     }
   }
   if (existing && alive.size > 0 && bucket !== existing.bucket) {
-    throw new StackError(`the stack is running with bucket ${existing.bucket}; run \`bpoflow down\` first to change it`);
+    throw new StackError(
+      `the stack is running with bucket ${existing.bucket}; run \`bpoflow down\` first to change it`,
+    );
   }
 
   for (const dir of ['logs', 'temporal', 's3', 's3/data', 's3/config']) privateDir(join(home, dir));
@@ -394,7 +427,9 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     try {
       await waitUntil(s.name, s.log, s.pid, probe, 30_000);
     } catch {
-      throw new StackError(`${s.name} (pid ${s.pid}) is running but does not answer on ${s.address}; read ${s.log}, or run \`bpoflow down\` and \`bpoflow up\``);
+      throw new StackError(
+        `${s.name} (pid ${s.pid}) is running but does not answer on ${s.address}; read ${s.log}, or run \`bpoflow down\` and \`bpoflow up\``,
+      );
     }
     kept.push(s.name);
   }
@@ -409,7 +444,11 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   if (toStart.includes('s3')) {
     await assertPortFree(ports.s3, 's3');
     const hint = `SeaweedFS keeps its master state under that port (${join(home, 's3', 'data', `m${internalPorts.master}`)}); stop that program and run \`bpoflow up\` again`;
-    for (const [what, p] of [['SeaweedFS master', internalPorts.master], ['SeaweedFS volume', internalPorts.volume], ['SeaweedFS filer', internalPorts.filer]] as const) {
+    for (const [what, p] of [
+      ['SeaweedFS master', internalPorts.master],
+      ['SeaweedFS volume', internalPorts.volume],
+      ['SeaweedFS filer', internalPorts.filer],
+    ] as const) {
       await assertPortFree(p, what, hint);
       await assertPortFree(p + 10000, `${what} gRPC`, hint);
     }
@@ -417,8 +456,12 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
 
   const versions = readVersions();
-  const temporalBin = toStart.includes('temporal') ? toolPath('BPOFLOW_TEMPORAL_BIN', 'temporal', versions.TEMPORAL_CLI_VERSION, 'temporal') : '';
-  const weedBin = toStart.includes('s3') ? toolPath('BPOFLOW_WEED_BIN', 'weed', versions.SEAWEEDFS_VERSION, 'weed') : '';
+  const temporalBin = toStart.includes('temporal')
+    ? toolPath('BPOFLOW_TEMPORAL_BIN', 'temporal', versions.TEMPORAL_CLI_VERSION, 'temporal')
+    : '';
+  const weedBin = toStart.includes('s3')
+    ? toolPath('BPOFLOW_WEED_BIN', 'weed', versions.SEAWEEDFS_VERSION, 'weed')
+    : '';
   const started: ServiceState[] = [];
   try {
     if (toStart.includes('temporal')) {
@@ -465,19 +508,41 @@ function startTemporal(home: string, bin: string, ports: StackPorts): ServiceSta
   const log = join(home, 'logs', 'temporal.log');
   const command = [
     bin,
-    'server', 'start-dev',
-    '--ip', HOST, '--ui-ip', HOST,
-    '--port', String(ports.temporal), '--ui-port', String(ports.ui),
-    '--db-filename', join(home, 'temporal', 'temporal.db'),
-    '--namespace', 'default',
-    '--search-attribute', 'BpoflowPipeline=Keyword',
-    '--search-attribute', 'BpoflowSpecHash=Keyword',
+    'server',
+    'start-dev',
+    '--ip',
+    HOST,
+    '--ui-ip',
+    HOST,
+    '--port',
+    String(ports.temporal),
+    '--ui-port',
+    String(ports.ui),
+    '--db-filename',
+    join(home, 'temporal', 'temporal.db'),
+    '--namespace',
+    'default',
+    '--search-attribute',
+    'BpoflowPipeline=Keyword',
+    '--search-attribute',
+    'BpoflowSpecHash=Keyword',
     // WAL with normal sync: durable across process crashes, without an fsync per history write.
-    '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-    '--log-level', 'warn',
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--log-level',
+    'warn',
   ];
   const pid = startDetached(command, log);
-  return { name: 'temporal', pid, address: `${HOST}:${ports.temporal}`, log, ports: [ports.temporal, ports.ui], command };
+  return {
+    name: 'temporal',
+    pid,
+    address: `${HOST}:${ports.temporal}`,
+    log,
+    ports: [ports.temporal, ports.ui],
+    command,
+  };
 }
 
 /**
@@ -488,11 +553,23 @@ function startTemporal(home: string, bin: string, ports: StackPorts): ServiceSta
  */
 function masterToml(): string {
   const wait = process.env.BPOFLOW_S3_STATE_LOSS_RECOVERY_WAIT ?? '60s';
-  if (!/^\d+(ms|s|m)$/.test(wait)) throw new StackError(`BPOFLOW_S3_STATE_LOSS_RECOVERY_WAIT: expected a duration such as 30s, got "${wait}"`);
-  return ['# Written by `bpoflow up`; rewritten on every start.', '[master.volume_growth]', `state_loss_recovery_wait = "${wait}"`, ''].join('\n');
+  if (!/^\d+(ms|s|m)$/.test(wait))
+    throw new StackError(`BPOFLOW_S3_STATE_LOSS_RECOVERY_WAIT: expected a duration such as 30s, got "${wait}"`);
+  return [
+    '# Written by `bpoflow up`; rewritten on every start.',
+    '[master.volume_growth]',
+    `state_loss_recovery_wait = "${wait}"`,
+    '',
+  ].join('\n');
 }
 
-function startSeaweed(home: string, bin: string, ports: StackPorts, internal: InternalPorts, creds: S3Credentials): ServiceState {
+function startSeaweed(
+  home: string,
+  bin: string,
+  ports: StackPorts,
+  internal: InternalPorts,
+  creds: S3Credentials,
+): ServiceState {
   const log = join(home, 'logs', 's3.log');
   const configDir = join(home, 's3', 'config');
   writeSecretFile(join(configDir, 'master.toml'), masterToml());
@@ -500,7 +577,13 @@ function startSeaweed(home: string, bin: string, ports: StackPorts, internal: In
   writeSecretFile(
     identities,
     JSON.stringify({
-      identities: [{ name: 'bpoflow', credentials: [{ accessKey: creds.accessKey, secretKey: creds.secretKey }], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] }],
+      identities: [
+        {
+          name: 'bpoflow',
+          credentials: [{ accessKey: creds.accessKey, secretKey: creds.secretKey }],
+          actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
+        },
+      ],
     }),
   );
   const data = join(home, 's3', 'data');
@@ -508,22 +591,38 @@ function startSeaweed(home: string, bin: string, ports: StackPorts, internal: In
     bin,
     `-config_dir=${configDir}`,
     'server',
-    `-ip=${HOST}`, `-ip.bind=${HOST}`,
+    `-ip=${HOST}`,
+    `-ip.bind=${HOST}`,
     `-dir=${data}`,
     // The master's raft state lives in <master.dir>/m<master.port>: both fixed for this home.
-    `-master.dir=${data}`, `-master.port=${internal.master}`, '-master.resumeState=true',
+    `-master.dir=${data}`,
+    `-master.port=${internal.master}`,
+    '-master.resumeState=true',
     // One master: it resumes as leader at once instead of waiting out a 10 s election timeout.
     '-master.peers=none',
     `-volume.port=${internal.volume}`,
-    '-filer', `-filer.port=${internal.filer}`,
-    '-s3', `-s3.port=${ports.s3}`, `-s3.port.grpc=${internal.s3Grpc}`, `-s3.config=${identities}`,
-    '-s3.port.iceberg=0', '-s3.port.lance=0',
-    '-volume.max=0', '-master.volumeSizeLimitMB=1024',
+    '-filer',
+    `-filer.port=${internal.filer}`,
+    '-s3',
+    `-s3.port=${ports.s3}`,
+    `-s3.port.grpc=${internal.s3Grpc}`,
+    `-s3.config=${identities}`,
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
+    '-volume.max=0',
+    '-master.volumeSizeLimitMB=1024',
   ];
   // cwd = the config folder: SeaweedFS also reads ./master.toml etc., never the caller's.
   const pid = startDetached(command, log, configDir);
   const all = [internal.master, internal.volume, internal.filer].flatMap((p) => [p, p + 10000]);
-  return { name: 's3', pid, address: `http://${HOST}:${ports.s3}`, log, ports: [ports.s3, ...all, internal.s3Grpc], command };
+  return {
+    name: 's3',
+    pid,
+    address: `http://${HOST}:${ports.s3}`,
+    log,
+    ports: [ports.s3, ...all, internal.s3Grpc],
+    command,
+  };
 }
 
 /** SeaweedFS answers ListBuckets before its volume layer can take writes, so the bucket is retried. */
@@ -554,7 +653,9 @@ async function waitUntilWritable(creds: S3Credentials, s3Log: string, pid: numbe
     if (last.healthy) return;
     await sleep(500);
   }
-  throw new StackError(`SeaweedFS S3 answers but cannot store an object (${last.detail}); read ${s3Log}${frozenHint(s3Log)}`);
+  throw new StackError(
+    `SeaweedFS S3 answers but cannot store an object (${last.detail}); read ${s3Log}${frozenHint(s3Log)}`,
+  );
 }
 
 /** Names SeaweedFS's frozen volume growth when its log shows it. */
@@ -598,7 +699,11 @@ async function stopServices(services: ServiceState[]): Promise<void> {
  * Stops one service (SIGKILL simulates a crash) and starts it again with the same
  * command, ports and data, then waits until it answers. For fault tests.
  */
-export async function restartService(home: string, name: ServiceName, opts: { signal?: NodeJS.Signals; downMs?: number } = {}): Promise<ServiceState> {
+export async function restartService(
+  home: string,
+  name: ServiceName,
+  opts: { signal?: NodeJS.Signals; downMs?: number } = {},
+): Promise<ServiceState> {
   const state = readStackState(home);
   const service = state?.services.find((s) => s.name === name);
   if (!state || !service) throw new StackError(`no running ${name} in ${home}`);
@@ -649,14 +754,24 @@ export async function status(opts: { home?: string; probeTimeoutMs?: number } = 
         (err: Error) => ({ healthy: false, detail: err.message }),
       );
     }
-    return creds ? s3Probe(creds, opts.probeTimeoutMs) : { healthy: false, detail: `no credentials in ${credentialsPath(home)}` };
+    return creds
+      ? s3Probe(creds, opts.probeTimeoutMs)
+      : { healthy: false, detail: `no credentials in ${credentialsPath(home)}` };
   };
   return Promise.all(
     (['temporal', 's3'] as const).map(async (name): Promise<ServiceHealth> => {
       const s = byName.get(name);
       const running = s !== undefined && isAlive(s.pid);
       const probe = s && running ? await check(name, s) : { healthy: false };
-      return { name, pid: s?.pid ?? 0, address: s?.address ?? '-', running, healthy: probe.healthy, ...(probe.detail ? { detail: probe.detail } : {}), log: s?.log ?? '-' };
+      return {
+        name,
+        pid: s?.pid ?? 0,
+        address: s?.address ?? '-',
+        running,
+        healthy: probe.healthy,
+        ...(probe.detail ? { detail: probe.detail } : {}),
+        log: s?.log ?? '-',
+      };
     }),
   );
 }
@@ -678,7 +793,9 @@ export interface PrivateStack {
  * holds one (a benchmark's kept step cache) starts again on its stored ports.
  */
 export async function startPrivateStack(home: string, log?: (line: string) => void): Promise<PrivateStack> {
-  const ports = existsSync(statePath(home)) ? undefined : { temporal: await freePort(), ui: await freePort(), s3: await freePort() };
+  const ports = existsSync(statePath(home))
+    ? undefined
+    : { temporal: await freePort(), ui: await freePort(), s3: await freePort() };
   const { state } = await up({ home, ...(ports ? { ports } : {}), log });
   const creds = readCredentials(home)!;
   const env = {

@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config.js';
 
 /** Names transformers computes as 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-export const TANH_GELUS: ReadonlySet<Activation> = new Set(['gelu_new', 'gelu_pytorch_tanh', 'gelu_python_tanh', 'gelu_fast', 'gelu_accurate']);
+export const TANH_GELUS: ReadonlySet<Activation> = new Set([
+  'gelu_new',
+  'gelu_pytorch_tanh',
+  'gelu_python_tanh',
+  'gelu_fast',
+  'gelu_accurate',
+]);
 
 const gelu = (x: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 

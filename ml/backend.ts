@@ -26,7 +26,8 @@ let current: BackendChoice | null = null;
 export function defaultBackendPref(): BackendPref {
   const v = process.env.BPOFLOW_BACKEND;
   if (v === undefined || v === '') return 'auto';
-  if (!(BACKEND_PREFS as readonly string[]).includes(v)) throw new Error(`BPOFLOW_BACKEND=${v}: expected one of ${BACKEND_PREFS.join(', ')}`);
+  if (!(BACKEND_PREFS as readonly string[]).includes(v))
+    throw new Error(`BPOFLOW_BACKEND=${v}: expected one of ${BACKEND_PREFS.join(', ')}`);
   return v as BackendPref;
 }
 
@@ -79,10 +80,16 @@ function nvidiaGpuNames(): string[] {
   const dir = '/proc/driver/nvidia/gpus';
   try {
     if (existsSync(dir)) {
-      const names = readdirSync(dir).map((d) => /^Model:\s*(.+)$/m.exec(readFileSync(path.join(dir, d, 'information'), 'utf8'))?.[1]?.trim() ?? '');
+      const names = readdirSync(dir).map(
+        (d) => /^Model:\s*(.+)$/m.exec(readFileSync(path.join(dir, d, 'information'), 'utf8'))?.[1]?.trim() ?? '',
+      );
       if (names.some(Boolean)) return names.filter(Boolean);
     }
-    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .split('\n')
       .map((s) => s.trim())
       .filter(Boolean);
@@ -94,8 +101,10 @@ function nvidiaGpuNames(): string[] {
 /** Why the GPU build of TensorFlow ended up on the CPU, as far as the host shows it. */
 function whyNoGpu(): string {
   const visible = process.env.CUDA_VISIBLE_DEVICES;
-  if (visible !== undefined && (visible.trim() === '' || visible.trim() === '-1')) return `CUDA_VISIBLE_DEVICES=${JSON.stringify(visible)} hides every GPU`;
-  if (!existsSync('/proc/driver/nvidia/version') && nvidiaGpuNames().length === 0) return 'no NVIDIA driver on this host (libcuda.so.1 and /proc/driver/nvidia are missing)';
+  if (visible !== undefined && (visible.trim() === '' || visible.trim() === '-1'))
+    return `CUDA_VISIBLE_DEVICES=${JSON.stringify(visible)} hides every GPU`;
+  if (!existsSync('/proc/driver/nvidia/version') && nvidiaGpuNames().length === 0)
+    return 'no NVIDIA driver on this host (libcuda.so.1 and /proc/driver/nvidia are missing)';
   return 'TensorFlow found no usable GPU although a driver is present (CUDA 11.2+ driver and a GPU of compute capability >= 3.5 needed; TF_CPP_MIN_LOG_LEVEL=0 shows its reason)';
 }
 
@@ -103,7 +112,8 @@ function nativeDevice(pkg: string): string {
   // tfjs-node's kernel backend records whether its TensorFlow context placed ops on a GPU.
   const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
   if (usingGpu) return `GPU ${nvidiaGpuNames().join(', ') || '(name not reported by the driver)'}`;
-  if (pkg === '@tensorflow/tfjs-node') return 'CPU only: @tensorflow/tfjs-node is the CPU build (infra/native-tf.sh --gpu builds @tensorflow/tfjs-node-gpu)';
+  if (pkg === '@tensorflow/tfjs-node')
+    return 'CPU only: @tensorflow/tfjs-node is the CPU build (infra/native-tf.sh --gpu builds @tensorflow/tfjs-node-gpu)';
   return `CPU only: ${whyNoGpu()}`;
 }
 
@@ -118,21 +128,30 @@ export async function selectBackend(pref: BackendPref = defaultBackendPref()): P
       return finish();
     } catch (e) {
       if (pref === 'tensorflow') notes.push(`tensorflow requested but unavailable (${(e as Error).message})`);
-      else if (e instanceof NativeUnavailable && e.absent) notes.push('native tfjs-node not installed (bash infra/native-tf.sh --link builds it)');
+      else if (e instanceof NativeUnavailable && e.absent)
+        notes.push('native tfjs-node not installed (bash infra/native-tf.sh --link builds it)');
       else notes.push(`native TensorFlow failed to load (${(e as Error).message})`);
     }
   }
   if (pref !== 'cpu') {
     try {
       await tryWasm();
-      current = { name: 'wasm', reason: [...notes, pref === 'wasm' ? 'wasm requested' : 'wasm is the fastest available backend'].join('; '), device: 'CPU only: wasm runs on the CPU' };
+      current = {
+        name: 'wasm',
+        reason: [...notes, pref === 'wasm' ? 'wasm requested' : 'wasm is the fastest available backend'].join('; '),
+        device: 'CPU only: wasm runs on the CPU',
+      };
       return finish();
     } catch (e) {
       notes.push(`wasm failed (${(e as Error).message})`);
     }
   }
   await tf.setBackend('cpu');
-  current = { name: 'cpu', reason: [...notes, pref === 'cpu' ? 'cpu requested' : 'falling back to pure-JS cpu'].join('; '), device: 'CPU only: the pure-JS backend runs on the CPU' };
+  current = {
+    name: 'cpu',
+    reason: [...notes, pref === 'cpu' ? 'cpu requested' : 'falling back to pure-JS cpu'].join('; '),
+    device: 'CPU only: the pure-JS backend runs on the CPU',
+  };
   return finish();
 }
 

@@ -134,7 +134,10 @@ export function embedTokens(wte: tf.Tensor, ids: tf.Tensor1D, vocab: number): tf
     save([i]);
     return {
       value: tf.gather(w, i),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [scatterAddRows(dy as tf.Tensor2D, saved[0]! as tf.Tensor1D, vocab), tf.zerosLike(saved[0]!)],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        scatterAddRows(dy as tf.Tensor2D, saved[0]! as tf.Tensor1D, vocab),
+        tf.zerosLike(saved[0]!),
+      ],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(wte, ids) as tf.Tensor2D;
@@ -165,7 +168,13 @@ export function rmsNorm(x: tf.Tensor2D, g: tf.Tensor, eps: number): tf.Tensor2D 
 }
 
 /** down(silu(gate(x)) ⊙ up(x)), nn.Linear weights. */
-export function swiglu(x: tf.Tensor2D, gate: tf.Tensor, up: tf.Tensor, down: tf.Tensor, bias?: { gate: tf.Tensor; up: tf.Tensor; down: tf.Tensor }): tf.Tensor2D {
+export function swiglu(
+  x: tf.Tensor2D,
+  gate: tf.Tensor,
+  up: tf.Tensor,
+  down: tf.Tensor,
+  bias?: { gate: tf.Tensor; up: tf.Tensor; down: tf.Tensor },
+): tf.Tensor2D {
   const g = linearT(x, gate, bias?.gate);
   // silu(g) = g·σ(g)
   const a = tf.mul(tf.mul(g, tf.sigmoid(g)), linearT(x, up, bias?.up)) as tf.Tensor2D;
@@ -177,7 +186,10 @@ export function swiglu(x: tf.Tensor2D, gate: tf.Tensor, up: tf.Tensor, down: tf.
  * transformers' layout: frequencies repeated twice (rotate-half pairing).
  * Computed in float64 and rounded once.
  */
-export function ropeTables(positions: ArrayLike<number>, invFreq: Float64Array): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+export function ropeTables(
+  positions: ArrayLike<number>,
+  invFreq: Float64Array,
+): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   const half = invFreq.length;
   const D = 2 * half;
   const n = positions.length;
@@ -217,26 +229,50 @@ export function applyRope(x: tf.Tensor2D, H: number, cos: tf.Tensor2D, sin: tf.T
  * key/value head h (transformers' repeat_kv), so the queries are regrouped
  * per kv head instead of the keys being repeated. Returns [B·T, Hq·D].
  */
-export function groupedAttention(q: tf.Tensor2D, k: tf.Tensor3D, v: tf.Tensor3D, B: number, T: number, Hq: number, Hkv: number, bias: tf.Tensor): tf.Tensor2D {
+export function groupedAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  B: number,
+  T: number,
+  Hq: number,
+  Hkv: number,
+  bias: tf.Tensor,
+): tf.Tensor2D {
   const D = k.shape[2];
   const Tk = k.shape[1];
   const r = Hq / Hkv;
   // [B·T, Hq·D] -> [B, T, Hkv, r, D] -> [B, Hkv, r, T, D] -> [B·Hkv, r·T, D]
-  const qg = q.reshape([B, T, Hkv, r, D]).transpose([0, 2, 3, 1, 4]).reshape([B * Hkv, r * T, D]) as tf.Tensor3D;
-  let att = tf.matMul(qg, k, false, true).mul(1 / Math.sqrt(D)).reshape([B, Hq, T, Tk]);
+  const qg = q
+    .reshape([B, T, Hkv, r, D])
+    .transpose([0, 2, 3, 1, 4])
+    .reshape([B * Hkv, r * T, D]) as tf.Tensor3D;
+  let att = tf
+    .matMul(qg, k, false, true)
+    .mul(1 / Math.sqrt(D))
+    .reshape([B, Hq, T, Tk]);
   att = tf.softmax(tf.add(att, bias), -1).reshape([B * Hkv, r * T, Tk]);
   const y = tf.matMul(att as tf.Tensor3D, v); // [B·Hkv, r·T, D]
-  return y.reshape([B, Hkv, r, T, D]).transpose([0, 3, 1, 2, 4]).reshape([B * T, Hq * D]) as tf.Tensor2D;
+  return y
+    .reshape([B, Hkv, r, T, D])
+    .transpose([0, 3, 1, 2, 4])
+    .reshape([B * T, Hq * D]) as tf.Tensor2D;
 }
 
 /** [B·T, H·D] -> [B·H, T, D] */
 export function splitHeads(x: tf.Tensor2D, B: number, T: number, H: number): tf.Tensor3D {
   const D = x.shape[1] / H;
-  return x.reshape([B, T, H, D]).transpose([0, 2, 1, 3]).reshape([B * H, T, D]) as tf.Tensor3D;
+  return x
+    .reshape([B, T, H, D])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * H, T, D]) as tf.Tensor3D;
 }
 
 /** [B·H, T, D] -> [B·T, H·D], the inverse of splitHeads. */
 export function mergeHeads(x: tf.Tensor3D, B: number, T: number, H: number): tf.Tensor2D {
   const D = x.shape[2];
-  return x.reshape([B, H, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D;
+  return x
+    .reshape([B, H, T, D])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * T, H * D]) as tf.Tensor2D;
 }

@@ -25,9 +25,16 @@ export function hasChatTemplate(tok: Tokenizer): tok is ChatTokenizer {
 const compiled = new Map<string, Template>();
 
 /** apply_chat_template(messages, tokenize=False, add_generation_prompt=…). */
-export function renderChat(tok: ChatTokenizer, messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+export function renderChat(
+  tok: ChatTokenizer,
+  messages: ChatMessage[],
+  opts: { addGenerationPrompt?: boolean } = {},
+): string {
   const src = tok.chatTemplate;
-  if (src === undefined) throw new Error('the model has no chat_template (tokenizer_config.json or chat_template.jinja); give prompt/response text instead of messages');
+  if (src === undefined)
+    throw new Error(
+      'the model has no chat_template (tokenizer_config.json or chat_template.jinja); give prompt/response text instead of messages',
+    );
   let t = compiled.get(src);
   if (!t) {
     t = new Template(src);
@@ -42,7 +49,8 @@ export function renderChat(tok: ChatTokenizer, messages: ChatMessage[], opts: { 
 }
 
 function requireChat(tok: Tokenizer): ChatTokenizer {
-  if (!hasChatTemplate(tok)) throw new Error(`conversations need a tokenizer with a chat_template; tokenizer "${tok.name}" has none`);
+  if (!hasChatTemplate(tok))
+    throw new Error(`conversations need a tokenizer with a chat_template; tokenizer "${tok.name}" has none`);
   return tok;
 }
 
@@ -58,7 +66,10 @@ export function chatPieces(tok: Tokenizer, messages: ChatMessage[]): { text: str
   const pieces: { text: string; assistant: boolean }[] = [];
   let emitted = '';
   const take = (full: string, assistant: boolean, what: string) => {
-    if (!full.startsWith(emitted)) throw new Error(`chat template is not prefix-stable at ${what}: rendering fewer messages is not a prefix of rendering more, so assistant turns can't be located`);
+    if (!full.startsWith(emitted))
+      throw new Error(
+        `chat template is not prefix-stable at ${what}: rendering fewer messages is not a prefix of rendering more, so assistant turns can't be located`,
+      );
     if (full.length > emitted.length) pieces.push({ text: full.slice(emitted.length), assistant });
     emitted = full;
   };
@@ -76,11 +87,15 @@ export function chatPieces(tok: Tokenizer, messages: ChatMessage[]): { text: str
  * over the assistant turns. Over-long conversations keep their start.
  */
 export function encodeConversation(tok: Tokenizer, messages: ChatMessage[], maxLength: number): EncodedSeq {
-  if (!messages.some((m) => m.role === 'assistant')) throw new Error('conversation has no assistant message to train on');
+  if (!messages.some((m) => m.role === 'assistant'))
+    throw new Error('conversation has no assistant message to train on');
   const pieces = chatPieces(tok, messages);
   const ids: number[] = [];
   const lossMask: number[] = [];
-  tokenizeParts(tok, pieces.map((p) => p.text)).forEach((t, i) => {
+  tokenizeParts(
+    tok,
+    pieces.map((p) => p.text),
+  ).forEach((t, i) => {
     ids.push(...t);
     lossMask.push(...t.map(() => (pieces[i]!.assistant ? 1 : 0)));
   });
@@ -95,10 +110,15 @@ export function encodeConversation(tok: Tokenizer, messages: ChatMessage[], maxL
  * template-rendered: prompt ends with the generation prompt, response
  * carries the turn's end token. For DPO and log-probs of conversations.
  */
-export function chatPromptResponse(tok: Tokenizer, messages: ChatMessage[], reply: string): { prompt: string; response: string } {
+export function chatPromptResponse(
+  tok: Tokenizer,
+  messages: ChatMessage[],
+  reply: string,
+): { prompt: string; response: string } {
   const t = requireChat(tok);
   const prompt = renderChat(t, messages, { addGenerationPrompt: true });
   const full = renderChat(t, [...messages, { role: 'assistant', content: reply }]);
-  if (!full.startsWith(prompt)) throw new Error('chat template is not prefix-stable: the prompt rendering is not a prefix of prompt + reply');
+  if (!full.startsWith(prompt))
+    throw new Error('chat template is not prefix-stable: the prompt rendering is not a prefix of prompt + reply');
   return { prompt, response: full.slice(prompt.length) };
 }

@@ -152,7 +152,8 @@ const GPT2_KEYS: Record<string, KeyRule> = {
   // choice for fp16 training. We compute in float32 throughout, where the
   // two orders agree to rounding (the reorder_upcast fixture checks it).
   reorder_and_upcast_attn: 'inert',
-  add_cross_attention: (v) => (v === true ? 'add_cross_attention: true (encoder-decoder cross-attention) is not supported' : undefined),
+  add_cross_attention: (v) =>
+    v === true ? 'add_cross_attention: true (encoder-decoder cross-attention) is not supported' : undefined,
   // Dropout is off at inference, and training here runs without dropout on
   // purpose (seeded, reproducible steps), so these never enter the math.
   resid_pdrop: 'inert',
@@ -179,17 +180,26 @@ const GPT2_KEYS: Record<string, KeyRule> = {
 const GENERIC_REFUSED: Record<string, (v: unknown) => string | undefined> = {
   is_encoder_decoder: (v) => (v === true ? 'is_encoder_decoder: true is not supported' : undefined),
   pruned_heads: (v) =>
-    v && typeof v === 'object' && Object.keys(v).length > 0 ? 'pruned_heads: pruned attention heads are not supported (re-save the model unpruned)' : undefined,
-  quantization_config: (v) => (v ? 'quantization_config: quantized checkpoints are not supported (save the model in float32, float16 or bfloat16)' : undefined),
+    v && typeof v === 'object' && Object.keys(v).length > 0
+      ? 'pruned_heads: pruned attention heads are not supported (re-save the model unpruned)'
+      : undefined,
+  quantization_config: (v) =>
+    v
+      ? 'quantization_config: quantized checkpoints are not supported (save the model in float32, float16 or bfloat16)'
+      : undefined,
 };
 
 function checkActivation(v: unknown): Activation {
   if (typeof v === 'string' && (ACTIVATIONS as readonly string[]).includes(v)) return v as Activation;
-  throw new ConfigError('activation_function', `activation_function ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(', ')})`);
+  throw new ConfigError(
+    'activation_function',
+    `activation_function ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(', ')})`,
+  );
 }
 
 export function fromHfConfigJson(j: Record<string, unknown>): { config: Gpt2Config; tokenizer: TokenizerName } {
-  if (j.model_type !== undefined && j.model_type !== 'gpt2') throw new ConfigError('model_type', `unsupported model_type "${String(j.model_type)}" (this loader reads gpt2)`);
+  if (j.model_type !== undefined && j.model_type !== 'gpt2')
+    throw new ConfigError('model_type', `unsupported model_type "${String(j.model_type)}" (this loader reads gpt2)`);
   for (const [k, rule] of Object.entries(GPT2_KEYS)) {
     if (typeof rule === 'function' && k in j) {
       const why = rule(j[k]);

@@ -31,10 +31,19 @@ export interface Batch {
  * long, the prompt keeps its end (the part nearest the response) but never
  * less than half the budget; the response then loses its tail.
  */
-export function encodeExample(tok: Tokenizer, prompt: string, response: string, maxLength: number, appendEos = true): EncodedSeq {
+export function encodeExample(
+  tok: Tokenizer,
+  prompt: string,
+  response: string,
+  maxLength: number,
+  appendEos = true,
+): EncodedSeq {
   // A model's own (HF) tokenizer sees prompt + response as one text, as it
   // will when sampling; byte and gpt2 keep tokenizing the parts apart.
-  const [p, r] = tok.name === 'hf' ? (tokenizeParts(tok, [prompt, response]) as [number[], number[]]) : [tok.tokenize(prompt), tok.tokenize(response)];
+  const [p, r] =
+    tok.name === 'hf'
+      ? (tokenizeParts(tok, [prompt, response]) as [number[], number[]])
+      : [tok.tokenize(prompt), tok.tokenize(response)];
   if (appendEos) r.push(tok.eosId);
   return fitExample([...(tok.prefixIds ?? []), ...p], r, maxLength);
 }

@@ -4,7 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 
-export function embedPrompts(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: { batchSize?: number } = {}): Float32Array[] {
+export function embedPrompts(
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  opts: { batchSize?: number } = {},
+): Float32Array[] {
   const bs = opts.batchSize ?? 8;
   const maxLen = model.config.n_positions;
   const C = model.config.n_embd;

@@ -109,12 +109,17 @@ export class Gpt2Model extends NamedWeights {
     return new Gpt2Model(config, params, tokenizerName);
   }
 
-  static fromArrays(config: Gpt2Config, arrays: Map<string, { shape: number[]; data: Float32Array }>, tokenizerName?: TokenizerName): Gpt2Model {
+  static fromArrays(
+    config: Gpt2Config,
+    arrays: Map<string, { shape: number[]; data: Float32Array }>,
+    tokenizerName?: TokenizerName,
+  ): Gpt2Model {
     const params = new Map<string, tf.Variable>();
     for (const s of paramSpecs(config)) {
       const a = arrays.get(s.name);
       if (!a) throw new Error(`missing parameter ${s.name}`);
-      if (a.shape.join(',') !== s.shape.join(',')) throw new Error(`parameter ${s.name}: shape [${a.shape}] but config needs [${s.shape}]`);
+      if (a.shape.join(',') !== s.shape.join(','))
+        throw new Error(`parameter ${s.name}: shape [${a.shape}] but config needs [${s.shape}]`);
       params.set(s.name, makeVariable(a.data, s.shape, s.name));
     }
     return new Gpt2Model(config, params, tokenizerName);
@@ -162,7 +167,8 @@ export class Gpt2Model extends NamedWeights {
     const [B, T] = ids.shape;
     const C = c.n_embd;
     const past = opts.cache?.length ?? 0;
-    if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds n_positions ${c.n_positions}`);
+    if (past + T > c.n_positions && !opts.positionIds)
+      throw new Error(`sequence length ${past + T} exceeds n_positions ${c.n_positions}`);
     const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
     const tok = embedTokens(this.p('transformer.wte.weight'), flatIds, c.vocab_size).reshape([B, T, C]);
     const wpe = this.p('transformer.wpe.weight');

@@ -22,9 +22,22 @@ export function byteToUnicode(): string[] {
   return out;
 }
 
-const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+const special = (id: number, content: string) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
+});
 
-function tokenizerJson(vocab: Record<string, number>, merges: string[], added: ReturnType<typeof special>[], useRegex: boolean): Record<string, unknown> {
+function tokenizerJson(
+  vocab: Record<string, number>,
+  merges: string[],
+  added: ReturnType<typeof special>[],
+  useRegex: boolean,
+): Record<string, unknown> {
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: useRegex };
   return {
     version: '1.0',
@@ -35,7 +48,18 @@ function tokenizerJson(vocab: Record<string, number>, merges: string[], added: R
     pre_tokenizer: byteLevel,
     post_processor: null,
     decoder: byteLevel,
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
 }
 
@@ -60,7 +84,8 @@ function bpeParts(ranks: Map<string, number>, token: string, maxRank: number): s
 function gpt2VocabAndMerges(): { vocab: Record<string, number>; merges: string[] } {
   // ~1 MB of ranks: loaded only when a gpt2-tokenizer model is exported.
   const require = createRequire(import.meta.url);
-  const mod = require('gpt-tokenizer/cjs/bpeRanks/r50k_base') as { default?: (string | number[])[] } | (string | number[])[];
+  const mod = require('gpt-tokenizer/cjs/bpeRanks/r50k_base') as
+    { default?: (string | number[])[] } | (string | number[])[];
   const ranks = (Array.isArray(mod) ? mod : mod.default)!;
   const enc = new TextEncoder();
   const asLatin1 = (t: string | number[]) => String.fromCharCode(...(typeof t === 'string' ? enc.encode(t) : t));
@@ -88,17 +113,38 @@ export function exportTokenizerFiles(name: TokenizerName): { files: Record<strin
     const vocab = Object.fromEntries(u.map((c, b) => [c, b]));
     return {
       files: {
-        'tokenizer.json': json(tokenizerJson(vocab, [], [special(256, '<|endoftext|>'), special(257, '<|pad|>')], false)),
-        'tokenizer_config.json': json({ tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|pad|>', add_prefix_space: false, clean_up_tokenization_spaces: false, split_special_tokens: true }),
+        'tokenizer.json': json(
+          tokenizerJson(vocab, [], [special(256, '<|endoftext|>'), special(257, '<|pad|>')], false),
+        ),
+        'tokenizer_config.json': json({
+          tokenizer_class: 'PreTrainedTokenizerFast',
+          bos_token: '<|endoftext|>',
+          eos_token: '<|endoftext|>',
+          pad_token: '<|pad|>',
+          add_prefix_space: false,
+          clean_up_tokenization_spaces: false,
+          split_special_tokens: true,
+        }),
       },
-      notes: ['tokenizer: bpoflow byte tokenizer written as tokenizer.json (byte b = token b; 256 <|endoftext|>, 257 <|pad|>)'],
+      notes: [
+        'tokenizer: bpoflow byte tokenizer written as tokenizer.json (byte b = token b; 256 <|endoftext|>, 257 <|pad|>)',
+      ],
     };
   }
   const { vocab, merges } = gpt2VocabAndMerges();
   return {
     files: {
-      'tokenizer.json': json(tokenizerJson(vocab, merges, [{ ...special(50256, '<|endoftext|>'), normalized: true }], true)),
-      'tokenizer_config.json': json({ tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', add_prefix_space: false, split_special_tokens: true }),
+      'tokenizer.json': json(
+        tokenizerJson(vocab, merges, [{ ...special(50256, '<|endoftext|>'), normalized: true }], true),
+      ),
+      'tokenizer_config.json': json({
+        tokenizer_class: 'PreTrainedTokenizerFast',
+        bos_token: '<|endoftext|>',
+        eos_token: '<|endoftext|>',
+        unk_token: '<|endoftext|>',
+        add_prefix_space: false,
+        split_special_tokens: true,
+      }),
     },
     notes: ['tokenizer: GPT-2 BPE (r50k_base) written as tokenizer.json'],
   };

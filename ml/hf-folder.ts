@@ -11,7 +11,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fromHfConfigJson } from './config.js';
 import { LLAMA_MODEL_TYPES, llamaConfigFromJson } from './llama-config.js';
-import { headerSize, parseSafetensorsHeader, parseShardIndex, SHARD_INDEX_FILE, type TensorEntry } from './safetensors.js';
+import {
+  headerSize,
+  parseSafetensorsHeader,
+  parseShardIndex,
+  SHARD_INDEX_FILE,
+  type TensorEntry,
+} from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -85,7 +91,10 @@ export function modelTypeOf(config: Record<string, unknown>): string {
 export function checkModelConfig(config: Record<string, unknown>): void {
   const type = modelTypeOf(config);
   const check = CONFIG_CHECKS[type];
-  if (!check) throw new ModelFolderError(`config.json: model_type "${type}" is not supported (supported: ${SUPPORTED_MODEL_TYPES().join(', ')})`);
+  if (!check)
+    throw new ModelFolderError(
+      `config.json: model_type "${type}" is not supported (supported: ${SUPPORTED_MODEL_TYPES().join(', ')})`,
+    );
   check(config);
 }
 
@@ -97,7 +106,9 @@ function readHeaderOf(file: string): TensorEntry[] {
     readSync(fd, first, 0, first.length, 0);
     // A folder cloned without git-lfs has 130-byte text pointers instead of weights.
     if (first.toString('latin1').startsWith('version ')) {
-      throw new ModelFolderError(`${file}: is a Git LFS pointer, not the weights (run \`git lfs pull\` in the folder, or download it with huggingface-cli)`);
+      throw new ModelFolderError(
+        `${file}: is a Git LFS pointer, not the weights (run \`git lfs pull\` in the folder, or download it with huggingface-cli)`,
+      );
     }
     const n = headerSize(first);
     const head = Buffer.alloc(Math.min(n, size));
@@ -129,7 +140,10 @@ function readJsonFile(file: string): Record<string, unknown> {
  */
 export function inspectModelFolder(dir: string): ModelFolder {
   if (!existsSync(dir)) throw new ModelFolderError(`model folder not found: ${dir}`);
-  if (!statSync(dir).isDirectory()) throw new ModelFolderError(`${dir}: not a folder (a Hugging Face model folder holds config.json and model.safetensors)`);
+  if (!statSync(dir).isDirectory())
+    throw new ModelFolderError(
+      `${dir}: not a folder (a Hugging Face model folder holds config.json and model.safetensors)`,
+    );
   const names = readdirSync(dir).filter((n) => statSync(path.join(dir, n)).isFile());
   const has = (n: string) => names.includes(n);
   const files: string[] = [];
@@ -148,26 +162,42 @@ export function inspectModelFolder(dir: string): ModelFolder {
       throw new ModelFolderError(`${path.join(dir, SHARD_INDEX_FILE)}: ${(e as Error).message}`);
     }
     const missing = index.shards.filter((s) => !has(s));
-    if (missing.length) throw new ModelFolderError(`${dir}: ${SHARD_INDEX_FILE} names ${missing.length} missing shard(s): ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+    if (missing.length)
+      throw new ModelFolderError(
+        `${dir}: ${SHARD_INDEX_FILE} names ${missing.length} missing shard(s): ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`,
+      );
     for (const s of index.shards) {
       const entries = readHeaderOf(path.join(dir, s));
       for (const e of entries) {
-        if (index.weightMap[e.name] !== s) throw new ModelFolderError(`${path.join(dir, s)}: holds tensor "${e.name}", which ${SHARD_INDEX_FILE} ${index.weightMap[e.name] ? `puts in ${index.weightMap[e.name]}` : 'does not list'}`);
+        if (index.weightMap[e.name] !== s)
+          throw new ModelFolderError(
+            `${path.join(dir, s)}: holds tensor "${e.name}", which ${SHARD_INDEX_FILE} ${index.weightMap[e.name] ? `puts in ${index.weightMap[e.name]}` : 'does not list'}`,
+          );
       }
       tensors.push(...entries);
     }
     const held = new Set(tensors.map((t) => t.name));
     const absent = Object.keys(index.weightMap).filter((n) => !held.has(n));
-    if (absent.length) throw new ModelFolderError(`${dir}: ${SHARD_INDEX_FILE} lists tensor "${absent[0]}" but no shard holds it`);
+    if (absent.length)
+      throw new ModelFolderError(`${dir}: ${SHARD_INDEX_FILE} lists tensor "${absent[0]}" but no shard holds it`);
     files.push(SHARD_INDEX_FILE, ...index.shards);
   } else if (names.some((n) => /^pytorch_model.*\.bin$/.test(n) || n === 'pytorch_model.bin.index.json')) {
-    throw new ModelFolderError(`${dir}: has only pytorch_model.bin (a pickle, which bpoflow never loads); convert it to safetensors first:\n  ${conversionHint(dir)}`);
+    throw new ModelFolderError(
+      `${dir}: has only pytorch_model.bin (a pickle, which bpoflow never loads); convert it to safetensors first:\n  ${conversionHint(dir)}`,
+    );
   } else if (names.some((n) => n === 'tf_model.h5' || n === 'flax_model.msgpack')) {
-    throw new ModelFolderError(`${dir}: has TensorFlow/Flax weights only; save it with safetensors first:\n  ${conversionHint(dir)}`);
+    throw new ModelFolderError(
+      `${dir}: has TensorFlow/Flax weights only; save it with safetensors first:\n  ${conversionHint(dir)}`,
+    );
   } else {
-    throw new ModelFolderError(`${dir}: no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE} (a Hugging Face model folder holds config.json and model.safetensors)`);
+    throw new ModelFolderError(
+      `${dir}: no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE} (a Hugging Face model folder holds config.json and model.safetensors)`,
+    );
   }
-  if (!has(CONFIG_FILE)) throw new ModelFolderError(`${dir}: no ${CONFIG_FILE} (a Hugging Face model folder holds config.json and model.safetensors)`);
+  if (!has(CONFIG_FILE))
+    throw new ModelFolderError(
+      `${dir}: no ${CONFIG_FILE} (a Hugging Face model folder holds config.json and model.safetensors)`,
+    );
   const config = readJsonFile(path.join(dir, CONFIG_FILE));
   checkModelConfig(config);
   files.unshift(CONFIG_FILE);
@@ -194,7 +224,8 @@ export async function writeModelFolder(dir: string, files: Record<string, Uint8A
   await mkdir(dir, { recursive: true });
   const names = Object.keys(files).sort();
   for (const n of names) {
-    if (n.includes('/') || n.includes('\\') || n === '.' || n === '..') throw new ModelFolderError(`bundle file ${JSON.stringify(n)} is not a plain file name`);
+    if (n.includes('/') || n.includes('\\') || n === '.' || n === '..')
+      throw new ModelFolderError(`bundle file ${JSON.stringify(n)} is not a plain file name`);
     await writeFile(path.join(dir, n), files[n]!);
   }
   return names;

@@ -7,7 +7,13 @@ import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import type { Tokenizer } from './tokenizer.js';
 
 /** Files of a model folder that belong to the tokenizer (carried along with checkpoints). */
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'chat_template.json'];
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'chat_template.json',
+];
 
 type Json = Record<string, unknown>;
 
@@ -73,10 +79,12 @@ export class HfTokenizer implements Tokenizer {
     const bos = special('bos_token');
     const eos = special('eos_token');
     const pad = special('pad_token');
-    this.bosToken = bos.text ?? (modelIds.bos_token_id != null ? this.impl.id_to_token(modelIds.bos_token_id) : undefined);
-    this.bosId = bos.id ?? (modelIds.bos_token_id ?? undefined);
+    this.bosToken =
+      bos.text ?? (modelIds.bos_token_id != null ? this.impl.id_to_token(modelIds.bos_token_id) : undefined);
+    this.bosId = bos.id ?? modelIds.bos_token_id ?? undefined;
     const eosId = eos.id ?? firstId(modelIds.eos_token_id);
-    if (eosId === undefined) throw new Error('tokenizer has no eos_token (tokenizer_config.json) and config.json has no eos_token_id');
+    if (eosId === undefined)
+      throw new Error('tokenizer has no eos_token (tokenizer_config.json) and config.json has no eos_token_id');
     this.eosId = eosId;
     this.eosToken = eos.text ?? this.impl.id_to_token(eosId);
     // Padding always sits under a zero mask; EOS is the usual stand-in.
@@ -87,11 +95,14 @@ export class HfTokenizer implements Tokenizer {
     const fromCfg = cfg.chat_template;
     this.chatTemplate = jinja
       ? new TextDecoder().decode(jinja)
-      : typeof ctJson?.chat_template === 'string' ? ctJson.chat_template
-      : typeof fromCfg === 'string' ? fromCfg
-      // A list of named templates: the default one.
-      : Array.isArray(fromCfg) ? (fromCfg.find((t: Json) => t.name === 'default') as Json | undefined)?.template as string | undefined
-      : undefined;
+      : typeof ctJson?.chat_template === 'string'
+        ? ctJson.chat_template
+        : typeof fromCfg === 'string'
+          ? fromCfg
+          : // A list of named templates: the default one.
+            Array.isArray(fromCfg)
+            ? ((fromCfg.find((t: Json) => t.name === 'default') as Json | undefined)?.template as string | undefined)
+            : undefined;
     this.prefixIds = this.impl.encode('', { add_special_tokens: true }).ids;
   }
 
@@ -115,6 +126,9 @@ export class HfTokenizer implements Tokenizer {
 }
 
 /** The tokenizer of a model folder's files, or undefined when it has no tokenizer.json. */
-export function tokenizerFromFiles(files: Record<string, Uint8Array>, modelIds: ModelTokenIds = {}): HfTokenizer | undefined {
+export function tokenizerFromFiles(
+  files: Record<string, Uint8Array>,
+  modelIds: ModelTokenIds = {},
+): HfTokenizer | undefined {
   return files['tokenizer.json'] ? new HfTokenizer(files, modelIds) : undefined;
 }

@@ -43,7 +43,13 @@ export interface LlamaConfig {
 
 export type RopeScaling =
   | { rope_type: 'linear'; factor: number }
-  | { rope_type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
+  | {
+      rope_type: 'llama3';
+      factor: number;
+      low_freq_factor: number;
+      high_freq_factor: number;
+      original_max_position_embeddings: number;
+    };
 
 export interface LlamaShape {
   architecture: LlamaArchitecture;
@@ -59,17 +65,55 @@ export interface LlamaShape {
 // Small random models for tests and quick runs, like GPT-2's micro/tiny.
 // Sizes quoted with the byte tokenizer (vocab 258).
 export const LLAMA_PRESETS: Record<string, LlamaShape> = {
-  'llama-micro': { architecture: 'LlamaForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128 }, // ~35k
-  'llama-tiny': { architecture: 'LlamaForCausalLM', n_layer: 4, n_embd: 128, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, n_positions: 256 }, // ~0.80M
-  'qwen2-micro': { architecture: 'Qwen2ForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128, tie_word_embeddings: true },
-  'mistral-micro': { architecture: 'MistralForCausalLM', n_layer: 2, n_embd: 32, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, n_positions: 128 },
+  'llama-micro': {
+    architecture: 'LlamaForCausalLM',
+    n_layer: 2,
+    n_embd: 32,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 64,
+    n_positions: 128,
+  }, // ~35k
+  'llama-tiny': {
+    architecture: 'LlamaForCausalLM',
+    n_layer: 4,
+    n_embd: 128,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 352,
+    n_positions: 256,
+  }, // ~0.80M
+  'qwen2-micro': {
+    architecture: 'Qwen2ForCausalLM',
+    n_layer: 2,
+    n_embd: 32,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 64,
+    n_positions: 128,
+    tie_word_embeddings: true,
+  },
+  'mistral-micro': {
+    architecture: 'MistralForCausalLM',
+    n_layer: 2,
+    n_embd: 32,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 64,
+    n_positions: 128,
+  },
 };
 
 export function makeLlamaConfig(shape: LlamaShape | string, vocabSize: number): LlamaConfig {
   const s = typeof shape === 'string' ? LLAMA_PRESETS[shape] : shape;
-  if (!s) throw new Error(`unknown Llama-family size "${String(shape)}" (presets: ${Object.keys(LLAMA_PRESETS).join(', ')})`);
-  if (s.n_embd % s.num_attention_heads !== 0) throw new Error(`n_embd ${s.n_embd} must be divisible by num_attention_heads ${s.num_attention_heads}`);
-  if (s.num_attention_heads % s.num_key_value_heads !== 0) throw new Error(`num_attention_heads ${s.num_attention_heads} must be a multiple of num_key_value_heads ${s.num_key_value_heads}`);
+  if (!s)
+    throw new Error(`unknown Llama-family size "${String(shape)}" (presets: ${Object.keys(LLAMA_PRESETS).join(', ')})`);
+  if (s.n_embd % s.num_attention_heads !== 0)
+    throw new Error(`n_embd ${s.n_embd} must be divisible by num_attention_heads ${s.num_attention_heads}`);
+  if (s.num_attention_heads % s.num_key_value_heads !== 0)
+    throw new Error(
+      `num_attention_heads ${s.num_attention_heads} must be a multiple of num_key_value_heads ${s.num_key_value_heads}`,
+    );
   const qwen = s.architecture === 'Qwen2ForCausalLM';
   return {
     architecture: s.architecture,
@@ -101,11 +145,19 @@ const fail = (msg: string): never => {
 };
 
 /** Parses an HF config.json of a Llama-family model; refuses what isn't implemented, by key. */
-export function llamaConfigFromJson(j: Record<string, unknown>): { config: LlamaConfig; tokenizer: TokenizerName | undefined } {
+export function llamaConfigFromJson(j: Record<string, unknown>): {
+  config: LlamaConfig;
+  tokenizer: TokenizerName | undefined;
+} {
   const archs = Array.isArray(j.architectures) ? j.architectures.map(String) : [];
   const byType = typeof j.model_type === 'string' ? LLAMA_MODEL_TYPES[j.model_type] : undefined;
-  const architecture = (archs.find((a) => Object.values(LLAMA_MODEL_TYPES).includes(a as LlamaArchitecture)) as LlamaArchitecture | undefined) ?? byType;
-  if (!architecture) fail(`architectures ${JSON.stringify(archs)} / model_type ${JSON.stringify(j.model_type)} is not a Llama-family causal LM (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)`);
+  const architecture =
+    (archs.find((a) => Object.values(LLAMA_MODEL_TYPES).includes(a as LlamaArchitecture)) as
+      LlamaArchitecture | undefined) ?? byType;
+  if (!architecture)
+    fail(
+      `architectures ${JSON.stringify(archs)} / model_type ${JSON.stringify(j.model_type)} is not a Llama-family causal LM (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)`,
+    );
   const arch = architecture!;
   const num = (k: string, d?: number): number => {
     const v = j[k] ?? d;
@@ -125,7 +177,10 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
   const rp = (j.rope_parameters ?? null) as Record<string, unknown> | null;
   const rs = (j.rope_scaling ?? null) as Record<string, unknown> | null;
   let rope_scaling: RopeScaling | undefined;
-  for (const [key, r] of [['rope_parameters', rp], ['rope_scaling', rs]] as const) {
+  for (const [key, r] of [
+    ['rope_parameters', rp],
+    ['rope_scaling', rs],
+  ] as const) {
     if (r === null) continue;
     if (typeof r !== 'object') fail(`"${key}" must be an object or null`);
     const type = r.rope_type ?? r.type ?? 'default';
@@ -135,8 +190,15 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
     };
     if (type === 'linear') rope_scaling = { rope_type: 'linear', factor: f('factor') };
     else if (type === 'llama3') {
-      rope_scaling = { rope_type: 'llama3', factor: f('factor'), low_freq_factor: f('low_freq_factor'), high_freq_factor: f('high_freq_factor'), original_max_position_embeddings: f('original_max_position_embeddings') };
-    } else if (type !== 'default') fail(`${key}.rope_type "${String(type)}" is not supported (default, linear and llama3 are)`);
+      rope_scaling = {
+        rope_type: 'llama3',
+        factor: f('factor'),
+        low_freq_factor: f('low_freq_factor'),
+        high_freq_factor: f('high_freq_factor'),
+        original_max_position_embeddings: f('original_max_position_embeddings'),
+      };
+    } else if (type !== 'default')
+      fail(`${key}.rope_type "${String(type)}" is not supported (default, linear and llama3 are)`);
   }
   const rope_theta = typeof rp?.rope_theta === 'number' ? rp.rope_theta : num('rope_theta', 10000);
   const prf = (rp?.partial_rotary_factor ?? j.partial_rotary_factor ?? 1) as number;
@@ -147,7 +209,8 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
   const Hkv = num('num_key_value_heads', H);
   if (H % Hkv !== 0) fail(`num_attention_heads ${H} is not a multiple of num_key_value_heads ${Hkv}`);
   const head_dim = j.head_dim === null || j.head_dim === undefined ? n_embd / H : num('head_dim');
-  if (!Number.isInteger(head_dim) || head_dim % 2 !== 0) fail(`head_dim ${head_dim} must be an even integer (RoPE rotates pairs)`);
+  if (!Number.isInteger(head_dim) || head_dim % 2 !== 0)
+    fail(`head_dim ${head_dim} must be an even integer (RoPE rotates pairs)`);
 
   const n_positions = num('max_position_embeddings');
   let sliding_window: number | undefined;
@@ -159,10 +222,23 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
       fail('use_sliding_window / layer_types "sliding_attention" (Qwen2 per-layer sliding window) is not supported');
     }
   }
-  if (arch !== 'Qwen2ForCausalLM' && Array.isArray(j.layer_types) && j.layer_types.some((t) => t !== 'full_attention' && t !== 'sliding_attention')) {
+  if (
+    arch !== 'Qwen2ForCausalLM' &&
+    Array.isArray(j.layer_types) &&
+    j.layer_types.some((t) => t !== 'full_attention' && t !== 'sliding_attention')
+  ) {
     fail(`layer_types ${JSON.stringify(j.layer_types)} is not supported`);
   }
-  for (const k of ['attn_logit_softcapping', 'final_logit_softcapping', 'query_pre_attn_scalar', 'logits_scaling', 'embedding_multiplier', 'residual_multiplier', 'attention_multiplier', 'qk_norm']) {
+  for (const k of [
+    'attn_logit_softcapping',
+    'final_logit_softcapping',
+    'query_pre_attn_scalar',
+    'logits_scaling',
+    'embedding_multiplier',
+    'residual_multiplier',
+    'attention_multiplier',
+    'qk_norm',
+  ]) {
     if (j[k] !== undefined && j[k] !== null && j[k] !== false) fail(`"${k}" is not supported`);
   }
 
@@ -193,7 +269,11 @@ export function llamaConfigFromJson(j: Record<string, unknown>): { config: Llama
   return { config, tokenizer: j.bpoflow_tokenizer as TokenizerName | undefined };
 }
 
-const MODEL_TYPE: Record<LlamaArchitecture, string> = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', MistralForCausalLM: 'mistral' };
+const MODEL_TYPE: Record<LlamaArchitecture, string> = {
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  MistralForCausalLM: 'mistral',
+};
 
 /** config.json as transformers (4.x and 5.x) reads it, plus our tokenizer choice. */
 export function llamaConfigToJson(c: LlamaConfig, tokenizer: TokenizerName): Record<string, unknown> {

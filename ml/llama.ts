@@ -64,7 +64,9 @@ export function llamaParamSpecs(c: LlamaConfig): LlamaParamSpec[] {
 /** transformers' inverse frequencies 1/θ^(2i/D) (float32), with linear or llama3 scaling applied. */
 export function ropeInvFreq(c: LlamaConfig): Float64Array {
   const D = c.head_dim;
-  const inv = Float64Array.from({ length: D / 2 }, (_, i) => Math.fround(1 / Math.pow(c.rope_theta, Math.fround((2 * i) / D))));
+  const inv = Float64Array.from({ length: D / 2 }, (_, i) =>
+    Math.fround(1 / Math.pow(c.rope_theta, Math.fround((2 * i) / D))),
+  );
   const s = c.rope_scaling;
   if (s?.rope_type === 'linear') return inv.map((f) => Math.fround(f / s.factor));
   if (s?.rope_type === 'llama3') {
@@ -90,7 +92,12 @@ export class LlamaModel extends NamedWeights {
   tokenizer?: Tokenizer;
   private readonly invFreq: Float64Array;
 
-  constructor(config: LlamaConfig, params: Map<string, tf.Variable>, tokenizerName: TokenizerName = 'byte', tokenizer?: Tokenizer) {
+  constructor(
+    config: LlamaConfig,
+    params: Map<string, tf.Variable>,
+    tokenizerName: TokenizerName = 'byte',
+    tokenizer?: Tokenizer,
+  ) {
     super(params);
     this.config = config;
     this.tokenizerName = tokenizerName;
@@ -103,7 +110,12 @@ export class LlamaModel extends NamedWeights {
   }
 
   /** N(0, 0.02) like transformers' init; residual projections (o_proj, down_proj) scaled by 1/√(2·n_layer) (GPT-2). */
-  static init(config: LlamaConfig, seed: number, tokenizerName: TokenizerName = 'byte', tokenizer?: Tokenizer): LlamaModel {
+  static init(
+    config: LlamaConfig,
+    seed: number,
+    tokenizerName: TokenizerName = 'byte',
+    tokenizer?: Tokenizer,
+  ): LlamaModel {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
     const residualStd = 0.02 / Math.sqrt(2 * config.n_layer);
@@ -117,17 +129,29 @@ export class LlamaModel extends NamedWeights {
     return new LlamaModel(config, params, tokenizerName, tokenizer);
   }
 
-  static fromArrays(config: LlamaConfig, arrays: Map<string, { shape: number[]; data: Float32Array }>, tokenizerName?: TokenizerName, tokenizer?: Tokenizer): LlamaModel {
+  static fromArrays(
+    config: LlamaConfig,
+    arrays: Map<string, { shape: number[]; data: Float32Array }>,
+    tokenizerName?: TokenizerName,
+    tokenizer?: Tokenizer,
+  ): LlamaModel {
     const specs = llamaParamSpecs(config);
     const known = new Set(specs.map((s) => s.name));
     // A tied checkpoint may still carry lm_head.weight (a copy); rotary caches are buffers, not weights.
-    const extra = [...arrays.keys()].filter((k) => !known.has(k) && !(config.tie_word_embeddings && k === 'lm_head.weight') && !k.endsWith('rotary_emb.inv_freq'));
-    if (extra.length) throw new Error(`checkpoint has unexpected tensors: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    const extra = [...arrays.keys()].filter(
+      (k) =>
+        !known.has(k) && !(config.tie_word_embeddings && k === 'lm_head.weight') && !k.endsWith('rotary_emb.inv_freq'),
+    );
+    if (extra.length)
+      throw new Error(
+        `checkpoint has unexpected tensors: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`,
+      );
     const params = new Map<string, tf.Variable>();
     for (const s of specs) {
       const a = arrays.get(s.name);
       if (!a) throw new Error(`missing parameter ${s.name}`);
-      if (a.shape.join(',') !== s.shape.join(',')) throw new Error(`parameter ${s.name}: shape [${a.shape}] but config needs [${s.shape}]`);
+      if (a.shape.join(',') !== s.shape.join(','))
+        throw new Error(`parameter ${s.name}: shape [${a.shape}] but config needs [${s.shape}]`);
       params.set(s.name, makeVariable(a.data, s.shape, s.name));
     }
     return new LlamaModel(config, params, tokenizerName, tokenizer);
@@ -171,7 +195,8 @@ export class LlamaModel extends NamedWeights {
     const [B, T] = ids.shape;
     const cache = opts.cache;
     const past = cache?.length ?? 0;
-    if (past + T > c.n_positions && !opts.positionIds) throw new Error(`sequence length ${past + T} exceeds max_position_embeddings ${c.n_positions}`);
+    if (past + T > c.n_positions && !opts.positionIds)
+      throw new Error(`sequence length ${past + T} exceeds max_position_embeddings ${c.n_positions}`);
 
     let positions: ArrayLike<number>;
     if (opts.positionIds) positions = opts.positionIds.dataSync();

@@ -14,7 +14,11 @@ export function batchLogps(model: CausalLM, batch: Batch): tf.Tensor1D {
   const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
   // The LM head and log-softmax as one op (lmhead.ts): its backward never
   // holds [tokens, vocab] tensors beyond the logits and one temporary.
-  const picked = tokenLogps(model.hidden(ids), model.lmHead() as tf.Tensor as tf.Tensor2D, tf.tensor1d(batch.targets, 'int32'));
+  const picked = tokenLogps(
+    model.hidden(ids),
+    model.lmHead() as tf.Tensor as tf.Tensor2D,
+    tf.tensor1d(batch.targets, 'int32'),
+  );
   return tf.sum(tf.mul(picked, tf.tensor1d(batch.mask)).reshape([B, T]), 1) as tf.Tensor1D;
 }
 
@@ -32,14 +36,21 @@ export interface SequenceLogps {
 }
 
 /** Inference-only log-probs of `response` given `prompt`, for any number of sequences. */
-export function logProbs(model: CausalLM, items: { prompt: string; response: string; messages?: ChatMessage[] }[], opts: LogProbsOptions = {}): SequenceLogps {
+export function logProbs(
+  model: CausalLM,
+  items: { prompt: string; response: string; messages?: ChatMessage[] }[],
+  opts: LogProbsOptions = {},
+): SequenceLogps {
   const tok = opts.tokenizer ?? tokenizerOf(model);
   const bs = opts.batchSize ?? 8;
   const maxLength = Math.min(opts.maxLength ?? model.config.n_positions, model.config.n_positions);
   const sum: number[] = [];
   const tokens: number[] = [];
   for (let i = 0; i < items.length; i += bs) {
-    const batch = collate(items.slice(i, i + bs).map((it) => encodeItem(tok, it, it.response, maxLength)), tok.padId);
+    const batch = collate(
+      items.slice(i, i + bs).map((it) => encodeItem(tok, it, it.response, maxLength)),
+      tok.padId,
+    );
     const lp = tf.tidy(() => batchLogps(model, batch));
     sum.push(...(lp.dataSync() as Float32Array));
     lp.dispose();

@@ -23,7 +23,10 @@ export function dpoLosses(x: tf.Tensor1D, type: DpoLossType, beta: number, label
       return tf.sub(tf.mul(tf.neg(logSigmoid(bx)), 1 - eps), tf.mul(logSigmoid(tf.neg(bx)), eps)) as tf.Tensor1D;
     case 'robust':
       if (eps >= 0.5) throw new Error('robust DPO needs label_smoothing < 0.5');
-      return tf.div(tf.add(tf.mul(tf.neg(logSigmoid(bx)), 1 - eps), tf.mul(logSigmoid(tf.neg(bx)), eps)), 1 - 2 * eps) as tf.Tensor1D;
+      return tf.div(
+        tf.add(tf.mul(tf.neg(logSigmoid(bx)), 1 - eps), tf.mul(logSigmoid(tf.neg(bx)), eps)),
+        1 - 2 * eps,
+      ) as tf.Tensor1D;
     case 'hinge':
       return tf.relu(tf.sub(1, bx)) as tf.Tensor1D;
     case 'ipo':

@@ -11,8 +11,22 @@ import { Gpt2Model, paramSpecs } from './gpt2.js';
 import { HfTokenizer, tokenizerFromFiles } from './hf-tokenizer.js';
 import { isLlamaConfigJson } from './llama-config.js';
 import { hfConfigJson, modelFromConfig, type CausalLM } from './model.js';
-import { CONFIG_FILE, GENERATION_CONFIG_FILE, SHARD_INDEX_FILE, TOKENIZER_FILES, WEIGHTS_FILE, writeModelFolder } from './hf-folder.js';
-import { parseSafetensors, parseShardIndex, parseShardedSafetensors, serializeSafetensors, type DType, type NamedTensor } from './safetensors.js';
+import {
+  CONFIG_FILE,
+  GENERATION_CONFIG_FILE,
+  SHARD_INDEX_FILE,
+  TOKENIZER_FILES,
+  WEIGHTS_FILE,
+  writeModelFolder,
+} from './hf-folder.js';
+import {
+  parseSafetensors,
+  parseShardIndex,
+  parseShardedSafetensors,
+  serializeSafetensors,
+  type DType,
+  type NamedTensor,
+} from './safetensors.js';
 
 export { CONFIG_FILE, WEIGHTS_FILE };
 
@@ -50,7 +64,8 @@ export function serializeModel(model: CausalLM, opts: { dtype?: DType } = {}): S
   // Our keys win for everything that shapes the math; the source's other keys stay.
   const cfg = { ...(side?.config ?? {}), ...hfConfigJson(model) };
   if (side) {
-    for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) if (k in side.config) cfg[k] = side.config[k];
+    for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const)
+      if (k in side.config) cfg[k] = side.config[k];
     // The weights are rewritten in opts.dtype; the source's dtype note no longer holds.
     delete cfg.dtype;
     delete cfg.torch_dtype;
@@ -86,7 +101,10 @@ function canonicalName(name: string, config: Gpt2Config): string | null {
  * needs, as one message (or undefined). Works from safetensors headers, so a
  * folder is checked without decoding its weights.
  */
-export function tensorMismatch(config: Gpt2Config, tensors: Iterable<{ name: string; shape: number[] }>): string | undefined {
+export function tensorMismatch(
+  config: Gpt2Config,
+  tensors: Iterable<{ name: string; shape: number[] }>,
+): string | undefined {
   const want = new Map(paramSpecs(config).map((s) => [s.name, s.shape]));
   const seen = new Set<string>();
   const extra: string[] = [];
@@ -101,24 +119,35 @@ export function tensorMismatch(config: Gpt2Config, tensors: Iterable<{ name: str
     if (shape.join(',') !== t.shape.join(',')) return `parameter ${c}: shape [${t.shape}] but config needs [${shape}]`;
     seen.add(c);
   }
-  if (extra.length) return `checkpoint has unexpected tensors: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`;
+  if (extra.length)
+    return `checkpoint has unexpected tensors: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`;
   const missing = [...want.keys()].filter((n) => !seen.has(n));
   if (missing.length) {
-    const why = missing.includes('lm_head.weight') ? ' (config.json has tie_word_embeddings: false, so the LM head is its own tensor)' : '';
+    const why = missing.includes('lm_head.weight')
+      ? ' (config.json has tie_word_embeddings: false, so the LM head is its own tensor)'
+      : '';
     return `missing parameter ${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}${why}`;
   }
   return undefined;
 }
 
 /** A model from config.json + tensors; `files` may carry the folder's tokenizer files (used by Llama-family models). */
-export function modelFromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>, files: Record<string, Uint8Array> = {}): CausalLM {
-  if (isLlamaConfigJson(configJson)) return modelFromConfig(configJson, tensors, tokenizerFromFiles(files, configJson as { eos_token_id?: number }));
+export function modelFromTensors(
+  configJson: Record<string, unknown>,
+  tensors: Map<string, NamedTensor>,
+  files: Record<string, Uint8Array> = {},
+): CausalLM {
+  if (isLlamaConfigJson(configJson))
+    return modelFromConfig(configJson, tensors, tokenizerFromFiles(files, configJson as { eos_token_id?: number }));
   return gpt2FromTensors(configJson, tensors);
 }
 
 function gpt2FromTensors(configJson: Record<string, unknown>, tensors: Map<string, NamedTensor>): Gpt2Model {
   const { config, tokenizer } = fromHfConfigJson(configJson);
-  const problem = tensorMismatch(config, [...tensors].map(([name, t]) => ({ name, shape: t.shape })));
+  const problem = tensorMismatch(
+    config,
+    [...tensors].map(([name, t]) => ({ name, shape: t.shape })),
+  );
   if (problem) throw new Error(problem);
   const arrays = new Map<string, NamedTensor>();
   for (const [name, t] of tensors) {

@@ -7,7 +7,13 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ForwardOptions, ForwardResult } from './blocks.js';
 import { fromHfConfigJson, makeConfig, PRESETS, toHfConfigJson } from './config.js';
 import { Gpt2Model } from './gpt2.js';
-import { isLlamaConfigJson, LLAMA_PRESETS, llamaConfigFromJson, llamaConfigToJson, makeLlamaConfig } from './llama-config.js';
+import {
+  isLlamaConfigJson,
+  LLAMA_PRESETS,
+  llamaConfigFromJson,
+  llamaConfigToJson,
+  makeLlamaConfig,
+} from './llama-config.js';
 import { LlamaModel } from './llama.js';
 import { getTokenizer, type Tokenizer, type TokenizerName } from './tokenizer.js';
 
@@ -62,7 +68,13 @@ export const MODEL_PRESETS = [...Object.keys(PRESETS), ...Object.keys(LLAMA_PRES
 
 /** A seeded random model of a preset size; `llama-*`, `qwen2-*`, `mistral-*` presets are Llama-family. */
 export function initModelFromPreset(size: string, tokenizer: Tokenizer, seed: number): CausalLM {
-  if (size in LLAMA_PRESETS) return LlamaModel.init(makeLlamaConfig(size, tokenizer.vocabSize), seed, tokenizer.name, tokenizer.name === 'hf' ? tokenizer : undefined);
+  if (size in LLAMA_PRESETS)
+    return LlamaModel.init(
+      makeLlamaConfig(size, tokenizer.vocabSize),
+      seed,
+      tokenizer.name,
+      tokenizer.name === 'hf' ? tokenizer : undefined,
+    );
   const m = Gpt2Model.init(makeConfig(size, tokenizer.vocabSize), seed, tokenizer.name);
   if (tokenizer.name === 'hf') m.tokenizer = tokenizer;
   return m;
@@ -79,11 +91,22 @@ export function hfConfigJson(model: CausalLM): Record<string, unknown> {
  * go to LlamaModel; anything else is read as GPT-2 (which refuses what it
  * isn't). `tokenizer` is the folder's own, if it has one.
  */
-export function modelFromConfig(configJson: Record<string, unknown>, arrays: NamedArrays, tokenizer?: Tokenizer, gpt2: (j: Record<string, unknown>, a: NamedArrays) => Gpt2Model = defaultGpt2): CausalLM {
+export function modelFromConfig(
+  configJson: Record<string, unknown>,
+  arrays: NamedArrays,
+  tokenizer?: Tokenizer,
+  gpt2: (j: Record<string, unknown>, a: NamedArrays) => Gpt2Model = defaultGpt2,
+): CausalLM {
   if (isLlamaConfigJson(configJson)) {
     const { config, tokenizer: name } = llamaConfigFromJson(configJson);
-    if (tokenizer && tokenizer.vocabSize > config.vocab_size) throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocab_size}`);
-    return LlamaModel.fromArrays(config, arrays, tokenizer ? 'hf' : (name ?? (config.vocab_size === 258 ? 'byte' : 'hf')), tokenizer);
+    if (tokenizer && tokenizer.vocabSize > config.vocab_size)
+      throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocab_size}`);
+    return LlamaModel.fromArrays(
+      config,
+      arrays,
+      tokenizer ? 'hf' : (name ?? (config.vocab_size === 258 ? 'byte' : 'hf')),
+      tokenizer,
+    );
   }
   const m = gpt2(configJson, arrays);
   if (tokenizer) {

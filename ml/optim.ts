@@ -30,8 +30,14 @@ export class AdamW {
     this.eps = cfg.eps ?? 1e-8;
     this.wd = cfg.weightDecay ?? 0;
     for (const [name, p] of params) {
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
     }
   }
 
@@ -68,14 +74,19 @@ export class AdamW {
 
   exportState(): { t: number; tensors: Map<string, NamedTensor> } {
     const tensors = new Map<string, NamedTensor>();
-    for (const [name, m] of this.m) tensors.set(`optim.m.${name}`, { shape: m.shape.slice(), data: m.dataSync() as Float32Array });
-    for (const [name, v] of this.v) tensors.set(`optim.v.${name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+    for (const [name, m] of this.m)
+      tensors.set(`optim.m.${name}`, { shape: m.shape.slice(), data: m.dataSync() as Float32Array });
+    for (const [name, v] of this.v)
+      tensors.set(`optim.v.${name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
     return { t: this.t, tensors };
   }
 
   importState(t: number, tensors: Map<string, NamedTensor>): void {
     this.t = t;
-    for (const [kind, map] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [kind, map] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       for (const [name, variable] of map) {
         const a = tensors.get(`optim.${kind}.${name}`);
         if (!a) throw new Error(`training state lacks optim.${kind}.${name}`);
@@ -109,7 +120,10 @@ export function clipGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): 
     const coef = maxNorm / (norm + 1e-6);
     if (coef < 1) {
       for (const [name, g] of grads) {
-        grads.set(name, tf.tidy(() => tf.mul(g, coef)));
+        grads.set(
+          name,
+          tf.tidy(() => tf.mul(g, coef)),
+        );
         g.dispose();
       }
     }

@@ -12,10 +12,13 @@ export type ParamFilter = string | RegExp | string[] | ((name: string) => boolea
 
 export function selectParams(model: CausalLM, filter: ParamFilter): string[] {
   const test =
-    typeof filter === 'string' ? (n: string) => n.startsWith(filter)
-    : filter instanceof RegExp ? (n: string) => filter.test(n)
-    : Array.isArray(filter) ? (n: string) => filter.includes(n)
-    : filter;
+    typeof filter === 'string'
+      ? (n: string) => n.startsWith(filter)
+      : filter instanceof RegExp
+        ? (n: string) => filter.test(n)
+        : Array.isArray(filter)
+          ? (n: string) => filter.includes(n)
+          : filter;
   const names = [...model.params.keys()].filter(test);
   if (names.length === 0) throw new Error(`parameter filter ${String(filter)} matches no parameters`);
   return names;
@@ -33,7 +36,14 @@ export function perSampleGradFeatures(
   model: CausalLM,
   pairs: PreferencePair[],
   refLogps: RefLogps,
-  opts: { paramFilter: ParamFilter; beta?: number; lossType?: DpoLossType; labelSmoothing?: number; maxLength?: number; tokenizer?: Tokenizer },
+  opts: {
+    paramFilter: ParamFilter;
+    beta?: number;
+    lossType?: DpoLossType;
+    labelSmoothing?: number;
+    maxLength?: number;
+    tokenizer?: Tokenizer;
+  },
 ): GradFeatures {
   const tok = opts.tokenizer ?? tokenizerOf(model);
   const names = selectParams(model, opts.paramFilter);
@@ -41,11 +51,18 @@ export function perSampleGradFeatures(
   const dim = vars.reduce((a, v) => a + v.size, 0);
   const maxLength = Math.min(opts.maxLength ?? model.config.n_positions, model.config.n_positions);
   const encoded = encodePairs(tok, pairs, maxLength);
-  const cfg = { beta: opts.beta ?? 0.1, lossType: opts.lossType ?? 'sigmoid', labelSmoothing: opts.labelSmoothing ?? 0 };
+  const cfg = {
+    beta: opts.beta ?? 0.1,
+    lossType: opts.lossType ?? 'sigmoid',
+    labelSmoothing: opts.labelSmoothing ?? 0,
+  };
   const features: Float32Array[] = [];
   for (let i = 0; i < pairs.length; i++) {
     const flat = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => dpoBatchLoss(model, encoded, refLogps, [i], cfg, tok.padId).loss, vars);
+      const { value, grads } = tf.variableGrads(
+        () => dpoBatchLoss(model, encoded, refLogps, [i], cfg, tok.padId).loss,
+        vars,
+      );
       value.dispose();
       return tf.concat(vars.map((v) => grads[v.name]!.reshape([-1])));
     });

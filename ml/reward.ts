@@ -44,7 +44,8 @@ export class RewardModel {
   readonly params: Map<string, tf.Variable>;
 
   constructor(backbone: RewardBackbone, head: tf.Variable) {
-    if (head.shape.join(',') !== `1,${backbone.config.n_embd}`) throw new Error(`${SCORE_WEIGHT} has shape [${head.shape}], expected [1,${backbone.config.n_embd}]`);
+    if (head.shape.join(',') !== `1,${backbone.config.n_embd}`)
+      throw new Error(`${SCORE_WEIGHT} has shape [${head.shape}], expected [1,${backbone.config.n_embd}]`);
     this.backbone = backbone;
     this.head = head;
     this.params = new Map([...backbone.params, [SCORE_WEIGHT, head]]);
@@ -125,20 +126,34 @@ export interface EncodedRewardPair {
 }
 
 export function encodeRewardPairs(tok: Tokenizer, pairs: PreferencePair[], maxLength: number): EncodedRewardPair[] {
-  return pairs.map((p) => ({ chosen: encodeForReward(tok, p.prompt, p.chosen, maxLength), rejected: encodeForReward(tok, p.prompt, p.rejected, maxLength) }));
+  return pairs.map((p) => ({
+    chosen: encodeForReward(tok, p.prompt, p.chosen, maxLength),
+    rejected: encodeForReward(tok, p.prompt, p.rejected, maxLength),
+  }));
 }
 
 /** Bradley–Terry loss (mean over the pairs at `indices`) and its metrics. */
-export function rewardBatchLoss(model: RewardModel, encoded: EncodedRewardPair[], indices: number[], padId: number): MicroLoss {
+export function rewardBatchLoss(
+  model: RewardModel,
+  encoded: EncodedRewardPair[],
+  indices: number[],
+  padId: number,
+): MicroLoss {
   const B = indices.length;
-  const { ids, lengths } = rewardBatch([...indices.map((i) => encoded[i]!.chosen), ...indices.map((i) => encoded[i]!.rejected)], padId);
+  const { ids, lengths } = rewardBatch(
+    [...indices.map((i) => encoded[i]!.chosen), ...indices.map((i) => encoded[i]!.rejected)],
+    padId,
+  );
   const r = model.rewards(ids, lengths);
   const rc = r.slice(0, B);
   const rr = r.slice(B, B);
   const loss = tf.mean(tf.neg(logSigmoid(tf.sub(rc, rr)))) as tf.Scalar;
   const c = rc.dataSync() as Float32Array;
   const j = rr.dataSync() as Float32Array;
-  let acc = 0, margin = 0, sc = 0, sr = 0;
+  let acc = 0,
+    margin = 0,
+    sc = 0,
+    sr = 0;
   for (let k = 0; k < B; k++) {
     acc += c[k]! > j[k]! ? 1 : 0;
     margin += c[k]! - j[k]!;
@@ -147,12 +162,24 @@ export function rewardBatchLoss(model: RewardModel, encoded: EncodedRewardPair[]
   }
   return {
     loss,
-    metrics: { loss: (loss.dataSync() as Float32Array)[0]!, accuracy: acc / B, margin: margin / B, 'rewards/chosen': sc / B, 'rewards/rejected': sr / B },
+    metrics: {
+      loss: (loss.dataSync() as Float32Array)[0]!,
+      accuracy: acc / B,
+      margin: margin / B,
+      'rewards/chosen': sc / B,
+      'rewards/rejected': sr / B,
+    },
   };
 }
 
 export async function trainReward(
-  args: { model: RewardModel; pairs: PreferencePair[]; config?: TrainConfig; state?: Uint8Array; tokenizer?: Tokenizer } & LoopHooks,
+  args: {
+    model: RewardModel;
+    pairs: PreferencePair[];
+    config?: TrainConfig;
+    state?: Uint8Array;
+    tokenizer?: Tokenizer;
+  } & LoopHooks,
 ): Promise<TrainResult> {
   const tok = args.tokenizer ?? getTokenizer(args.model.tokenizerName);
   const cfg = { ...(args.config ?? {}) } as TrainConfig & Record<string, unknown>;
@@ -170,7 +197,11 @@ export async function trainReward(
 }
 
 /** Inference: one reward per (prompt, response), in batches. */
-export function scoreTexts(model: RewardModel, items: { prompt: string; response: string }[], opts: { batchSize?: number; maxLength?: number; tokenizer?: Tokenizer } = {}): number[] {
+export function scoreTexts(
+  model: RewardModel,
+  items: { prompt: string; response: string }[],
+  opts: { batchSize?: number; maxLength?: number; tokenizer?: Tokenizer } = {},
+): number[] {
   const tok = opts.tokenizer ?? getTokenizer(model.tokenizerName);
   const bs = opts.batchSize ?? 16;
   const maxLength = Math.min(opts.maxLength ?? model.maxPositions, model.maxPositions);
@@ -201,8 +232,13 @@ export interface PairwiseEval {
 /** Pairwise accuracy and margin from per-pair scores. Pure. */
 export function pairwiseStats(chosen: number[], rejected: number[]): PairwiseEval {
   const n = chosen.length;
-  if (n === 0 || rejected.length !== n) throw new Error(`need equal, non-zero numbers of chosen and rejected scores (got ${n} and ${rejected.length})`);
-  let acc = 0, ties = 0, margin = 0, sc = 0, sr = 0;
+  if (n === 0 || rejected.length !== n)
+    throw new Error(`need equal, non-zero numbers of chosen and rejected scores (got ${n} and ${rejected.length})`);
+  let acc = 0,
+    ties = 0,
+    margin = 0,
+    sc = 0,
+    sr = 0;
   for (let i = 0; i < n; i++) {
     const d = chosen[i]! - rejected[i]!;
     if (d > 0) acc++;
@@ -217,7 +253,8 @@ export function pairwiseStats(chosen: number[], rejected: number[]): PairwiseEva
 // ---- Hugging Face folder: config.json (GPT2ForSequenceClassification) + model.safetensors ----
 
 export function rewardConfigJson(model: RewardModel): Record<string, unknown> {
-  if (!(model.backbone instanceof Gpt2Model)) throw new Error('only GPT-2 reward models can be written as a Hugging Face folder so far');
+  if (!(model.backbone instanceof Gpt2Model))
+    throw new Error('only GPT-2 reward models can be written as a Hugging Face folder so far');
   const tok = getTokenizer(model.tokenizerName);
   return {
     ...toHfConfigJson(model.backbone.config, model.tokenizerName),
@@ -231,9 +268,13 @@ export function rewardConfigJson(model: RewardModel): Record<string, unknown> {
   };
 }
 
-export function serializeRewardModel(model: RewardModel, opts: { dtype?: DType } = {}): { files: Record<string, Uint8Array> } {
+export function serializeRewardModel(
+  model: RewardModel,
+  opts: { dtype?: DType } = {},
+): { files: Record<string, Uint8Array> } {
   const tensors = new Map<string, NamedTensor>();
-  for (const [name, v] of model.params) tensors.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+  for (const [name, v] of model.params)
+    tensors.set(name, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
   return {
     files: {
       [WEIGHTS_FILE]: serializeSafetensors(tensors, { dtype: opts.dtype, metadata: { format: 'pt' } }),
@@ -261,14 +302,21 @@ export function deserializeRewardModel(files: Record<string, Uint8Array>): Rewar
   if (!weights) throw new Error(`missing ${WEIGHTS_FILE}`);
   const cfg = JSON.parse(new TextDecoder().decode(cfgBytes)) as Record<string, unknown>;
   const arch = bundleArchitecture(files);
-  if (arch !== REWARD_ARCHITECTURE) throw new Error(`not a reward model: config.json names ${arch ?? 'no architecture'}, expected ${REWARD_ARCHITECTURE}`);
+  if (arch !== REWARD_ARCHITECTURE)
+    throw new Error(
+      `not a reward model: config.json names ${arch ?? 'no architecture'}, expected ${REWARD_ARCHITECTURE}`,
+    );
   const labels = cfg.num_labels ?? (cfg.id2label ? Object.keys(cfg.id2label as object).length : undefined);
   if (labels !== 1) throw new Error(`a reward model has num_labels 1, config.json says ${String(labels)}`);
   const tensors = parseSafetensors(weights).tensors;
   const head = tensors.get(SCORE_WEIGHT);
   if (!head) throw new Error(`${WEIGHTS_FILE} has no ${SCORE_WEIGHT}`);
   const { config } = fromHfConfigJson(cfg);
-  if (head.shape.join(',') !== `1,${config.n_embd}`) throw new Error(`${SCORE_WEIGHT} has shape [${head.shape}], expected [1,${config.n_embd}]`);
+  if (head.shape.join(',') !== `1,${config.n_embd}`)
+    throw new Error(`${SCORE_WEIGHT} has shape [${head.shape}], expected [1,${config.n_embd}]`);
   const rest = new Map([...tensors].filter(([n]) => n !== SCORE_WEIGHT));
-  return new RewardModel(modelFromTensors({ ...cfg, architectures: ['GPT2LMHeadModel'] }, rest), headVariable(head.data));
+  return new RewardModel(
+    modelFromTensors({ ...cfg, architectures: ['GPT2LMHeadModel'] }, rest),
+    headVariable(head.data),
+  );
 }

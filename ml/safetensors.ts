@@ -91,9 +91,11 @@ export interface SafetensorsHeader {
 
 /** Bytes needed from the start of a file to parse its header (8 + N), from its first 8 bytes. */
 export function headerSize(first8: Uint8Array): number {
-  if (first8.byteLength < 8) throw new SafetensorsError(`truncated: ${first8.byteLength} bytes, need at least 8 for the header length`);
+  if (first8.byteLength < 8)
+    throw new SafetensorsError(`truncated: ${first8.byteLength} bytes, need at least 8 for the header length`);
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER)) throw new SafetensorsError(`bad header length ${n}: exceeds limit of ${MAX_HEADER} bytes`);
+  if (n > BigInt(MAX_HEADER))
+    throw new SafetensorsError(`bad header length ${n}: exceeds limit of ${MAX_HEADER} bytes`);
   return 8 + Number(n);
 }
 
@@ -105,14 +107,16 @@ export function headerSize(first8: Uint8Array): number {
 export function parseSafetensorsHeader(buf: Uint8Array, fileSize: number = buf.byteLength): SafetensorsHeader {
   const dataOffset = headerSize(buf);
   const hlen = dataOffset - 8;
-  if (dataOffset > fileSize || dataOffset > buf.byteLength) throw new SafetensorsError(`bad header length ${hlen}: file has only ${fileSize - 8} bytes after the length field`);
+  if (dataOffset > fileSize || dataOffset > buf.byteLength)
+    throw new SafetensorsError(`bad header length ${hlen}: file has only ${fileSize - 8} bytes after the length field`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(buf.subarray(8, dataOffset)));
   } catch (e) {
     throw new SafetensorsError(`header is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new SafetensorsError('header is not a JSON object');
   const dataBytes = fileSize - dataOffset;
   const metadata: Record<string, string> = {};
   const entries: TensorEntry[] = [];
@@ -125,16 +129,27 @@ export function parseSafetensorsHeader(buf: Uint8Array, fileSize: number = buf.b
       continue;
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof info.dtype !== 'string' || !(info.dtype in BYTES)) throw new SafetensorsError(`tensor "${name}": unknown or unsupported dtype ${JSON.stringify(info.dtype)} (supported: F32, F16, BF16)`);
-    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SafetensorsError(`tensor "${name}": invalid shape ${JSON.stringify(info.shape)}`);
+    if (typeof info.dtype !== 'string' || !(info.dtype in BYTES))
+      throw new SafetensorsError(
+        `tensor "${name}": unknown or unsupported dtype ${JSON.stringify(info.dtype)} (supported: F32, F16, BF16)`,
+      );
+    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new SafetensorsError(`tensor "${name}": invalid shape ${JSON.stringify(info.shape)}`);
     const off = info.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) throw new SafetensorsError(`tensor "${name}": invalid data_offsets ${JSON.stringify(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1])
+      throw new SafetensorsError(`tensor "${name}": invalid data_offsets ${JSON.stringify(off)}`);
     const dtype = info.dtype as DType;
     const shape = info.shape as number[];
     const [begin, end] = off as [number, number];
     const expected = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
-    if (end - begin !== expected) throw new SafetensorsError(`tensor "${name}": shape/size mismatch: shape ${JSON.stringify(shape)} ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
-    if (end > dataBytes) throw new SafetensorsError(`truncated: tensor "${name}" ends at byte ${end} but the data section has only ${dataBytes} bytes`);
+    if (end - begin !== expected)
+      throw new SafetensorsError(
+        `tensor "${name}": shape/size mismatch: shape ${JSON.stringify(shape)} ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`,
+      );
+    if (end > dataBytes)
+      throw new SafetensorsError(
+        `truncated: tensor "${name}" ends at byte ${end} but the data section has only ${dataBytes} bytes`,
+      );
     entries.push({ name, dtype, shape, begin, end });
   }
   // The format requires the tensors to tile the data section exactly:
@@ -142,11 +157,16 @@ export function parseSafetensorsHeader(buf: Uint8Array, fileSize: number = buf.b
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const e of entries) {
-    if (e.begin < cursor) throw new SafetensorsError(`overlapping offsets: tensor "${e.name}" starts at ${e.begin} before the previous tensor ends at ${cursor}`);
-    if (e.begin > cursor) throw new SafetensorsError(`non-contiguous offsets: gap before tensor "${e.name}" (${cursor}..${e.begin})`);
+    if (e.begin < cursor)
+      throw new SafetensorsError(
+        `overlapping offsets: tensor "${e.name}" starts at ${e.begin} before the previous tensor ends at ${cursor}`,
+      );
+    if (e.begin > cursor)
+      throw new SafetensorsError(`non-contiguous offsets: gap before tensor "${e.name}" (${cursor}..${e.begin})`);
     cursor = e.end;
   }
-  if (cursor !== dataBytes) throw new SafetensorsError(`data section has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
+  if (cursor !== dataBytes)
+    throw new SafetensorsError(`data section has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
   return { entries, metadata, dataOffset };
 }
 
@@ -177,7 +197,10 @@ export function serializeSafetensors(
   let offset = 0;
   for (const [name, t] of list) {
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.data.length) throw new SafetensorsError(`tensor "${name}": shape ${JSON.stringify(t.shape)} does not match ${t.data.length} values`);
+    if (size !== t.data.length)
+      throw new SafetensorsError(
+        `tensor "${name}": shape ${JSON.stringify(t.shape)} does not match ${t.data.length} values`,
+      );
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size * BYTES[dtype]] };
     offset += size * BYTES[dtype];
   }
@@ -229,13 +252,16 @@ export function parseShardIndex(bytes: Uint8Array | string): ShardIndex {
     throw new SafetensorsError(`${SHARD_INDEX_FILE} is not valid JSON: ${(e as Error).message}`);
   }
   const wm = (j as { weight_map?: unknown })?.weight_map;
-  if (!wm || typeof wm !== 'object' || Array.isArray(wm)) throw new SafetensorsError(`${SHARD_INDEX_FILE} has no "weight_map" object`);
+  if (!wm || typeof wm !== 'object' || Array.isArray(wm))
+    throw new SafetensorsError(`${SHARD_INDEX_FILE} has no "weight_map" object`);
   const weightMap: Record<string, string> = {};
   const shards: string[] = [];
   for (const [name, file] of Object.entries(wm as Record<string, unknown>)) {
     // Shard names are plain file names beside the index: never a path out of the folder.
     if (typeof file !== 'string' || !/^[\w.-]+\.safetensors$/.test(file) || file.startsWith('.'))
-      throw new SafetensorsError(`${SHARD_INDEX_FILE}: tensor "${name}" maps to ${JSON.stringify(file)}, not a .safetensors file name`);
+      throw new SafetensorsError(
+        `${SHARD_INDEX_FILE}: tensor "${name}" maps to ${JSON.stringify(file)}, not a .safetensors file name`,
+      );
     weightMap[name] = file;
     if (!shards.includes(file)) shards.push(file);
   }
@@ -248,7 +274,10 @@ export function parseShardIndex(bytes: Uint8Array | string): ShardIndex {
  * tensors the index assigns to it, so a stale index or a mixed-up shard fails
  * here rather than loading the wrong weights.
  */
-export function parseShardedSafetensors(index: ShardIndex, shard: (file: string) => Uint8Array | undefined): Map<string, NamedTensor> {
+export function parseShardedSafetensors(
+  index: ShardIndex,
+  shard: (file: string) => Uint8Array | undefined,
+): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
   for (const file of index.shards) {
     const bytes = shard(file);
@@ -261,12 +290,16 @@ export function parseShardedSafetensors(index: ShardIndex, shard: (file: string)
     }
     for (const [name, t] of parsed.tensors) {
       const want = index.weightMap[name];
-      if (want !== file) throw new SafetensorsError(`${file} holds tensor "${name}", which ${SHARD_INDEX_FILE} ${want ? `puts in ${want}` : 'does not list'}`);
+      if (want !== file)
+        throw new SafetensorsError(
+          `${file} holds tensor "${name}", which ${SHARD_INDEX_FILE} ${want ? `puts in ${want}` : 'does not list'}`,
+        );
       out.set(name, t);
     }
   }
   for (const [name, file] of Object.entries(index.weightMap)) {
-    if (!out.has(name)) throw new SafetensorsError(`${SHARD_INDEX_FILE} puts tensor "${name}" in ${file}, which does not hold it`);
+    if (!out.has(name))
+      throw new SafetensorsError(`${SHARD_INDEX_FILE} puts tensor "${name}" in ${file}, which does not hold it`);
   }
   return out;
 }

@@ -28,11 +28,21 @@ export interface GenerateResult {
   tokens: number[][];
 }
 
-export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): string[] {
+export function generate(
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  opts: GenerateOptions = {},
+): string[] {
   return generateTokens(model, tokenizer, prompts, opts).texts;
 }
 
-export function generateTokens(model: CausalLM, tokenizer: Tokenizer, prompts: string[], opts: GenerateOptions = {}): GenerateResult {
+export function generateTokens(
+  model: CausalLM,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  opts: GenerateOptions = {},
+): GenerateResult {
   const maxNew = opts.maxNewTokens ?? 64;
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
@@ -68,8 +78,16 @@ export function generateTokens(model: CausalLM, tokenizer: Tokenizer, prompts: s
       const from = useCache && s > 0 ? seq[0]!.length - 1 : 0;
       const T = seq[0]!.length - from;
       const last = tf.tidy(() => {
-        const ids = tf.tensor2d(seq.flatMap((r) => r.slice(from)), [B, T], 'int32');
-        const positionIds = tf.tensor2d(pos.flatMap((r) => r.slice(from)), [B, T], 'int32');
+        const ids = tf.tensor2d(
+          seq.flatMap((r) => r.slice(from)),
+          [B, T],
+          'int32',
+        );
+        const positionIds = tf.tensor2d(
+          pos.flatMap((r) => r.slice(from)),
+          [B, T],
+          'int32',
+        );
         const attentionMask = tf.tensor2d(mask.flat(), [B, seq[0]!.length], 'float32');
         const { logits } = model.forward(ids, { cache, positionIds, attentionMask });
         return logits.slice([0, T - 1, 0], [B, 1, V]).reshape([B, V]);

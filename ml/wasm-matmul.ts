@@ -31,7 +31,11 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object): boolean;
 }
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } };
+type KernelArgs = {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackend;
+  attrs: { transposeA: boolean; transposeB: boolean };
+};
 
 const stock = tf.getKernel('BatchMatMul', 'wasm');
 const transposeKernel = tf.getKernel('Transpose', 'wasm');
@@ -51,7 +55,17 @@ function wasmBatchMatMul(backend: WasmBackend): (...a: unknown[]) => void {
   let f = raw.get(backend.wasm);
   if (!f) {
     // a_id, a_shape, a_rank, b_id, b_shape, b_rank, transpose_a, transpose_b, out_id
-    f = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+    f = backend.wasm.cwrap('BatchMatMul', null, [
+      'number',
+      'array',
+      'number',
+      'number',
+      'array',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]);
     raw.set(backend.wasm, f);
   }
   return f;
@@ -75,15 +89,30 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const plain = !transposeA && !transposeB && batchA === 1 && batchB === 1;
   // Batch dims must match exactly or one side must be a single matrix; any
   // other broadcast (rare, unused here) stays with the stock kernel.
-  const simpleBroadcast = batchA === batchB ? a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join() : batchA === 1 || batchB === 1;
+  const simpleBroadcast =
+    batchA === batchB ? a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join() : batchA === 1 || batchB === 1;
   // The stock kernel also reports mismatched shapes.
-  if (!enabled || plain || !simpleBroadcast || K !== Kb || a.dtype !== 'float32' || b.dtype !== 'float32' || M * N * K === 0) {
+  if (
+    !enabled ||
+    plain ||
+    !simpleBroadcast ||
+    K !== Kb ||
+    a.dtype !== 'float32' ||
+    b.dtype !== 'float32' ||
+    M * N * K === 0
+  ) {
     return stock!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
 
   // Row-major [batch, M, K] and [batch, K, N] operands, transposing if flagged.
   const temps: tf.TensorInfo[] = [];
-  const asRowMajor = (x: tf.TensorInfo, batch: number, rows: number, cols: number, transposed: boolean): tf.TensorInfo => {
+  const asRowMajor = (
+    x: tf.TensorInfo,
+    batch: number,
+    rows: number,
+    cols: number,
+    transposed: boolean,
+  ): tf.TensorInfo => {
     if (!transposed) return x;
     const t = transposeKernel!.kernelFunc({
       inputs: { x: { dataId: x.dataId, shape: [batch, cols, rows], dtype: x.dtype } },
@@ -131,4 +160,9 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 
 tf.unregisterKernel('BatchMatMul', 'wasm');
 // The stock setup binds the stock kernel's wasm function; keep it.
-tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: batchMatMul as unknown as tf.KernelFunc });
+tf.registerKernel({
+  kernelName: 'BatchMatMul',
+  backendName: 'wasm',
+  setupFunc: stock.setupFunc,
+  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+});

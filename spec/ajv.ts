@@ -4,7 +4,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
  * Editor-only keywords (VS Code / yaml-language-server). Ajv's strict mode rejects
  * unknown keywords, which catches typos in schemas, so these are declared instead.
  */
-const EDITOR_KEYWORDS = ['errorMessage', 'patternErrorMessage', 'markdownDescription', 'defaultSnippets', 'deprecationMessage'];
+const EDITOR_KEYWORDS = [
+  'errorMessage',
+  'patternErrorMessage',
+  'markdownDescription',
+  'defaultSnippets',
+  'deprecationMessage',
+];
 
 /** Ajv configured the same way for the pipeline schema and every step kind's args schema. */
 export function newAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {

@@ -78,7 +78,10 @@ export function defaultCatalogDir(): string {
  * for kinds a worker loads from BPOFLOW_KIND_MODULES (activities/registry.ts).
  */
 export function catalogDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env.BPOFLOW_CATALOG_PATH ?? '').split(':').filter((d) => d.length > 0).map((d) => resolve(d));
+  return (env.BPOFLOW_CATALOG_PATH ?? '')
+    .split(':')
+    .filter((d) => d.length > 0)
+    .map((d) => resolve(d));
 }
 
 /**
@@ -93,7 +96,9 @@ export function loadCatalog(dir: string = defaultCatalogDir(), extraDirs: string
   for (const d of [dir, ...extraDirs]) {
     let names: string[];
     try {
-      names = readdirSync(d).filter((n) => n.endsWith('.json')).sort();
+      names = readdirSync(d)
+        .filter((n) => n.endsWith('.json'))
+        .sort();
     } catch (e) {
       errors.push(`${d}: cannot read catalog directory: ${(e as Error).message}`);
       continue;
@@ -158,7 +163,8 @@ function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>
         bad(`outputs.${name}.type must be one of artifact, number, string, boolean`);
       }
       const report = (o as { report?: unknown })?.report;
-      if (report !== undefined && report !== 'stats' && report !== 'metric') bad(`outputs.${name}.report must be stats or metric`);
+      if (report !== undefined && report !== 'stats' && report !== 'metric')
+        bad(`outputs.${name}.report must be stats or metric`);
     }
   }
   if (k.shardable !== undefined) {
@@ -166,7 +172,17 @@ function readKind(file: string, errors: string[], ajv: ReturnType<typeof newAjv>
     const props = (args as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
     if (typeof input !== 'string' || !(input in props)) bad('"shardable.input" must name one of the args');
   }
-  const known = new Set(['kind', 'version', 'description', 'queue', 'shardable', 'args', 'outputs', '$schema', '$comment']);
+  const known = new Set([
+    'kind',
+    'version',
+    'description',
+    'queue',
+    'shardable',
+    'args',
+    'outputs',
+    '$schema',
+    '$comment',
+  ]);
   for (const key of Object.keys(k)) if (!known.has(key)) bad(`unknown key "${key}"`);
   if (errors.length > before) return undefined;
   return { ...(k as unknown as Omit<CatalogEntry, 'file'>), file };

@@ -45,7 +45,8 @@ export class CompileScope {
     }
     if (root === 'inputs') {
       if (n !== 2) return { ...unknownType, error: `invalid reference "${ref.text}": use inputs.<name>` };
-      if (!this.inputs.has(name!)) return { ...unknownType, error: `unknown input "${name}"${hint(name!, [...this.inputs])}` };
+      if (!this.inputs.has(name!))
+        return { ...unknownType, error: `unknown input "${name}"${hint(name!, [...this.inputs])}` };
       return { type: 'artifact' };
     }
     if (root === 'steps') {
@@ -68,7 +69,9 @@ export class CompileScope {
     const guess = closest(root!, ROOTS);
     return {
       ...unknownType,
-      error: guess ? `unknown name "${root}"; did you mean "${guess}"?` : `unknown name "${root}": expressions can use ${REF_FORMS}`,
+      error: guess
+        ? `unknown name "${root}"; did you mean "${guess}"?`
+        : `unknown name "${root}": expressions can use ${REF_FORMS}`,
     };
   }
 }

@@ -91,7 +91,10 @@ export function compile(yamlText: string, opts: CompileOptions): CompileResult {
   for (const e of edges) needs.get(e.from)?.push(e.to);
   for (const cycle of findCycles(ids, needs)) {
     const edge = edges.find((e) => e.from === cycle[0] && e.to === cycle[1])!;
-    const text = cycle.slice(0, -1).map((id, i) => `${id} needs ${cycle[i + 1]}`).join(', ');
+    const text = cycle
+      .slice(0, -1)
+      .map((id, i) => `${id} needs ${cycle[i + 1]}`)
+      .join(', ');
     findings.push({ ...edge.at, message: at(edge.at.path, `dependency cycle: ${text}`) });
   }
 
@@ -122,7 +125,10 @@ function registerSteps(rawSteps: Raw[], catalog: Catalog, findings: Finding[]): 
     const first = steps.get(raw.id);
     if (first) {
       const p: YamlPath = ['steps', index, 'id'];
-      findings.push({ path: p, message: at(p, `duplicate step id "${raw.id}"; ${formatPath(['steps', first.index])} already uses it`) });
+      findings.push({
+        path: p,
+        message: at(p, `duplicate step id "${raw.id}"; ${formatPath(['steps', first.index])} already uses it`),
+      });
       return;
     }
     steps.set(raw.id, { id: raw.id, index, kind });
@@ -176,7 +182,8 @@ function compileStep(
     if (typeof need !== 'string' || !STEP_ID.test(need)) return;
     const p: YamlPath = typeof raw.needs === 'string' ? [...stepPath, 'needs'] : [...stepPath, 'needs', j];
     if (need === raw.id) findings.push({ path: p, message: at(p, `step "${need}" cannot need itself`) });
-    else if (!scope.steps.has(need)) findings.push({ path: p, message: at(p, `unknown step "${need}"${hint(need, [...scope.steps.keys()])}`) });
+    else if (!scope.steps.has(need))
+      findings.push({ path: p, message: at(p, `unknown step "${need}"${hint(need, [...scope.steps.keys()])}`) });
     else {
       explicit.push(need);
       addEdge(need, { path: p, message: '' });
@@ -185,14 +192,18 @@ function compileStep(
 
   let condition: Expr | undefined;
   if (typeof raw.if === 'boolean') condition = { lit: raw.if };
-  else if (typeof raw.if === 'string') condition = analyzeExpression(raw.if, [...stepPath, 'if'], ctx, 'condition')?.expr;
+  else if (typeof raw.if === 'string')
+    condition = analyzeExpression(raw.if, [...stepPath, 'if'], ctx, 'condition')?.expr;
 
   const kind = entry?.kind ?? lookupKindQuietly(raw.uses, catalog);
   const args = compileWith(raw.with, [...stepPath, 'with'], kind, catalog, ctx);
   const settings = resolveSettings(raw, stepPath, obj(doc.defaults), kind, findings);
   if (kind && settings.shards > 1 && !kind.shardable) {
     const p: YamlPath = [...stepPath, 'shards'];
-    findings.push({ path: p, message: at(p, `${kind.kind}@${kind.version} is not shardable; remove "shards" or use 1`) });
+    findings.push({
+      path: p,
+      message: at(p, `${kind.kind}@${kind.version} is not shardable; remove "shards" or use 1`),
+    });
   }
   if (!id || !kind) return undefined;
   const implied = edges.filter((e) => e.from === id).map((e) => e.to);
@@ -214,7 +225,12 @@ function lookupKindQuietly(uses: unknown, catalog: Catalog): CatalogEntry | unde
   return m ? catalog.get(m[1]!, m[2]!) : undefined;
 }
 
-function compileOutputs(raw: unknown, scope: CompileScope, params: Record<string, Scalar>, findings: Finding[]): Record<string, Expr> {
+function compileOutputs(
+  raw: unknown,
+  scope: CompileScope,
+  params: Record<string, Scalar>,
+  findings: Finding[],
+): Record<string, Expr> {
   const out: Record<string, Expr> = {};
   const ctx: ExprContext = { scope, params, findings };
   for (const [name, v] of Object.entries(obj(raw))) {

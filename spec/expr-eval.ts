@@ -18,7 +18,8 @@ export function stringify(v: Scalar): string {
 }
 
 function compare(op: '<' | '<=' | '>' | '>=', a: Scalar, b: Scalar): boolean {
-  const comparable = (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
+  const comparable =
+    (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
   if (!comparable) return false;
   const x = a as number | string;
   const y = b as number | string;

@@ -118,8 +118,8 @@ export function parseExpression(src: string, base = 0): Ast {
 
   const primary = (): Ast => {
     const t = toks[i]!;
-    if (t.k === 'num') return i++, { t: 'lit', value: t.value, pos: t.pos };
-    if (t.k === 'str') return i++, { t: 'lit', value: t.value, pos: t.pos };
+    if (t.k === 'num') return (i++, { t: 'lit', value: t.value, pos: t.pos });
+    if (t.k === 'str') return (i++, { t: 'lit', value: t.value, pos: t.pos });
     if (t.k === 'ident') {
       i++;
       if (t.value === 'true' || t.value === 'false') return { t: 'lit', value: t.value === 'true', pos: t.pos };
@@ -128,7 +128,8 @@ export function parseExpression(src: string, base = 0): Ast {
       while (isPunct('.')) {
         i++;
         const seg = toks[i]!;
-        if (seg.k !== 'ident') throw new ExprSyntaxError(`expected a name after "." but found ${describe(seg)}`, seg.pos);
+        if (seg.k !== 'ident')
+          throw new ExprSyntaxError(`expected a name after "." but found ${describe(seg)}`, seg.pos);
         path.push(seg.value);
         i++;
       }

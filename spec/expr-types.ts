@@ -57,9 +57,17 @@ export function checkTypes(a: Ast, refType: RefType, report: Report): void {
   if (lt === 'unknown' || rt === 'unknown') return;
   const ordering = a.op !== '==' && a.op !== '!=';
   if (ordering) {
-    const badSide = ([[l, lt], [r, rt]] as const).find(([, t]) => t === 'boolean' || t === 'null');
+    const badSide = (
+      [
+        [l, lt],
+        [r, rt],
+      ] as const
+    ).find(([, t]) => t === 'boolean' || t === 'null');
     if (badSide) {
-      report(badSide[0].pos, `"${a.op}" compares numbers or strings, but ${show(badSide[0])} is ${ARTICLE[badSide[1]]}`);
+      report(
+        badSide[0].pos,
+        `"${a.op}" compares numbers or strings, but ${show(badSide[0])} is ${ARTICLE[badSide[1]]}`,
+      );
       return;
     }
   }

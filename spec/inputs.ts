@@ -35,7 +35,10 @@ export function resolveInputs(
         try {
           inspectModelFolder(abs);
         } catch (e) {
-          findings.push({ path: where, message: at(where, `a folder input must be a model folder: ${(e as Error).message}`) });
+          findings.push({
+            path: where,
+            message: at(where, `a folder input must be a model folder: ${(e as Error).message}`),
+          });
         }
       }
       out[name] = `${LOCAL_PREFIX}${abs}`;

@@ -47,8 +47,10 @@ export function paramValueProblem(def: ParamDef, value: unknown): string | undef
   if (def.enum && !def.enum.includes(value as ParamValue)) {
     return `must be one of ${def.enum.map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(value)}`;
   }
-  if (typeof value === 'number' && def.minimum !== undefined && value < def.minimum) return `must be >= ${def.minimum}, not ${value}`;
-  if (typeof value === 'number' && def.maximum !== undefined && value > def.maximum) return `must be <= ${def.maximum}, not ${value}`;
+  if (typeof value === 'number' && def.minimum !== undefined && value < def.minimum)
+    return `must be >= ${def.minimum}, not ${value}`;
+  if (typeof value === 'number' && def.maximum !== undefined && value > def.maximum)
+    return `must be <= ${def.maximum}, not ${value}`;
   return undefined;
 }
 
@@ -97,7 +99,8 @@ export function resolveParams(
       supplied.add(name);
       const value = coerce ? coerceParam(def, v as string | number | boolean) : v;
       const why = paramValueProblem(def, value);
-      if (why) findings.push({ path: ['params', name], key: true, message: `${label(name, v)}: param "${name}" ${why}` });
+      if (why)
+        findings.push({ path: ['params', name], key: true, message: `${label(name, v)}: param "${name}" ${why}` });
       else values[name] = value as ParamValue;
     }
   };
@@ -106,7 +109,11 @@ export function resolveParams(
   if (sources.requireAll !== false) {
     for (const name of names) {
       if (!(name in values) && !supplied.has(name) && defs.get(name)!.default === undefined) {
-        findings.push({ path: ['params', name], key: true, message: `param "${name}" has no default; set it with --set ${name}=<value>` });
+        findings.push({
+          path: ['params', name],
+          key: true,
+          message: `param "${name}" has no default; set it with --set ${name}=<value>`,
+        });
       }
     }
   }

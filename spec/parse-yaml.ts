@@ -23,7 +23,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     return {
       problems: doc.errors.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
-        return { file, line, col, message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
+        return {
+          file,
+          line,
+          col,
+          message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        };
       }),
     };
   }
@@ -59,7 +64,8 @@ function aliasAt(doc: Document, message: string): number | undefined {
       const a = anchors.get(node.source);
       return a ? a.count * a.weight : 0;
     }
-    if (isCollection(node)) return (node.items as unknown[]).reduce<number>((m, item) => Math.max(m, weightOf(item)), 0);
+    if (isCollection(node))
+      return (node.items as unknown[]).reduce<number>((m, item) => Math.max(m, weightOf(item)), 0);
     if (isPair(node)) return Math.max(weightOf(node.key), weightOf(node.value));
     return 1;
   };

@@ -11,14 +11,7 @@ export type Expr =
   | { concat: Expr[] }; // "prefix-${{ x }}-suffix"
 
 /** A value in a step's `with`: plain JSON where no expression occurs, else an Expr wrapped as {"$expr": ...}. */
-export type PlanValue =
-  | string
-  | number
-  | boolean
-  | null
-  | PlanValue[]
-  | { [key: string]: PlanValue }
-  | { $expr: Expr };
+export type PlanValue = string | number | boolean | null | PlanValue[] | { [key: string]: PlanValue } | { $expr: Expr };
 
 export interface RetryPolicy {
   maximumAttempts: number;

@@ -55,7 +55,9 @@ export function schemaFindings(
   basePath: YamlPath,
   wording: ErrorWording = { keyNoun: 'key' },
 ): Finding[] {
-  const combinators = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
+  const combinators = errors
+    .filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')
+    .map((e) => `${e.schemaPath}/`);
   const out: Finding[] = [];
   const seen = new Set<string>();
   const owner = wording.owner ?? '';
@@ -72,13 +74,25 @@ export function schemaFindings(
     const propertyName = (e as { propertyName?: string }).propertyName;
     if (propertyName !== undefined) {
       // A key that breaks `propertyNames` (e.g. a param called "my param"): point at the key.
-      f = { path: [...path, propertyName], key: true, message: at(path, `invalid name "${propertyName}": ${custom || e.message}`) };
+      f = {
+        path: [...path, propertyName],
+        key: true,
+        message: at(path, `invalid name "${propertyName}": ${custom || e.message}`),
+      };
     } else if (e.keyword === 'additionalProperties') {
       const name = String(e.params.additionalProperty);
       const known = Object.keys((schema.properties as object | undefined) ?? {});
-      f = { path: [...path, name], key: true, message: at(path, `unknown ${wording.keyNoun} "${name}"${owner}${hint(name, known, 'allowed')}`) };
+      f = {
+        path: [...path, name],
+        key: true,
+        message: at(path, `unknown ${wording.keyNoun} "${name}"${owner}${hint(name, known, 'allowed')}`),
+      };
     } else if (e.keyword === 'required') {
-      f = { path, key: true, message: at(path, `missing required ${wording.keyNoun} "${String(e.params.missingProperty)}"${owner}`) };
+      f = {
+        path,
+        key: true,
+        message: at(path, `missing required ${wording.keyNoun} "${String(e.params.missingProperty)}"${owner}`),
+      };
     } else {
       f = { path, message: at(path, custom || describe(e, path)) };
     }

@@ -13,13 +13,27 @@ import { at, type YamlPath } from './yaml-path.js';
  * pass replaces such expressions by their values in the parsed document, before the
  * schema and the settings see it.
  */
-const SETTINGS: YamlPath[] = [['shards'], ['timeout'], ['heartbeatTimeout'], ['queue'], ['cache'], ['retry', 'maximumAttempts'], ['retry', 'initialInterval'], ['retry', 'maximumInterval']];
+const SETTINGS: YamlPath[] = [
+  ['shards'],
+  ['timeout'],
+  ['heartbeatTimeout'],
+  ['queue'],
+  ['cache'],
+  ['retry', 'maximumAttempts'],
+  ['retry', 'initialInterval'],
+  ['retry', 'maximumInterval'],
+];
 
 type Raw = Record<string, unknown>;
 const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `declared`: every param the pipeline declares; `params`: the values known now (validate may lack some). */
-export function foldSettingParams(doc: Raw, declared: Set<string>, params: Record<string, Scalar>, findings: Finding[]): void {
+export function foldSettingParams(
+  doc: Raw,
+  declared: Set<string>,
+  params: Record<string, Scalar>,
+  findings: Finding[],
+): void {
   const layers: { raw: unknown; path: YamlPath }[] = [{ raw: doc.defaults, path: ['defaults'] }];
   if (Array.isArray(doc.steps)) doc.steps.forEach((raw, i) => layers.push({ raw, path: ['steps', i] }));
   for (const { raw, path } of layers) {
@@ -38,7 +52,13 @@ export function foldSettingParams(doc: Raw, declared: Set<string>, params: Recor
 }
 
 /** The folded value; undefined after a finding or when a declared param has no value yet. */
-function foldOne(text: string, declared: Set<string>, params: Record<string, Scalar>, where: YamlPath, findings: Finding[]): Scalar | undefined {
+function foldOne(
+  text: string,
+  declared: Set<string>,
+  params: Record<string, Scalar>,
+  where: YamlPath,
+  findings: Finding[],
+): Scalar | undefined {
   let ast;
   try {
     ast = parseTemplate(text);
@@ -49,7 +69,10 @@ function foldOne(text: string, declared: Set<string>, params: Record<string, Sca
   }
   for (const ref of refsOf(ast)) {
     if (ref.path[0] !== 'params') {
-      findings.push({ path: where, message: at(where, `only params can set this (it is fixed when the run is submitted), not ${ref.text}`) });
+      findings.push({
+        path: where,
+        message: at(where, `only params can set this (it is fixed when the run is submitted), not ${ref.text}`),
+      });
       return undefined;
     }
     const name = ref.path[1] ?? '';

@@ -37,7 +37,9 @@ export class SourceMap {
       let next: Node | null | undefined;
       let nextKey: Node | undefined;
       if (isMap(node)) {
-        const pair: Pair | undefined = (node.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair: Pair | undefined = (node.items as Pair[]).find(
+          (p) => isScalar(p.key) && String(p.key.value) === String(seg),
+        );
         if (pair) {
           nextKey = pair.key as Node;
           // `with:` with nothing after it has no value node; its key is the best spot.

@@ -63,29 +63,70 @@ export function resolveSettings(
       const v = get(l);
       return typeof v === 'string' ? parseDuration(v) : undefined;
     }, fallback);
-    if (from && value <= 0) findings.push({ path: fieldPath(from), message: at(fieldPath(from), `${key} must be longer than 0`) });
+    if (from && value <= 0)
+      findings.push({ path: fieldPath(from), message: at(fieldPath(from), `${key} must be longer than 0`) });
     return value;
   };
   const retryOf = (l: Layer) => obj(l.raw.retry);
   const retryField = (l: Layer, f: string): YamlPath => [...l.path, 'retry', f];
 
   const retry: RetryPolicy = {
-    maximumAttempts: pick((l) => (Number.isInteger(retryOf(l).maximumAttempts) ? (retryOf(l).maximumAttempts as number) : undefined), DEFAULT_RETRY.maximumAttempts).value,
-    initialIntervalMs: duration('initialInterval', DEFAULT_RETRY.initialIntervalMs, (l) => retryOf(l).initialInterval, (l) => retryField(l, 'initialInterval')),
-    backoffCoefficient: pick((l) => (typeof retryOf(l).backoffCoefficient === 'number' ? (retryOf(l).backoffCoefficient as number) : undefined), DEFAULT_RETRY.backoffCoefficient).value,
-    maximumIntervalMs: duration('maximumInterval', DEFAULT_RETRY.maximumIntervalMs, (l) => retryOf(l).maximumInterval, (l) => retryField(l, 'maximumInterval')),
-    nonRetryableErrorTypes: pick((l) => (Array.isArray(retryOf(l).nonRetryableErrorTypes) ? (retryOf(l).nonRetryableErrorTypes as unknown[]).filter((x): x is string => typeof x === 'string') : undefined), [...DEFAULT_RETRY.nonRetryableErrorTypes]).value,
+    maximumAttempts: pick(
+      (l) => (Number.isInteger(retryOf(l).maximumAttempts) ? (retryOf(l).maximumAttempts as number) : undefined),
+      DEFAULT_RETRY.maximumAttempts,
+    ).value,
+    initialIntervalMs: duration(
+      'initialInterval',
+      DEFAULT_RETRY.initialIntervalMs,
+      (l) => retryOf(l).initialInterval,
+      (l) => retryField(l, 'initialInterval'),
+    ),
+    backoffCoefficient: pick(
+      (l) =>
+        typeof retryOf(l).backoffCoefficient === 'number' ? (retryOf(l).backoffCoefficient as number) : undefined,
+      DEFAULT_RETRY.backoffCoefficient,
+    ).value,
+    maximumIntervalMs: duration(
+      'maximumInterval',
+      DEFAULT_RETRY.maximumIntervalMs,
+      (l) => retryOf(l).maximumInterval,
+      (l) => retryField(l, 'maximumInterval'),
+    ),
+    nonRetryableErrorTypes: pick(
+      (l) =>
+        Array.isArray(retryOf(l).nonRetryableErrorTypes)
+          ? (retryOf(l).nonRetryableErrorTypes as unknown[]).filter((x): x is string => typeof x === 'string')
+          : undefined,
+      [...DEFAULT_RETRY.nonRetryableErrorTypes],
+    ).value,
   };
   // Temporal rejects such a policy only when the activity is scheduled, mid-run; say it now.
   if (retry.maximumIntervalMs < retry.initialIntervalMs) {
     const where = pick((l) => (l.raw.retry !== undefined ? [...l.path, 'retry'] : undefined), stepPath).value;
-    findings.push({ path: where, key: true, message: at(where, `maximumInterval (${retry.maximumIntervalMs}ms) is shorter than initialInterval (${retry.initialIntervalMs}ms)`) });
+    findings.push({
+      path: where,
+      key: true,
+      message: at(
+        where,
+        `maximumInterval (${retry.maximumIntervalMs}ms) is shorter than initialInterval (${retry.initialIntervalMs}ms)`,
+      ),
+    });
   }
   return {
     queue: pick((l) => str(l.raw.queue), kind?.queue ?? 'default').value,
     retry,
-    timeoutMs: duration('timeout', DEFAULT_TIMEOUT_MS, (l) => l.raw.timeout, (l) => [...l.path, 'timeout']),
-    heartbeatTimeoutMs: duration('heartbeatTimeout', DEFAULT_HEARTBEAT_TIMEOUT_MS, (l) => l.raw.heartbeatTimeout, (l) => [...l.path, 'heartbeatTimeout']),
+    timeoutMs: duration(
+      'timeout',
+      DEFAULT_TIMEOUT_MS,
+      (l) => l.raw.timeout,
+      (l) => [...l.path, 'timeout'],
+    ),
+    heartbeatTimeoutMs: duration(
+      'heartbeatTimeout',
+      DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      (l) => l.raw.heartbeatTimeout,
+      (l) => [...l.path, 'heartbeatTimeout'],
+    ),
     cache: pick((l) => (typeof l.raw.cache === 'boolean' ? l.raw.cache : undefined), DEFAULT_CACHE).value,
     shards: Number.isInteger(step.shards) && (step.shards as number) >= 1 ? (step.shards as number) : 1,
   };

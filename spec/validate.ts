@@ -18,7 +18,12 @@ export function validateFiles(paths: string[], catalog: Catalog): Problem[] {
       text = readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      problems.push({ file, line: 1, col: 1, message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${(e as Error).message}` });
+      problems.push({
+        file,
+        line: 1,
+        col: 1,
+        message: code === 'ENOENT' ? 'file not found' : `cannot read file: ${(e as Error).message}`,
+      });
       continue;
     }
     problems.push(...compile(text, { file, catalog, requireParams: false }).problems);

@@ -41,7 +41,8 @@ export function compileWith(
     }
     return (v ?? null) as PlanValue;
   };
-  const args = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (walk(raw, []) as Record<string, PlanValue>) : {};
+  const args =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (walk(raw, []) as Record<string, PlanValue>) : {};
   if (!kind) return args;
 
   const id = `${kind.kind}@${kind.version}`;
@@ -54,7 +55,7 @@ export function compileWith(
     ctx.findings.push(...schemaFindings(relevant, checked, withPath, { keyNoun: 'argument', owner: ` for ${id}` }));
   }
   // What can be checked for run-time values is their static type against the argument's declared type.
-  const props = ((kind.args.properties ?? {}) as Record<string, { type?: string | string[] }>);
+  const props = (kind.args.properties ?? {}) as Record<string, { type?: string | string[] }>;
   for (const r of runtime) {
     if (r.path.length !== 1) continue;
     const declared = props[String(r.path[0])]?.type;
@@ -63,7 +64,10 @@ export function compileWith(
     const actual = r.type === 'artifact' ? 'string' : r.type;
     if (!wanted.includes(actual) && !(actual === 'number' && wanted.includes('integer'))) {
       const p = [...withPath, ...r.path];
-      ctx.findings.push({ path: p, message: at(p, `${id} expects ${wanted.join(' or ')}, but the expression is ${describeType(r.type)}`) });
+      ctx.findings.push({
+        path: p,
+        message: at(p, `${id} expects ${wanted.join(' or ')}, but the expression is ${describeType(r.type)}`),
+      });
     }
   }
   for (const r of runtime) setAt(checked, r.path, r.value); // defaults must not leak into {$expr} objects

@@ -61,7 +61,8 @@ export const CHECKPOINT_PAD = 10;
 export function checkpointKey(runId: string, stepId: string, step: number): string {
   assertSafeSegment(runId, 'run id');
   assertSafeSegment(stepId, 'step id');
-  if (!Number.isSafeInteger(step) || step < 0) throw new ArtifactStoreError(`checkpoint step must be a non-negative integer, got ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new ArtifactStoreError(`checkpoint step must be a non-negative integer, got ${step}`);
   return `runs/${runId}/${stepId}/checkpoints/${String(step).padStart(CHECKPOINT_PAD, '0')}`;
 }
 
@@ -83,7 +84,8 @@ export class Checkpoints {
     readonly opts: { retention?: RetentionPolicy } = {},
   ) {
     const k = opts.retention?.keepLast;
-    if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new ArtifactStoreError('retention.keepLast must be an integer >= 1');
+    if (k !== undefined && (!Number.isInteger(k) || k < 1))
+      throw new ArtifactStoreError('retention.keepLast must be an integer >= 1');
   }
 
   uri(runId: string, stepId: string, step: number): string {
@@ -91,10 +93,16 @@ export class Checkpoints {
   }
 
   /** Publish a checkpoint, then prune according to the retention policy. */
-  async save(runId: string, stepId: string, ckpt: CheckpointInput, opts: { producer?: Producer; inputs?: string[] } = {}): Promise<ArtifactRef & { step: number; pruned: string[] }> {
+  async save(
+    runId: string,
+    stepId: string,
+    ckpt: CheckpointInput,
+    opts: { producer?: Producer; inputs?: string[] } = {},
+  ): Promise<ArtifactRef & { step: number; pruned: string[] }> {
     const uri = this.uri(runId, stepId, ckpt.meta.step);
     for (const [k, v] of Object.entries(ckpt.meta.metric ?? {})) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArtifactStoreError(`checkpoint metric ${JSON.stringify(k)} must be a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ArtifactStoreError(`checkpoint metric ${JSON.stringify(k)} must be a finite number`);
     }
     const ref = await this.store.putBundle(uri, ckpt.files, {
       kind: 'checkpoint',
@@ -147,7 +155,11 @@ export class Checkpoints {
   }
 
   /** Apply a retention policy: keep the newest `keepLast` and the best by metric; delete the rest. */
-  async prune(runId: string, stepId: string, policy: RetentionPolicy = this.opts.retention ?? {}): Promise<{ removed: string[]; kept: string[] }> {
+  async prune(
+    runId: string,
+    stepId: string,
+    policy: RetentionPolicy = this.opts.retention ?? {},
+  ): Promise<{ removed: string[]; kept: string[] }> {
     const all = await this.list(runId, stepId);
     const keep = new Set<string>();
     const k = policy.keepLast ?? all.length;

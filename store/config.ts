@@ -95,13 +95,17 @@ function parseEndpoint(endpoint: string, origin: string): { endPoint: string; po
   try {
     url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
   } catch {
-    throw new StoreConfigError(`${origin}: invalid S3 endpoint ${JSON.stringify(endpoint)} (expected e.g. http://127.0.0.1:8333)`);
+    throw new StoreConfigError(
+      `${origin}: invalid S3 endpoint ${JSON.stringify(endpoint)} (expected e.g. http://127.0.0.1:8333)`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new StoreConfigError(`${origin}: S3 endpoint must be http:// or https://, got ${url.protocol}`);
   }
   if (url.username || url.password) {
-    throw new StoreConfigError(`${origin}: do not put credentials in the endpoint URL; use the access/secret key settings`);
+    throw new StoreConfigError(
+      `${origin}: do not put credentials in the endpoint URL; use the access/secret key settings`,
+    );
   }
   const useSSL = url.protocol === 'https:';
   const port = url.port ? Number(url.port) : useSSL ? 443 : 80;
@@ -120,7 +124,9 @@ export function resolveStoreConfig(env: NodeJS.ProcessEnv = process.env, opts: R
     const origin = 'BPOFLOW_S3_ENDPOINT';
     const missing = ['BPOFLOW_S3_ACCESS_KEY', 'BPOFLOW_S3_SECRET_KEY', 'BPOFLOW_S3_BUCKET'].filter((k) => !env[k]);
     if (missing.length) {
-      throw new StoreConfigError(`BPOFLOW_S3_ENDPOINT is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing`);
+      throw new StoreConfigError(
+        `BPOFLOW_S3_ENDPOINT is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
+      );
     }
     return new StoreConfig({
       ...parseEndpoint(env.BPOFLOW_S3_ENDPOINT, origin),
@@ -153,7 +159,8 @@ export function resolveStoreConfig(env: NodeJS.ProcessEnv = process.env, opts: R
   }
   const str = (k: string): string => {
     const v = j[k];
-    if (typeof v !== 'string' || !v) throw new StoreConfigError(`${file}: missing or invalid "${k}"; re-run \`bpoflow up\``);
+    if (typeof v !== 'string' || !v)
+      throw new StoreConfigError(`${file}: missing or invalid "${k}"; re-run \`bpoflow up\``);
     return v;
   };
   return new StoreConfig({

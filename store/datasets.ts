@@ -12,7 +12,6 @@ import { asyncBufferFromFile } from 'hyparquet';
 import { encodeJsonl, readDataset, type DatasetStream, type ReadOptions, type Spool } from '../formats/index.js';
 import type { ArtifactRef, ArtifactStore, PutMeta } from './artifacts.js';
 
-
 /** A Parquet dataset waits in a temporary file while it is read: it can be larger than memory. */
 export const tempFileSpool: Spool = async (bytes) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bpoflow-parquet-'));

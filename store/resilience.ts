@@ -54,7 +54,8 @@ const envMs = (env: NodeJS.ProcessEnv, name: string, fallback: number): number =
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of milliseconds >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a number of milliseconds >= 0, got ${JSON.stringify(raw)}`);
   return n;
 };
 
@@ -136,7 +137,10 @@ export class RetriesExhausted extends Error {
 /** An error's message, minio's "Request failed after 0 retries: Error: Retryable HTTP status: 500" said plainly. */
 export function s3ErrorMessage(e: unknown): string {
   const msg = (e as { message?: string })?.message || String(e);
-  return msg.replace(/Request failed after \d+ retries: Error: Retryable HTTP status: (\d{3})/, 'the server answered HTTP $1');
+  return msg.replace(
+    /Request failed after \d+ retries: Error: Retryable HTTP status: (\d{3})/,
+    'the server answered HTTP $1',
+  );
 }
 
 const errText = (e: unknown): string => {
@@ -148,7 +152,9 @@ const errText = (e: unknown): string => {
 /** `signal.reason` as an Error (what a cancelled call rejects with). */
 function abortError(signal: AbortSignal): Error {
   const r = signal.reason as unknown;
-  return r instanceof Error ? r : Object.assign(new Error(`cancelled${r ? `: ${String(r)}` : ''}`), { name: 'AbortError' });
+  return r instanceof Error
+    ? r
+    : Object.assign(new Error(`cancelled${r ? `: ${String(r)}` : ''}`), { name: 'AbortError' });
 }
 
 /**
@@ -156,7 +162,12 @@ function abortError(signal: AbortSignal): Error {
  * spent ({@link RetriesExhausted}), or the caller is cancelled (the signal's reason).
  * `fn` must be safe to repeat (idempotent, or nothing was sent).
  */
-export async function retrying<T>(opts: ResilienceOptions, what: string, fn: (attempt: number) => Promise<T>, isTransient: (e: unknown) => boolean = (e) => classifyS3Error(e) === 'transient'): Promise<T> {
+export async function retrying<T>(
+  opts: ResilienceOptions,
+  what: string,
+  fn: (attempt: number) => Promise<T>,
+  isTransient: (e: unknown) => boolean = (e) => classifyS3Error(e) === 'transient',
+): Promise<T> {
   const started = Date.now();
   let lastNotice = -Infinity;
   for (let attempt = 1; ; attempt++) {
@@ -215,12 +226,15 @@ export function deadlineTransport(base: Transport, defaultIdleMs: number): Trans
     let res: http.IncomingMessage | undefined;
     req.on('response', (r: http.IncomingMessage) => (res = r));
     req.setTimeout(ms, () => {
-      const readerIdle = res && (res.complete || res.readableFlowing === null || res.readableLength >= res.readableHighWaterMark);
+      const readerIdle =
+        res && (res.complete || res.readableFlowing === null || res.readableLength >= res.readableHighWaterMark);
       if (readerIdle) {
         req.setTimeout(ms); // look again later: the reader may come back to a dead server
         return;
       }
-      const err = new S3TimeoutError(`no progress for ${ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} on ${opts.method ?? 'GET'} ${String(opts.path ?? '').split('?')[0]}${res ? ' (reading the response)' : ''}`);
+      const err = new S3TimeoutError(
+        `no progress for ${ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} on ${opts.method ?? 'GET'} ${String(opts.path ?? '').split('?')[0]}${res ? ' (reading the response)' : ''}`,
+      );
       if (res) res.destroy(err);
       req.destroy(err);
     });
@@ -236,7 +250,12 @@ export function deadlineTransport(base: Transport, defaultIdleMs: number): Trans
  * byte it had reached (`reopen(offset)`, itself retried) and carries on. Gives up when no byte
  * arrived for the retry budget.
  */
-export async function* resumableBody(first: Readable, reopen: (offset: number) => Promise<Readable>, opts: ResilienceOptions, what: string): AsyncGenerator<Buffer> {
+export async function* resumableBody(
+  first: Readable,
+  reopen: (offset: number) => Promise<Readable>,
+  opts: ResilienceOptions,
+  what: string,
+): AsyncGenerator<Buffer> {
   let src = first;
   let offset = 0;
   let progressAt = Date.now();

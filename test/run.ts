@@ -36,7 +36,13 @@ if (fast && patterns.length) {
 const files = fast ? FAST_LANE : patterns.length ? patterns : ['dist/test/unit/', 'dist/test/integration/'];
 const home = mkdtempSync(join(tmpdir(), 'bpoflow-test-'));
 // The ml unit tests among the patterns, for the native pass.
-const mlFiles = files.flatMap((f) => (/^(\.\/)?dist\/test\/unit\/?$/.test(f) ? ['dist/test/unit/ml/'] : /^(\.\/)?dist\/test\/unit\/ml(\/|$)/.test(f) ? [f] : []));
+const mlFiles = files.flatMap((f) =>
+  /^(\.\/)?dist\/test\/unit\/?$/.test(f)
+    ? ['dist/test/unit/ml/']
+    : /^(\.\/)?dist\/test\/unit\/ml(\/|$)/.test(f)
+      ? [f]
+      : [],
+);
 
 /** Counts over every `node --test` pass, for the one closing line CI reads. */
 const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -52,7 +58,14 @@ async function nodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number>
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...args],
+      [
+        '--test',
+        `--test-reporter=${reporter}`,
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tap}`,
+        ...args,
+      ],
       { cwd: root, env, stdio: 'inherit' },
     );
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
@@ -71,7 +84,10 @@ async function nodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number>
 function nativeUnavailable(): Promise<string | null> {
   const probe = `const { selectBackend } = await import(${JSON.stringify(join(root, 'dist', 'ml', 'backend.js'))}); const r = await selectBackend('tensorflow'); console.log(JSON.stringify(r));`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -92,11 +108,16 @@ let stack: PrivateStack | undefined;
 const started = Date.now();
 try {
   stack = await startPrivateStack(home, (l) => console.log(`[stack] ${l}`));
-  console.log(`[stack] up in ${Date.now() - started} ms: Temporal ${stack.state.temporalAddress}, S3 ${stack.state.s3Endpoint}, home ${home}`);
+  console.log(
+    `[stack] up in ${Date.now() - started} ms: Temporal ${stack.state.temporalAddress}, S3 ${stack.state.s3Endpoint}, home ${home}`,
+  );
   const env = { ...process.env, ...stack.env, ...testKindsEnv() };
   const concurrency = process.env.BPOFLOW_TEST_CONCURRENCY ?? '2';
   // Pass 1: everything; the ml unit tests on wasm (unless BPOFLOW_ML_BACKEND says otherwise).
-  code = await nodeTest([`--test-concurrency=${concurrency}`, ...files], { ...env, BPOFLOW_ML_BACKEND: process.env.BPOFLOW_ML_BACKEND ?? 'wasm' });
+  code = await nodeTest([`--test-concurrency=${concurrency}`, ...files], {
+    ...env,
+    BPOFLOW_ML_BACKEND: process.env.BPOFLOW_ML_BACKEND ?? 'wasm',
+  });
   if (mlFiles.length && !process.env.BPOFLOW_ML_BACKEND) {
     // Pass 2: the ml unit tests again, on native TensorFlow.
     const why = await nativeUnavailable();
@@ -107,7 +128,10 @@ try {
     } else if (why) console.log(`[test] ml unit tests on native TensorFlow: SKIPPED (${why})`);
     else {
       console.log(`[test] ml unit tests on native TensorFlow (${mlFiles.join(' ')}):`);
-      const native = await nodeTest([`--test-concurrency=${concurrency}`, ...mlFiles], { ...env, BPOFLOW_ML_BACKEND: 'tensorflow' });
+      const native = await nodeTest([`--test-concurrency=${concurrency}`, ...mlFiles], {
+        ...env,
+        BPOFLOW_ML_BACKEND: 'tensorflow',
+      });
       console.log(`[test] ml unit tests on native TensorFlow: ${native === 0 ? 'passed' : `FAILED (exit ${native})`}`);
       if (code === 0) code = native;
     }

@@ -94,7 +94,14 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     specHash: input.plan.specHash,
     state: 'running',
     startedAt: Date.now(),
-    steps: input.plan.steps.map((s) => ({ id: s.id, uses: `${s.kind}@${s.version}`, queue: s.queue, cache: s.cache, state: 'pending', attempts: 0 })),
+    steps: input.plan.steps.map((s) => ({
+      id: s.id,
+      uses: `${s.kind}@${s.version}`,
+      queue: s.queue,
+      cache: s.cache,
+      state: 'pending',
+      attempts: 0,
+    })),
     resumedFrom: input.resumedFrom,
   };
   const byId = new Map(status.steps.map((s) => [s.id, s]));
@@ -140,7 +147,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         staticSummary: `${step.id}: ${st.uses}`,
         staticDetails: stepDetails(step),
       });
-      Object.assign(st, { state: result.cached ? 'cached' : 'succeeded', outputs: result.outputs, attempts: result.attempts });
+      Object.assign(st, {
+        state: result.cached ? 'cached' : 'succeeded',
+        outputs: result.outputs,
+        attempts: result.attempts,
+      });
       if (result.metrics) st.metrics = result.metrics;
       if (result.telemetry) st.telemetry = result.telemetry;
       scope.stepOutputs[step.id] = result.outputs;
@@ -173,7 +184,12 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     status.state = 'failed';
     const { type, message } = firstFailure.error!;
     status.error = `step "${firstFailure.id}" failed: ${type}: ${message}`;
-    throw ApplicationFailure.create({ type: 'StepFailed', message: status.error, nonRetryable: true, details: [firstFailure.id] });
+    throw ApplicationFailure.create({
+      type: 'StepFailed',
+      message: status.error,
+      nonRetryable: true,
+      details: [firstFailure.id],
+    });
   }
   if (cancelReason || status.steps.some((s) => s.state === 'cancelled')) {
     status.state = 'cancelled';

@@ -1,7 +1,14 @@
 // One step of a pipeline: cache lookup, the step's activity (or its shards and
 // their merge), cache record. A child workflow of the pipeline, so a 64-shard
 // step adds to this history, not to the pipeline's.
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, setCurrentDetails } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+} from '@temporalio/workflow';
 import type { PlanStep } from '../spec/plan.js';
 import type { StepOutputs, StepTaskResult, StepTelemetry } from '../activities/contract.js';
 import type * as control from '../activities/control.js';
@@ -27,11 +34,20 @@ export interface StepWorkflowResult {
 
 // The store itself retries S3 outages for minutes (its retry budget, 10 min by default), so
 // few attempts are needed here, and a missing input or bucket fails at once.
-const CACHE_RETRY = { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const CACHE_RETRY = {
+  maximumAttempts: 3,
+  initialInterval: '1s',
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
 const CACHE_TIMEOUT = '15 minutes';
 
 /** Before the `local-cache-activities` patch: the cache as regular activities (kept to replay old histories). */
-const remoteCache = proxyActivities<typeof control>({ taskQueue: WORKFLOW_QUEUE, startToCloseTimeout: CACHE_TIMEOUT, retry: CACHE_RETRY });
+const remoteCache = proxyActivities<typeof control>({
+  taskQueue: WORKFLOW_QUEUE,
+  startToCloseTimeout: CACHE_TIMEOUT,
+  retry: CACHE_RETRY,
+});
 
 /**
  * The cache lookup and record are a few small S3 calls: as local activities they run in the
@@ -46,7 +62,11 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
   // What the Temporal UI shows for this step: current details, and a summary on each activity.
   setCurrentDetails(`**${step.id}** (${uses}): ${step.cache ? 'looking up the step cache' : 'starting'}`);
   const cache = patched('local-cache-activities') ? localCache : remoteCache;
-  const lookup = step.cache ? await cache.cacheLookup.executeWithOptions({ summary: `cache lookup for ${step.id} (${uses})` }, [{ kind: step.kind, version: step.version, args }]) : undefined;
+  const lookup = step.cache
+    ? await cache.cacheLookup.executeWithOptions({ summary: `cache lookup for ${step.id} (${uses})` }, [
+        { kind: step.kind, version: step.version, args },
+      ])
+    : undefined;
   if (lookup?.hit) {
     setCurrentDetails(`**${step.id}** (${uses}): cache hit, outputs reused from run ${lookup.hit.runId}`);
     return { cached: true, outputs: lookup.hit.outputs, attempts: 0 };
@@ -71,11 +91,16 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
       setCurrentDetails(`**${step.id}** (${uses}): running ${step.shards} shards on queue \`${step.queue}\``);
       const parts = await Promise.all(
         Array.from({ length: step.shards }, (_, index) =>
-          runStep.executeWithOptions({ summary: `${step.id} shard ${index + 1}/${step.shards} (${uses})` }, [{ ...task, shard: { index, count: step.shards } }]),
+          runStep.executeWithOptions({ summary: `${step.id} shard ${index + 1}/${step.shards} (${uses})` }, [
+            { ...task, shard: { index, count: step.shards } },
+          ]),
         ),
       );
       setCurrentDetails(`**${step.id}** (${uses}): merging ${step.shards} shards`);
-      const merged = await mergeShards.executeWithOptions({ summary: `${step.id}: merge ${step.shards} shards (${uses})` }, [{ ...task, shards: parts.map((p) => p.outputs) }]);
+      const merged = await mergeShards.executeWithOptions(
+        { summary: `${step.id}: merge ${step.shards} shards (${uses})` },
+        [{ ...task, shards: parts.map((p) => p.outputs) }],
+      );
       result = { outputs: merged.outputs, attempt: Math.max(...parts.map((p) => p.attempt)) };
     } else {
       setCurrentDetails(`**${step.id}** (${uses}): running on queue \`${step.queue}\``);
@@ -85,9 +110,18 @@ export async function stepWorkflow({ runId, step, args }: StepWorkflowInput): Pr
     setCurrentDetails(`**${step.id}** (${uses}): failed`);
     throw stepFailure(err);
   }
-  if (lookup) await cache.cacheRecord.executeWithOptions({ summary: `cache record for ${step.id}` }, [{ kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id }]);
+  if (lookup)
+    await cache.cacheRecord.executeWithOptions({ summary: `cache record for ${step.id}` }, [
+      { kind: step.kind, version: step.version, key: lookup.key, outputs: result.outputs, runId, stepId: step.id },
+    ]);
   setCurrentDetails(`**${step.id}** (${uses}): succeeded (attempt ${result.attempt})`);
-  return { cached: false, outputs: result.outputs, attempts: result.attempt, ...(result.metrics ? { metrics: result.metrics } : {}), ...(result.telemetry ? { telemetry: result.telemetry } : {}) };
+  return {
+    cached: false,
+    outputs: result.outputs,
+    attempts: result.attempt,
+    ...(result.metrics ? { metrics: result.metrics } : {}),
+    ...(result.telemetry ? { telemetry: result.telemetry } : {}),
+  };
 }
 
 /** Re-raises an activity's final failure with the step's own error type, message and attempt count. */

@@ -19,7 +19,14 @@ export type GeneratorSpec =
   | ({ type: 'openai'; url: string; model: string; apiKeyEnv?: string; concurrency: number } & SamplingOptions);
 
 /** What a generator spec leaves out (bpo.augment's schema quotes these in its descriptions). */
-export const GENERATOR_DEFAULTS = { temperature: 1, topK: 0, topP: 1, maxNewTokens: 32, stop: [] as string[], concurrency: 4 };
+export const GENERATOR_DEFAULTS = {
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  maxNewTokens: 32,
+  stop: [] as string[],
+  concurrency: 4,
+};
 
 /** A generator spec, its types already checked by bpo.augment's argument schema; defaults filled in. */
 export function parseGeneratorSpec(v: unknown): GeneratorSpec {
@@ -37,8 +44,16 @@ export function parseGeneratorSpec(v: unknown): GeneratorSpec {
     return { type: 'policy', model: o.model, ...sampling };
   }
   if (o.type === 'openai') {
-    if (typeof o.url !== 'string' || typeof o.model !== 'string') throw new BadInput('an openai generator needs url and model');
-    return { type: 'openai', url: o.url, model: o.model, apiKeyEnv: typeof o.apiKeyEnv === 'string' ? o.apiKeyEnv : undefined, concurrency: typeof o.concurrency === 'number' ? o.concurrency : d.concurrency, ...sampling };
+    if (typeof o.url !== 'string' || typeof o.model !== 'string')
+      throw new BadInput('an openai generator needs url and model');
+    return {
+      type: 'openai',
+      url: o.url,
+      model: o.model,
+      apiKeyEnv: typeof o.apiKeyEnv === 'string' ? o.apiKeyEnv : undefined,
+      concurrency: typeof o.concurrency === 'number' ? o.concurrency : d.concurrency,
+      ...sampling,
+    };
   }
   throw new BadInput(`generator.type must be policy or openai, got ${JSON.stringify(o.type)}`);
 }
@@ -51,7 +66,10 @@ export interface Sampler {
   close(): void;
 }
 
-export async function openSampler(spec: GeneratorSpec, opts: { store: ArtifactStore; seed: number; signal?: AbortSignal }): Promise<Sampler> {
+export async function openSampler(
+  spec: GeneratorSpec,
+  opts: { store: ArtifactStore; seed: number; signal?: AbortSignal },
+): Promise<Sampler> {
   if (spec.type === 'policy') {
     await selectBackend();
     const { model } = await loadModelArtifact(opts.store, spec.model);
@@ -64,7 +82,13 @@ export async function openSampler(spec: GeneratorSpec, opts: { store: ArtifactSt
         spec,
         prompt,
         n,
-        { temperature: spec.temperature, top_p: spec.topP, max_tokens: spec.maxNewTokens, seed: Rng.derive(opts.seed, globalIndex).nextU32() >>> 1, ...(spec.stop.length ? { stop: spec.stop } : {}) },
+        {
+          temperature: spec.temperature,
+          top_p: spec.topP,
+          max_tokens: spec.maxNewTokens,
+          seed: Rng.derive(opts.seed, globalIndex).nextU32() >>> 1,
+          ...(spec.stop.length ? { stop: spec.stop } : {}),
+        },
         opts.signal,
       ),
     close: () => undefined,

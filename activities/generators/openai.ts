@@ -36,7 +36,8 @@ export function completionsUrl(url: string): string {
 
 export function apiKeyFrom(apiKeyEnv: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!apiKeyEnv) return undefined;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) throw new BadInput(`apiKeyEnv must name an environment variable, got "${apiKeyEnv}"`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))
+    throw new BadInput(`apiKeyEnv must name an environment variable, got "${apiKeyEnv}"`);
   const key = env[apiKeyEnv];
   if (!key) throw new BadInput(`environment variable ${apiKeyEnv} (apiKeyEnv) is not set on the worker`);
   registerSecret(key);
@@ -78,11 +79,26 @@ export async function chatCompletions(ep: ChatEndpoint, req: ChatRequest, signal
 }
 
 /** n samples for one prompt; asks for n at once and tops up if the server returns fewer. */
-export async function sampleChat(ep: ChatEndpoint, prompt: string, n: number, opts: Omit<ChatRequest, 'messages' | 'n'>, signal?: AbortSignal): Promise<string[]> {
+export async function sampleChat(
+  ep: ChatEndpoint,
+  prompt: string,
+  n: number,
+  opts: Omit<ChatRequest, 'messages' | 'n'>,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const out: string[] = [];
   let round = 0;
   while (out.length < n && round < n + 2) {
-    const got = await chatCompletions(ep, { messages: [{ role: 'user', content: prompt }], n: n - out.length, ...opts, ...(opts.seed !== undefined ? { seed: opts.seed + round } : {}) }, signal);
+    const got = await chatCompletions(
+      ep,
+      {
+        messages: [{ role: 'user', content: prompt }],
+        n: n - out.length,
+        ...opts,
+        ...(opts.seed !== undefined ? { seed: opts.seed + round } : {}),
+      },
+      signal,
+    );
     if (got.length === 0) break;
     out.push(...got.slice(0, n - out.length));
     round++;

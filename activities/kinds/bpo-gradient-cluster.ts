@@ -45,7 +45,14 @@ import {
 import { StringEnum, Type, withDefault, type ArgsOf } from '../kind-schema.js';
 import { BadInput, defineKind, shardRange, type StepContext } from '../step-kind.js';
 import { breathe, producerOf } from '../steps/common.js';
-import { budgetArgs, budgetOf, readPairRows, SELECTION_OUTPUTS, selectionSummary, writeRows } from '../steps/bpo-common.js';
+import {
+  budgetArgs,
+  budgetOf,
+  readPairRows,
+  SELECTION_OUTPUTS,
+  selectionSummary,
+  writeRows,
+} from '../steps/bpo-common.js';
 import type { PairRow } from '../steps/bpo-common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
 
@@ -56,7 +63,8 @@ const gradientClusterArgs = Type.Object(
     ref: Type.Optional(Type.String({ description: 'DPO reference model (default: model)' })),
     validation: Type.Optional(
       Type.String({
-        description: "s3:// URI of validation pairs; their mean gradient is the usefulness direction (default: the pool's)",
+        description:
+          "s3:// URI of validation pairs; their mean gradient is the usefulness direction (default: the pool's)",
       }),
     ),
     // Features: per-pair gradients, Adam-preconditioned, projected.
@@ -163,15 +171,28 @@ export function paramPredicate(model: CausalLM, prefixes: string[]): (name: stri
   return (n) => ps.some((p) => n.startsWith(p));
 }
 
-const toPairs = (rows: PairRow[]): PreferencePair[] => rows.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }));
+const toPairs = (rows: PairRow[]): PreferencePair[] =>
+  rows.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }));
 
 function rawGrads(policy: CausalLM, ref: CausalLM, pairs: PreferencePair[], cfg: FeatureConfig): Float32Array[] {
   const refLogps = computeRefLogps(ref, pairs, { maxLength: cfg.maxLength });
-  return perSampleGradFeatures(policy, pairs, refLogps, { paramFilter: paramPredicate(policy, cfg.params), beta: cfg.beta, maxLength: cfg.maxLength }).features;
+  return perSampleGradFeatures(policy, pairs, refLogps, {
+    paramFilter: paramPredicate(policy, cfg.params),
+    beta: cfg.beta,
+    maxLength: cfg.maxLength,
+  }).features;
 }
 
 /** Projected features for `rows`, not yet normalized (the norms feed the magnitude score); moments apply first. */
-async function featurize(ctx: StepContext, policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureConfig, moments: AdamMoments | undefined, report: (done: number) => void): Promise<Float32Array[]> {
+async function featurize(
+  ctx: StepContext,
+  policy: CausalLM,
+  ref: CausalLM,
+  rows: PairRow[],
+  cfg: FeatureConfig,
+  moments: AdamMoments | undefined,
+  report: (done: number) => void,
+): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < rows.length; s += cfg.chunk) {
     let g = rawGrads(policy, ref, toPairs(rows.slice(s, s + cfg.chunk)), cfg);
@@ -196,10 +217,14 @@ function warmup(policy: CausalLM, ref: CausalLM, rows: PairRow[], cfg: FeatureCo
   return warmupMoments(rawGrads(policy, ref, toPairs(pick), cfg), cfg.adam.batchSize);
 }
 
-async function loadModels(ctx: StepContext, args: Args): Promise<{ policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void }> {
+async function loadModels(
+  ctx: StepContext,
+  args: Args,
+): Promise<{ policy: CausalLM; ref: CausalLM; uris: string[]; dispose: () => void }> {
   await selectBackend();
   const { model: policy, uri } = await loadModelArtifact(ctx.store, args.model);
-  if (args.ref === undefined || args.ref === args.model) return { policy, ref: policy, uris: [uri], dispose: () => policy.dispose() };
+  if (args.ref === undefined || args.ref === args.model)
+    return { policy, ref: policy, uris: [uri], dispose: () => policy.dispose() };
   const { model: ref, uri: refUri } = await loadModelArtifact(ctx.store, args.ref);
   return { policy, ref, uris: [uri, refUri], dispose: () => (policy.dispose(), ref.dispose()) };
 }
@@ -212,7 +237,8 @@ const encodeFeatures = (f: Float32Array[], dim: number) => {
 const decodeFeatures = (b64: string, rows: number, dim: number): Float32Array[] => {
   const buf = Buffer.from(b64, 'base64');
   const flat = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  if (flat.length !== rows * dim) throw new Error(`feature artifact holds ${flat.length} floats, expected ${rows}×${dim}`);
+  if (flat.length !== rows * dim)
+    throw new Error(`feature artifact holds ${flat.length} floats, expected ${rows}×${dim}`);
   return Array.from({ length: rows }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
 };
 
@@ -234,7 +260,15 @@ function groupPattern(groupBy: string | undefined): RegExp | undefined {
 }
 
 /** Clustering, scoring, allocation and outputs, given every pool feature (projected, not yet normalized). */
-async function finalize(ctx: StepContext, args: Args, rows: PairRow[], projected: Float32Array[], cfg: FeatureConfig, models: Models | undefined, inputs: string[]) {
+async function finalize(
+  ctx: StepContext,
+  args: Args,
+  rows: PairRow[],
+  projected: Float32Array[],
+  cfg: FeatureConfig,
+  models: Models | undefined,
+  inputs: string[],
+) {
   const { k, aggregate, temperature, minDepth, maxDepth, withinPrompt } = args;
   const weights = { ...args.weights, useUsefulness: args.usefulness };
   const mode = args.informativeness;
@@ -272,7 +306,11 @@ async function finalize(ctx: StepContext, args: Args, rows: PairRow[], projected
     } else use = usefulness(features, optimizationDirection(target));
   }
   const scores = pairScores(inf, use, weights, magnitude);
-  const byPrompt = promptScores(rows.map((r) => r.prompt), scores, aggregate);
+  const byPrompt = promptScores(
+    rows.map((r) => r.prompt),
+    scores,
+    aggregate,
+  );
   const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
   let sel;
   try {
@@ -280,13 +318,30 @@ async function finalize(ctx: StepContext, args: Args, rows: PairRow[], projected
     // uniform baseline does; gradient score breaks ties). Rows without scores have gap 0.
     sel =
       withinPrompt === 'gap'
-        ? depthSelection(rows.map((r) => r.prompt), rows.map((r) => r.gap ?? 0), promptWeight, { budget, minDepth, maxDepth }, scores)
-        : depthSelection(rows.map((r) => r.prompt), scores, promptWeight, { budget, minDepth, maxDepth });
+        ? depthSelection(
+            rows.map((r) => r.prompt),
+            rows.map((r) => r.gap ?? 0),
+            promptWeight,
+            { budget, minDepth, maxDepth },
+            scores,
+          )
+        : depthSelection(
+            rows.map((r) => r.prompt),
+            scores,
+            promptWeight,
+            { budget, minDepth, maxDepth },
+          );
   } catch (e) {
     if (e instanceof AllocationError) throw new BadInput(e.message);
     throw e;
   }
-  const data = await writeRows(ctx, 'pairs.jsonl', sel.keep.map((i) => rows[i]!.raw), inputs, { budget });
+  const data = await writeRows(
+    ctx,
+    'pairs.jsonl',
+    sel.keep.map((i) => rows[i]!.raw),
+    inputs,
+    { budget },
+  );
   const xy = pca2(features);
   const kept = new Set(sel.keep);
   const meta = { kind: 'report' as const, producer: producerOf(ctx), inputs };
@@ -295,16 +350,44 @@ async function finalize(ctx: StepContext, args: Args, rows: PairRow[], projected
     {
       k: clusters.k,
       dim: cfg.projectionDim,
-      points: xy.map((p, i) => ({ x: p.x, y: p.y, cluster: clusters.assign[i]!, prompt: rows[i]!.prompt, informativeness: inf[i]!, usefulness: use?.[i] ?? null, score: scores[i]!, kept: kept.has(i) })),
+      points: xy.map((p, i) => ({
+        x: p.x,
+        y: p.y,
+        cluster: clusters.assign[i]!,
+        prompt: rows[i]!.prompt,
+        informativeness: inf[i]!,
+        usefulness: use?.[i] ?? null,
+        score: scores[i]!,
+        kept: kept.has(i),
+      })),
     },
     meta,
   );
   const allocRef = await ctx.store.putJson(
     ctx.outputUri('allocation.json'),
-    { budget, minDepth, maxDepth, temperature, aggregate, direction, withinPrompt, informativeness: mode, weights, prompts: sel.prompts.map((p) => ({ prompt: p.prompt, depth: p.depth, score: byPrompt.get(p.prompt)!.score, available: p.available })) },
+    {
+      budget,
+      minDepth,
+      maxDepth,
+      temperature,
+      aggregate,
+      direction,
+      withinPrompt,
+      informativeness: mode,
+      weights,
+      prompts: sel.prompts.map((p) => ({
+        prompt: p.prompt,
+        depth: p.depth,
+        score: byPrompt.get(p.prompt)!.score,
+        available: p.available,
+      })),
+    },
     meta,
   );
-  const summary = selectionSummary(sel.prompts.map((p) => p.depth), rows.length);
+  const summary = selectionSummary(
+    sel.prompts.map((p) => p.depth),
+    rows.length,
+  );
   return { data: data.uri, clusters: clustersRef.uri, allocation: allocRef.uri, budget, k: clusters.k, ...summary };
 }
 
@@ -343,7 +426,9 @@ export const bpoGradientCluster = defineKind({
     try {
       const moments = warmup(models.policy, models.ref, rows, cfg);
       const mine = rows.slice(start, end);
-      const features = await featurize(ctx, models.policy, models.ref, mine, cfg, moments, (done) => ctx.progress({ done, total: mine.length, unit: 'samples' }));
+      const features = await featurize(ctx, models.policy, models.ref, mine, cfg, moments, (done) =>
+        ctx.progress({ done, total: mine.length, unit: 'samples' }),
+      );
       if (ctx.shard) {
         const ref = await ctx.store.putJson(
           ctx.outputUri('features.json'),
@@ -364,11 +449,16 @@ export const bpoGradientCluster = defineKind({
     const features: Float32Array[] = [];
     for (const s of shards) {
       const f = await ctx.store.readJson<{ start: number; end: number; dim: number; data: string }>(String(s.features));
-      if (f.start !== features.length) throw new Error(`shard features out of order: expected start ${features.length}, got ${f.start}`);
+      if (f.start !== features.length)
+        throw new Error(`shard features out of order: expected start ${features.length}, got ${f.start}`);
       features.push(...decodeFeatures(f.data, f.end - f.start, f.dim));
     }
     if (features.length !== rows.length) throw new Error(`merged ${features.length} features for ${rows.length} pairs`);
     const model = args.model;
-    return finalize(ctx, args, rows, features, cfg, undefined, [uri, ...(model.startsWith('s3://') ? [model] : []), ...shards.map((s) => String(s.features))]);
+    return finalize(ctx, args, rows, features, cfg, undefined, [
+      uri,
+      ...(model.startsWith('s3://') ? [model] : []),
+      ...shards.map((s) => String(s.features)),
+    ]);
   },
 });

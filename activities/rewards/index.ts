@@ -31,17 +31,33 @@ export function parseRewardSpec(v: unknown): RewardSpec {
   const o = (v ?? {}) as Record<string, unknown>;
   switch (o.type) {
     case 'verifier':
-      if (typeof o.name !== 'string' || !VERIFIERS[o.name]) throw new BadInput(`reward.name must be one of ${verifierNames().join(', ')}, got ${JSON.stringify(o.name)}`);
+      if (typeof o.name !== 'string' || !VERIFIERS[o.name])
+        throw new BadInput(`reward.name must be one of ${verifierNames().join(', ')}, got ${JSON.stringify(o.name)}`);
       return { type: 'verifier', name: o.name };
     case 'model':
       if (typeof o.model !== 'string') throw new BadInput('reward.model must be a model URI');
-      return { type: 'model', model: o.model, ref: typeof o.ref === 'string' ? o.ref : undefined, beta: typeof o.beta === 'number' ? o.beta : undefined };
+      return {
+        type: 'model',
+        model: o.model,
+        ref: typeof o.ref === 'string' ? o.ref : undefined,
+        beta: typeof o.beta === 'number' ? o.beta : undefined,
+      };
     case 'reward-model':
-      if (typeof o.model !== 'string') throw new BadInput('reward.model must be the URI of a reward model (the output of model.reward@v1)');
-      if (o.batchSize !== undefined && (typeof o.batchSize !== 'number' || !Number.isInteger(o.batchSize) || o.batchSize < 1)) throw new BadInput(`reward.batchSize must be a positive integer, got ${JSON.stringify(o.batchSize)}`);
-      return { type: 'reward-model', model: o.model, ...(typeof o.batchSize === 'number' ? { batchSize: o.batchSize } : {}) };
+      if (typeof o.model !== 'string')
+        throw new BadInput('reward.model must be the URI of a reward model (the output of model.reward@v1)');
+      if (
+        o.batchSize !== undefined &&
+        (typeof o.batchSize !== 'number' || !Number.isInteger(o.batchSize) || o.batchSize < 1)
+      )
+        throw new BadInput(`reward.batchSize must be a positive integer, got ${JSON.stringify(o.batchSize)}`);
+      return {
+        type: 'reward-model',
+        model: o.model,
+        ...(typeof o.batchSize === 'number' ? { batchSize: o.batchSize } : {}),
+      };
     case 'judge':
-      if (typeof o.url !== 'string' || typeof o.model !== 'string') throw new BadInput('reward judge needs url and model');
+      if (typeof o.url !== 'string' || typeof o.model !== 'string')
+        throw new BadInput('reward judge needs url and model');
       return {
         type: 'judge',
         url: o.url,
@@ -79,7 +95,11 @@ export interface Scorer {
 }
 
 /** Scores every response of every item; the result has the items' shape. */
-export async function scoreResponses(spec: RewardSpec, items: ScoreItem[], opts: ScoreOptions = {}): Promise<number[][]> {
+export async function scoreResponses(
+  spec: RewardSpec,
+  items: ScoreItem[],
+  opts: ScoreOptions = {},
+): Promise<number[][]> {
   const scorer = await openScorer(spec, opts);
   try {
     return await scorer.score(items, opts.onProgress);
@@ -115,7 +135,13 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
       score: async (items, onProgress) => {
         const out: number[][] = [];
         for (const it of items) {
-          out.push(scoreTexts(model, it.responses.map((r) => ({ prompt: it.prompt, response: r })), { batchSize: spec.batchSize ?? REWARD_DEFAULTS.batchSize }));
+          out.push(
+            scoreTexts(
+              model,
+              it.responses.map((r) => ({ prompt: it.prompt, response: r })),
+              { batchSize: spec.batchSize ?? REWARD_DEFAULTS.batchSize },
+            ),
+          );
           onProgress?.(out.length);
           if (opts.signal?.aborted) throw opts.signal.reason;
         }
@@ -153,7 +179,11 @@ export async function openScorer(spec: RewardSpec, opts: Omit<ScoreOptions, 'onP
   return { score: (items, onProgress) => judgeAll(spec, items, { ...opts, onProgress }), close: () => undefined };
 }
 
-async function judgeAll(spec: Extract<RewardSpec, { type: 'judge' }>, items: ScoreItem[], opts: ScoreOptions): Promise<number[][]> {
+async function judgeAll(
+  spec: Extract<RewardSpec, { type: 'judge' }>,
+  items: ScoreItem[],
+  opts: ScoreOptions,
+): Promise<number[][]> {
   const conc = Math.max(1, spec.concurrency ?? REWARD_DEFAULTS.concurrency);
   const jobs = items.flatMap((it, i) => it.responses.map((r, j) => ({ i, j, prompt: it.prompt, response: r })));
   const out = items.map((it) => new Array<number>(it.responses.length).fill(0));

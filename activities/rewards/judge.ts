@@ -11,10 +11,17 @@ export interface JudgeSpec extends ChatEndpoint {
   maxScore?: number;
 }
 
-export function judgeMessages(spec: JudgeSpec, prompt: string, response: string): { role: 'system' | 'user'; content: string }[] {
+export function judgeMessages(
+  spec: JudgeSpec,
+  prompt: string,
+  response: string,
+): { role: 'system' | 'user'; content: string }[] {
   const max = spec.maxScore ?? DEFAULT_MAX_SCORE;
   return [
-    { role: 'system', content: `You are a strict grader. ${spec.rubric ?? DEFAULT_RUBRIC} Reply with only an integer from 0 to ${max}.` },
+    {
+      role: 'system',
+      content: `You are a strict grader. ${spec.rubric ?? DEFAULT_RUBRIC} Reply with only an integer from 0 to ${max}.`,
+    },
     { role: 'user', content: `Prompt:\n${prompt}\n\nResponse:\n${response}\n\nScore (0-${max}):` },
   ];
 }
@@ -28,7 +35,16 @@ export function parseJudgeScore(reply: string, maxScore = DEFAULT_MAX_SCORE): nu
   return Math.min(maxScore, Math.max(0, v)) / maxScore;
 }
 
-export async function judgeScore(spec: JudgeSpec, prompt: string, response: string, signal?: AbortSignal): Promise<number | undefined> {
-  const [reply] = await chatCompletions(spec, { messages: judgeMessages(spec, prompt, response), temperature: 0, max_tokens: 8, n: 1 }, signal);
+export async function judgeScore(
+  spec: JudgeSpec,
+  prompt: string,
+  response: string,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const [reply] = await chatCompletions(
+    spec,
+    { messages: judgeMessages(spec, prompt, response), temperature: 0, max_tokens: 8, n: 1 },
+    signal,
+  );
   return parseJudgeScore(reply ?? '', spec.maxScore ?? DEFAULT_MAX_SCORE);
 }

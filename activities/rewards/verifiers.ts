@@ -56,13 +56,15 @@ const positional =
   (target: (p: string) => string | undefined, name: string): Verifier =>
   (prompt, response, reference) => {
     const t = reference ?? target(prompt);
-    if (t === undefined) throw new Error(`verifier "${name}" cannot read a task from prompt ${JSON.stringify(prompt.slice(-80))}`);
+    if (t === undefined)
+      throw new Error(`verifier "${name}" cannot read a task from prompt ${JSON.stringify(prompt.slice(-80))}`);
     return positionalCredit(t, answerOf(response));
   };
 
 const addition: Verifier = (prompt, response, reference) => {
   const t = reference ?? additionTarget(prompt);
-  if (t === undefined) throw new Error(`verifier "addition" cannot read "<a>+<b>=" from prompt ${JSON.stringify(prompt.slice(-80))}`);
+  if (t === undefined)
+    throw new Error(`verifier "addition" cannot read "<a>+<b>=" from prompt ${JSON.stringify(prompt.slice(-80))}`);
   return digitCredit(t, answerOf(response));
 };
 const reverse = positional(reverseTarget, 'reverse');

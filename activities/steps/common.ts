@@ -3,7 +3,15 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import { readJsonl } from '../../store/datasets.js';
-import { DatasetFormatError, type ChatMessage, type DatasetFormat, type DatasetRecord, type DatasetReport, type RowPolicy, type Text } from '../../formats/index.js';
+import {
+  DatasetFormatError,
+  type ChatMessage,
+  type DatasetFormat,
+  type DatasetRecord,
+  type DatasetReport,
+  type RowPolicy,
+  type Text,
+} from '../../formats/index.js';
 import type { Producer } from '../../store/artifacts.js';
 import { BadInput, type StepContext } from '../step-kind.js';
 import { logProbs, type CausalLM, type SequenceLogps, type SftExample } from '../../ml/index.js';
@@ -75,13 +83,27 @@ const promptMessages = (t: Text): { messages?: ChatMessage[] } => (typeof t === 
 export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
   const out: PairText[] = [];
   for (const r of records) {
-    if (r.kind === 'pair') out.push({ prompt: promptText(r.prompt), chosen: completionText(r.chosen), rejected: completionText(r.rejected), ...promptMessages(r.prompt) });
+    if (r.kind === 'pair')
+      out.push({
+        prompt: promptText(r.prompt),
+        chosen: completionText(r.chosen),
+        rejected: completionText(r.rejected),
+        ...promptMessages(r.prompt),
+      });
     else if (r.kind === 'multi') {
       const scored = r.responses.filter((x) => typeof x.score === 'number');
-      if (scored.length < 2) throw new BadInput(`${uri}: row ${r.row}: multi-response rows need scores on at least two responses to form a pair`);
+      if (scored.length < 2)
+        throw new BadInput(
+          `${uri}: row ${r.row}: multi-response rows need scores on at least two responses to form a pair`,
+        );
       const sorted = [...scored].sort((a, b) => b.score! - a.score!);
       if (sorted[0]!.score === sorted.at(-1)!.score) continue; // no preference
-      out.push({ prompt: promptText(r.prompt), chosen: completionText(sorted[0]!.text), rejected: completionText(sorted.at(-1)!.text), ...promptMessages(r.prompt) });
+      out.push({
+        prompt: promptText(r.prompt),
+        chosen: completionText(sorted[0]!.text),
+        rejected: completionText(sorted.at(-1)!.text),
+        ...promptMessages(r.prompt),
+      });
     } else throw new BadInput(`${uri}: row ${r.row}: a chat (SFT) row is not a preference pair`);
   }
   if (out.length === 0) throw new BadInput(`${uri}: no preference pairs`);
@@ -91,13 +113,23 @@ export function toPairs(records: DatasetRecord[], uri: string): PairText[] {
 /** SFT examples: pairs → prompt + chosen; chat → context + last assistant turn; multi → the best-scored (or first). */
 export function toSftExamples(records: DatasetRecord[], uri: string): SftExample[] {
   // `messages` (the whole conversation) is what a model with its own chat template trains on (all assistant turns).
-  const withReply = (p: Text, reply: string) => (typeof p === 'string' ? {} : { messages: [...p, { role: 'assistant' as const, content: reply }] });
+  const withReply = (p: Text, reply: string) =>
+    typeof p === 'string' ? {} : { messages: [...p, { role: 'assistant' as const, content: reply }] };
   const out = records.map((r): SftExample => {
-    if (r.kind === 'pair') return { prompt: promptText(r.prompt), response: completionText(r.chosen), ...withReply(r.prompt, completionText(r.chosen)) };
+    if (r.kind === 'pair')
+      return {
+        prompt: promptText(r.prompt),
+        response: completionText(r.chosen),
+        ...withReply(r.prompt, completionText(r.chosen)),
+      };
     if (r.kind === 'multi') {
       let best = r.responses[0]!;
       for (const x of r.responses) if ((x.score ?? -Infinity) > (best.score ?? -Infinity)) best = x;
-      return { prompt: promptText(r.prompt), response: completionText(best.text), ...withReply(r.prompt, completionText(best.text)) };
+      return {
+        prompt: promptText(r.prompt),
+        response: completionText(best.text),
+        ...withReply(r.prompt, completionText(best.text)),
+      };
     }
     const last = r.messages.map((m) => m.role).lastIndexOf('assistant');
     return { prompt: renderChat(r.messages.slice(0, last)), response: r.messages[last]!.content, messages: r.messages };
@@ -106,11 +138,19 @@ export function toSftExamples(records: DatasetRecord[], uri: string): SftExample
   return out;
 }
 
-export const producerOf = (ctx: StepContext): Producer => ({ runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt });
+export const producerOf = (ctx: StepContext): Producer => ({
+  runId: ctx.runId,
+  stepId: ctx.stepId,
+  attempt: ctx.attempt,
+});
 
 /** An eval kind's report, `eval.json` (the run report reads it: cli/report/data.ts); returns its URI. */
 export async function writeEvalReport(ctx: StepContext, report: object, inputs: string[]): Promise<string> {
-  const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, { kind: 'metrics', producer: producerOf(ctx), inputs });
+  const ref = await ctx.store.putJson(ctx.outputUri('eval.json'), report, {
+    kind: 'metrics',
+    producer: producerOf(ctx),
+    inputs,
+  });
   return ref.uri;
 }
 
@@ -146,10 +186,18 @@ export async function chunkedLogProbs(
   const out: SequenceLogps = { sum: [], tokens: [] };
   for (let i = 0; i < items.length; i += chunk) {
     assertNotCancelled(ctx);
-    const r = logProbs(model, items.slice(i, i + chunk), { batchSize: bs, ...(opts.maxLength ? { maxLength: opts.maxLength } : {}) });
+    const r = logProbs(model, items.slice(i, i + chunk), {
+      batchSize: bs,
+      ...(opts.maxLength ? { maxLength: opts.maxLength } : {}),
+    });
     out.sum.push(...r.sum);
     out.tokens.push(...r.tokens);
-    ctx.progress({ done: Math.min(items.length, i + chunk), total: items.length, unit: 'sequences', ...(opts.label ? { message: opts.label } : {}) });
+    ctx.progress({
+      done: Math.min(items.length, i + chunk),
+      total: items.length,
+      unit: 'sequences',
+      ...(opts.label ? { message: opts.label } : {}),
+    });
     await breathe(ctx);
   }
   return out;

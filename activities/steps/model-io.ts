@@ -37,15 +37,21 @@ export async function resolveModelUri(store: ArtifactStore, ref: string): Promis
 export async function loadModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: CausalLM; uri: string }> {
   const uri = await resolveModelUri(store, ref);
   const files = await store.readBundle(uri);
-  if (isRewardBundle(files)) throw new BadInput(`${uri} is a reward model (${bundleArchitecture(files)}), not a causal language model`);
+  if (isRewardBundle(files))
+    throw new BadInput(`${uri} is a reward model (${bundleArchitecture(files)}), not a causal language model`);
   return { model: deserializeModel(files), uri };
 }
 
-export async function loadRewardModelArtifact(store: ArtifactStore, ref: string): Promise<{ model: RewardModel; uri: string }> {
+export async function loadRewardModelArtifact(
+  store: ArtifactStore,
+  ref: string,
+): Promise<{ model: RewardModel; uri: string }> {
   const uri = await resolveModelUri(store, ref);
   const files = await store.readBundle(uri);
   if (!isRewardBundle(files)) {
-    throw new BadInput(`${uri} is not a reward model (its config.json names ${bundleArchitecture(files) ?? 'no architecture'}); train one with model.reward@v1`);
+    throw new BadInput(
+      `${uri} is not a reward model (its config.json names ${bundleArchitecture(files) ?? 'no architecture'}); train one with model.reward@v1`,
+    );
   }
   try {
     return { model: deserializeRewardModel(files), uri };

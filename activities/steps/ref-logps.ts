@@ -35,24 +35,69 @@ const FORMAT = 1;
 
 export async function referenceLogps(
   ctx: StepContext,
-  opts: { model: CausalLM; modelUri: string; dataUri: string; format: string; pairs: PairText[]; needed: number[]; maxLength: number },
+  opts: {
+    model: CausalLM;
+    modelUri: string;
+    dataUri: string;
+    format: string;
+    pairs: PairText[];
+    needed: number[];
+    maxLength: number;
+  },
 ): Promise<ReferenceLogps> {
   const { store } = ctx;
   const N = opts.pairs.length;
   const key = createHash('sha256')
-    .update(canonicalJson({ format: FORMAT, model: await store.digestOf(opts.modelUri), data: await store.digestOf(opts.dataUri), dataFormat: opts.format, maxLength: opts.maxLength, pairs: N }))
+    .update(
+      canonicalJson({
+        format: FORMAT,
+        model: await store.digestOf(opts.modelUri),
+        data: await store.digestOf(opts.dataUri),
+        dataFormat: opts.format,
+        maxLength: opts.maxLength,
+        pairs: N,
+      }),
+    )
     .digest('hex');
   const uri = `s3://${store.bucket}/cache/ref-logps/${key}.json`;
   const read = async (): Promise<RefLogpsCache> =>
-    (await store.exists(uri)) ? store.readJson<RefLogpsCache>(uri) : { pairs: N, maxLength: opts.maxLength, index: [], chosen: [], rejected: [], chosenTokens: [], rejectedTokens: [] };
+    (await store.exists(uri))
+      ? store.readJson<RefLogpsCache>(uri)
+      : {
+          pairs: N,
+          maxLength: opts.maxLength,
+          index: [],
+          chosen: [],
+          rejected: [],
+          chosenTokens: [],
+          rejectedTokens: [],
+        };
   let cache = await read();
   const have = new Set(cache.index);
   const missing = opts.needed.filter((i) => !have.has(i));
   if (missing.length) {
     ctx.progress({ message: 'computing reference log-probs', done: 0, total: 2 * missing.length, unit: 'sequences' });
     const lp = { batchSize: 8, maxLength: opts.maxLength };
-    const c = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, messages: opts.pairs[i]!.messages, response: opts.pairs[i]!.chosen })), { ...lp, label: 'reference log-probs (chosen)' });
-    const r = await chunkedLogProbs(ctx, opts.model, missing.map((i) => ({ prompt: opts.pairs[i]!.prompt, messages: opts.pairs[i]!.messages, response: opts.pairs[i]!.rejected })), { ...lp, label: 'reference log-probs (rejected)' });
+    const c = await chunkedLogProbs(
+      ctx,
+      opts.model,
+      missing.map((i) => ({
+        prompt: opts.pairs[i]!.prompt,
+        messages: opts.pairs[i]!.messages,
+        response: opts.pairs[i]!.chosen,
+      })),
+      { ...lp, label: 'reference log-probs (chosen)' },
+    );
+    const r = await chunkedLogProbs(
+      ctx,
+      opts.model,
+      missing.map((i) => ({
+        prompt: opts.pairs[i]!.prompt,
+        messages: opts.pairs[i]!.messages,
+        response: opts.pairs[i]!.rejected,
+      })),
+      { ...lp, label: 'reference log-probs (rejected)' },
+    );
     // Another run may have filled the cache meanwhile: its entries win, so every run that
     // reads this cache from now on trains on the same numbers.
     cache = await read();
@@ -72,7 +117,12 @@ export async function referenceLogps(
       attributes: { pairs: N, cached: cache.index.length, maxLength: opts.maxLength },
     });
   }
-  const refLogps: RefLogps = { chosen: new Array(N).fill(NaN), rejected: new Array(N).fill(NaN), chosenTokens: new Array(N).fill(0), rejectedTokens: new Array(N).fill(0) };
+  const refLogps: RefLogps = {
+    chosen: new Array(N).fill(NaN),
+    rejected: new Array(N).fill(NaN),
+    chosenTokens: new Array(N).fill(0),
+    rejectedTokens: new Array(N).fill(0),
+  };
   cache.index.forEach((i, k) => {
     refLogps.chosen[i] = cache.chosen[k]!;
     refLogps.rejected[i] = cache.rejected[k]!;
@@ -80,6 +130,13 @@ export async function referenceLogps(
     refLogps.rejectedTokens[i] = cache.rejectedTokens[k]!;
   });
   const reusedPairs = opts.needed.length - missing.length;
-  ctx.log.info('reference log-probs', { uri, neededPairs: opts.needed.length, computedPairs: missing.length, computedSequences: 2 * missing.length, reusedPairs, datasetPairs: N });
+  ctx.log.info('reference log-probs', {
+    uri,
+    neededPairs: opts.needed.length,
+    computedPairs: missing.length,
+    computedSequences: 2 * missing.length,
+    reusedPairs,
+    datasetPairs: N,
+  });
   return { refLogps, uri, computedPairs: missing.length, reusedPairs };
 }

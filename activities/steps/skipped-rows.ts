@@ -10,12 +10,20 @@ import { producerOf } from './common.js';
 /** Issues kept in memory for the artifact (the count in the report is always exact). */
 export const MAX_LISTED_ROWS = 100_000;
 
-export async function writeSkippedRows(ctx: StepContext, report: DatasetReport, source: string): Promise<ArtifactRef & { rows: number }> {
+export async function writeSkippedRows(
+  ctx: StepContext,
+  report: DatasetReport,
+  source: string,
+): Promise<ArtifactRef & { rows: number }> {
   const rows: RowIssue[] = report.issues;
   return writeJsonl(ctx.store, ctx.outputUri('skipped.jsonl'), rows, {
     kind: 'report',
     producer: producerOf(ctx),
     inputs: [source],
-    attributes: { skipped: report.skipped, listed: rows.length, ...(report.skipped > rows.length ? { truncated: true } : {}) },
+    attributes: {
+      skipped: report.skipped,
+      listed: rows.length,
+      ...(report.skipped > rows.length ? { truncated: true } : {}),
+    },
   });
 }

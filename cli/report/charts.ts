@@ -64,7 +64,10 @@ const CURVES: [string, string, string[]][] = [
 const DECIDED = ['budget share', 'max depth', 'min depth', 'all its pairs'];
 
 /** Which bound set a prompt's depth (see bpo.gradient-cluster's allocation). */
-function decidedBy(p: ReportData['allocation'][number]['prompts'][number], a: ReportData['allocation'][number]): string {
+function decidedBy(
+  p: ReportData['allocation'][number]['prompts'][number],
+  a: ReportData['allocation'][number],
+): string {
   if (p.available !== undefined && p.depth >= p.available) return 'all its pairs';
   if (a.maxDepth !== undefined && p.depth >= a.maxDepth) return 'max depth';
   if (a.minDepth !== undefined && p.depth <= a.minDepth) return 'min depth';
@@ -94,7 +97,14 @@ export function buildCharts(data: ReportData): Chart[] {
           y: { field: 'step', type: 'nominal', sort: null, title: null },
           x: { field: 'start', type: 'quantitative', title: 'seconds' },
           x2: { field: 'end' },
-          color: { field: 'state', type: 'nominal', scale: { domain: ['succeeded', 'cached', 'running', 'failed', 'cancelled', 'skipped'], range: ['#4c9a2a', '#7aa6c2', '#f0a202', '#c0392b', '#888', '#bbb'] } },
+          color: {
+            field: 'state',
+            type: 'nominal',
+            scale: {
+              domain: ['succeeded', 'cached', 'running', 'failed', 'cancelled', 'skipped'],
+              range: ['#4c9a2a', '#7aa6c2', '#f0a202', '#c0392b', '#888', '#bbb'],
+            },
+          },
         },
       }) as TopLevelSpec,
     });
@@ -121,7 +131,12 @@ export function buildCharts(data: ReportData): Chart[] {
           mark: { type: 'line', point: perSeries <= 60 },
           encoding: {
             x: { field: 'step', type: 'quantitative', title: 'training step', axis: { tickMinStep: 1, format: 'd' } },
-            y: { field: 'value', type: 'quantitative', title: id === 'rewards' ? 'reward' : metrics[0], scale: { zero: false } },
+            y: {
+              field: 'value',
+              type: 'quantitative',
+              title: id === 'rewards' ? 'reward' : metrics[0],
+              scale: { zero: false },
+            },
             color: { field: 'metric', type: 'nominal', title: null, legend: series.size > 1 ? LEGEND : null },
           },
         }) as TopLevelSpec,
@@ -130,21 +145,32 @@ export function buildCharts(data: ReportData): Chart[] {
   }
 
   if (data.stats.length) {
-    const depth = data.stats.flatMap((s) => Object.entries(s.depthHistogram).map(([d, n]) => ({ stats: s.stepId, depth: Number(d), prompts: n })));
+    const depth = data.stats.flatMap((s) =>
+      Object.entries(s.depthHistogram).map(([d, n]) => ({ stats: s.stepId, depth: Number(d), prompts: n })),
+    );
     charts.push({
       id: 'depth-histogram',
       section: 'balance',
       title: 'Depth: prompts by number of pairs',
-      spec: base({ text: 'Depth histogram (prompts with N pairs)', subtitle: promptSetNote(data) }, {
-        data: { values: depth },
-        mark: 'bar',
-        encoding: {
-          x: { field: 'depth', type: 'ordinal', title: 'pairs per prompt' },
-          xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
-          y: { field: 'prompts', type: 'quantitative', title: 'prompts' },
-          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId), legend: LEGEND },
+      spec: base(
+        { text: 'Depth histogram (prompts with N pairs)', subtitle: promptSetNote(data) },
+        {
+          data: { values: depth },
+          mark: 'bar',
+          encoding: {
+            x: { field: 'depth', type: 'ordinal', title: 'pairs per prompt' },
+            xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
+            y: { field: 'prompts', type: 'quantitative', title: 'prompts' },
+            color: {
+              field: 'stats',
+              type: 'nominal',
+              title: 'dataset.stats step',
+              sort: data.stats.map((s) => s.stepId),
+              legend: LEGEND,
+            },
+          },
         },
-      }) as TopLevelSpec,
+      ) as TopLevelSpec,
     });
     const breadth = data.stats.flatMap((s) => [
       { stats: s.stepId, measure: 'breadth (unique prompts)', value: s.breadth },
@@ -161,7 +187,13 @@ export function buildCharts(data: ReportData): Chart[] {
           x: { field: 'measure', type: 'nominal', title: null, axis: { labelAngle: 0 } },
           xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
           y: { field: 'value', type: 'quantitative', title: 'count' },
-          color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: data.stats.map((s) => s.stepId), legend: LEGEND },
+          color: {
+            field: 'stats',
+            type: 'nominal',
+            title: 'dataset.stats step',
+            sort: data.stats.map((s) => s.stepId),
+            legend: LEGEND,
+          },
         },
       }) as TopLevelSpec,
     });
@@ -174,7 +206,9 @@ export function buildCharts(data: ReportData): Chart[] {
       title: `Gradient clusters (${c.stepId})`,
       spec: base(`Gradient features, 2-D projection, by cluster (${c.stepId})`, {
         height: 360,
-        data: { values: c.points.map((p) => ({ x: p.x, y: p.y, cluster: String(p.cluster), prompt: short(p.prompt ?? '') })) },
+        data: {
+          values: c.points.map((p) => ({ x: p.x, y: p.y, cluster: String(p.cluster), prompt: short(p.prompt ?? '') })),
+        },
         mark: { type: 'point', filled: true, size: 60, opacity: 0.8 },
         encoding: {
           x: { field: 'x', type: 'quantitative', scale: { zero: false } },
@@ -191,8 +225,20 @@ export function buildCharts(data: ReportData): Chart[] {
     // has: colouring by the bound that decided each depth shows why depth is not monotone in score.
     // Highest score first, numbered in that order (the numbers keep equal shortened prompts apart).
     const ranked = [...a.prompts].sort((x, y) => (y.score ?? -Infinity) - (x.score ?? -Infinity));
-    const values = ranked.map((p, i) => ({ prompt: `${i + 1}. ${short(p.prompt)}`, depth: p.depth, available: p.available ?? null, score: p.score ?? null, decided: decidedBy(p, a) }));
-    const color = { field: 'decided', type: 'nominal', title: 'depth set by', scale: { domain: DECIDED, range: ['#4c78a8', '#e45756', '#f58518', '#9d755d'] }, legend: LEGEND };
+    const values = ranked.map((p, i) => ({
+      prompt: `${i + 1}. ${short(p.prompt)}`,
+      depth: p.depth,
+      available: p.available ?? null,
+      score: p.score ?? null,
+      decided: decidedBy(p, a),
+    }));
+    const color = {
+      field: 'decided',
+      type: 'nominal',
+      title: 'depth set by',
+      scale: { domain: DECIDED, range: ['#4c78a8', '#e45756', '#f58518', '#9d755d'] },
+      legend: LEGEND,
+    };
     const perPrompt = a.prompts.length <= 40;
     charts.push({
       id: `allocation-${a.stepId}`,
@@ -203,8 +249,21 @@ export function buildCharts(data: ReportData): Chart[] {
             height: Math.max(80, 16 * a.prompts.length),
             data: { values },
             layer: [
-              { mark: { type: 'bar', color: '#e8e8e8' }, encoding: { y: { field: 'prompt', type: 'nominal', sort: null, title: 'prompts, highest score first' }, x: { field: 'available', type: 'quantitative', title: 'pairs (grey: candidates the prompt has)' } } },
-              { mark: 'bar', encoding: { y: { field: 'prompt', type: 'nominal', sort: null }, x: { field: 'depth', type: 'quantitative' }, color } },
+              {
+                mark: { type: 'bar', color: '#e8e8e8' },
+                encoding: {
+                  y: { field: 'prompt', type: 'nominal', sort: null, title: 'prompts, highest score first' },
+                  x: { field: 'available', type: 'quantitative', title: 'pairs (grey: candidates the prompt has)' },
+                },
+              },
+              {
+                mark: 'bar',
+                encoding: {
+                  y: { field: 'prompt', type: 'nominal', sort: null },
+                  x: { field: 'depth', type: 'quantitative' },
+                  color,
+                },
+              },
             ],
           }) as TopLevelSpec)
         : (base(`Pairs allocated against prompt score (${a.stepId})`, {
@@ -212,7 +271,12 @@ export function buildCharts(data: ReportData): Chart[] {
             mark: { type: 'point', filled: true, opacity: 0.7 },
             encoding: {
               x: { field: 'score', type: 'quantitative', title: 'prompt score', scale: { zero: false } },
-              y: { field: 'depth', type: 'quantitative', title: 'pairs allocated', axis: { tickMinStep: 1, format: 'd' } },
+              y: {
+                field: 'depth',
+                type: 'quantitative',
+                title: 'pairs allocated',
+                axis: { tickMinStep: 1, format: 'd' },
+              },
               color,
             },
           }) as TopLevelSpec),
@@ -230,7 +294,13 @@ export async function renderChart(chart: Chart): Promise<RenderedChart> {
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
+    const png = new Resvg(svg, {
+      fitTo: { mode: 'zoom', value: 2 },
+      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+      background: 'white',
+    })
+      .render()
+      .asPng();
     return { ...chart, svg, png };
   } finally {
     view.finalize();

@@ -103,7 +103,10 @@ export interface ReportData {
 export function promptText(p: unknown): string | undefined {
   if (p === undefined || p === null) return undefined;
   if (Array.isArray(p)) {
-    const user = [...p].reverse().find((m) => m && typeof m === 'object' && (m as { role?: unknown }).role === 'user') as { content?: unknown } | undefined;
+    const user = [...p]
+      .reverse()
+      .find((m) => m && typeof m === 'object' && (m as { role?: unknown }).role === 'user') as
+      { content?: unknown } | undefined;
     return user && typeof user.content === 'string' ? user.content.trim() : JSON.stringify(p);
   }
   if (typeof p !== 'string') return JSON.stringify(p);
@@ -157,13 +160,15 @@ export async function collectReportData(
 
   // Training curves: metrics JSONL named by outputs, or left under the run's step folders.
   const metricsFiles = new Map<string, string>();
-  for (const s of steps) for (const v of Object.values(s.outputs ?? {})) if (isUri(v) && METRICS_FILE.test(v)) metricsFiles.set(v, s.id);
+  for (const s of steps)
+    for (const v of Object.values(s.outputs ?? {})) if (isUri(v) && METRICS_FILE.test(v)) metricsFiles.set(v, s.id);
   const listed = (await attempt(`listing runs/${run.runId}/`, () => store.list(`runs/${run.runId}/`))) ?? [];
   for (const e of listed) {
     const rest = e.key.slice(`runs/${run.runId}/`.length);
     const stepId = rest.split('/')[0]!;
     // Only files right in a step's folder: checkpoints and logs below it are not the step's curve.
-    if (/^[^/]+\/[^/]*metrics[^/]*\.jsonl(\.shard-\d+)?$/.test(rest) && !metricsFiles.has(e.uri)) metricsFiles.set(e.uri, stepId);
+    if (/^[^/]+\/[^/]*metrics[^/]*\.jsonl(\.shard-\d+)?$/.test(rest) && !metricsFiles.has(e.uri))
+      metricsFiles.set(e.uri, stepId);
   }
   const curves: CurvePoint[] = [];
   for (const [uri, stepId] of metricsFiles) {
@@ -171,7 +176,8 @@ export async function collectReportData(
     if (!bytes) continue;
     for (const row of parseMetrics(bytes.toString('utf8'))) {
       for (const [metric, value] of Object.entries(row)) {
-        if (metric !== 'step' && metric !== 'ts' && typeof value === 'number' && Number.isFinite(value)) curves.push({ stepId, step: row.step, metric, value });
+        if (metric !== 'step' && metric !== 'ts' && typeof value === 'number' && Number.isFinite(value))
+          curves.push({ stepId, step: row.step, metric, value });
       }
     }
   }
@@ -185,19 +191,32 @@ export async function collectReportData(
     for (const name of outputsFor(catalog, s.uses, 'stats')) {
       const uri = out[name];
       if (!isUri(uri)) continue;
-      const st = await attempt(`stats ${uri}`, () => store.readJson<{ breadth: number; pairs: number; depthHistogram: Record<string, number> }>(uri));
-      if (st && typeof st.breadth === 'number') stats.push({ stepId: s.id, breadth: st.breadth, pairs: st.pairs, depthHistogram: st.depthHistogram ?? {} });
+      const st = await attempt(`stats ${uri}`, () =>
+        store.readJson<{ breadth: number; pairs: number; depthHistogram: Record<string, number> }>(uri),
+      );
+      if (st && typeof st.breadth === 'number')
+        stats.push({ stepId: s.id, breadth: st.breadth, pairs: st.pairs, depthHistogram: st.depthHistogram ?? {} });
     }
     if (isUri(out.clusters)) {
-      const c = await attempt(`clusters ${out.clusters}`, () => store.readJson<{ points?: ClusterPoint[] }>(String(out.clusters)));
+      const c = await attempt(`clusters ${out.clusters}`, () =>
+        store.readJson<{ points?: ClusterPoint[] }>(String(out.clusters)),
+      );
       const points = (Array.isArray(c?.points) ? c.points : [])
         .filter((p) => p && Number.isFinite(p.x) && Number.isFinite(p.y))
-        .map((p) => ({ x: p.x, y: p.y, cluster: typeof p.cluster === 'number' || typeof p.cluster === 'string' ? p.cluster : '?', prompt: promptText(p.prompt) }));
-      if (c && !Array.isArray(c.points)) problems.push(`clusters ${out.clusters}: expected {points: [{x, y, cluster}]}`);
+        .map((p) => ({
+          x: p.x,
+          y: p.y,
+          cluster: typeof p.cluster === 'number' || typeof p.cluster === 'string' ? p.cluster : '?',
+          prompt: promptText(p.prompt),
+        }));
+      if (c && !Array.isArray(c.points))
+        problems.push(`clusters ${out.clusters}: expected {points: [{x, y, cluster}]}`);
       if (points.length) clusters.push({ stepId: s.id, uri: out.clusters, points });
     }
     if (isUri(out.allocation)) {
-      const a = await attempt(`allocation ${out.allocation}`, () => store.readJson<{ minDepth?: number; maxDepth?: number; prompts?: AllocationRow[] }>(String(out.allocation)));
+      const a = await attempt(`allocation ${out.allocation}`, () =>
+        store.readJson<{ minDepth?: number; maxDepth?: number; prompts?: AllocationRow[] }>(String(out.allocation)),
+      );
       const prompts = (Array.isArray(a?.prompts) ? a.prompts : [])
         .filter((p) => p && typeof p.depth === 'number')
         .map((p) => ({
@@ -206,18 +225,27 @@ export async function collectReportData(
           ...(typeof p.score === 'number' ? { score: p.score } : {}),
           ...(typeof p.available === 'number' ? { available: p.available } : {}),
         }));
-      if (a && !Array.isArray(a.prompts)) problems.push(`allocation ${out.allocation}: expected {prompts: [{prompt, depth}]}`);
-      const bounds = { ...(typeof a?.minDepth === 'number' ? { minDepth: a.minDepth } : {}), ...(typeof a?.maxDepth === 'number' ? { maxDepth: a.maxDepth } : {}) };
+      if (a && !Array.isArray(a.prompts))
+        problems.push(`allocation ${out.allocation}: expected {prompts: [{prompt, depth}]}`);
+      const bounds = {
+        ...(typeof a?.minDepth === 'number' ? { minDepth: a.minDepth } : {}),
+        ...(typeof a?.maxDepth === 'number' ? { maxDepth: a.maxDepth } : {}),
+      };
       if (prompts.length) allocation.push({ stepId: s.id, uri: out.allocation, ...bounds, prompts });
     }
     if (isUri(out.eval)) {
       const e = await attempt(`eval ${out.eval}`, () => store.readJson<Record<string, unknown>>(String(out.eval)));
-      for (const [metric, value] of Object.entries(e ?? {})) if (typeof value === 'number') evalRows.push({ stepId: s.id, metric, value });
+      for (const [metric, value] of Object.entries(e ?? {}))
+        if (typeof value === 'number') evalRows.push({ stepId: s.id, metric, value });
     }
     // An eval step's metric outputs repeat its eval.json: each metric once per step.
     const metrics = outputsFor(catalog, s.uses, 'metric');
     for (const [metric, value] of Object.entries(out)) {
-      if (metrics.has(metric) && typeof value === 'number' && !evalRows.some((r) => r.stepId === s.id && r.metric === metric)) {
+      if (
+        metrics.has(metric) &&
+        typeof value === 'number' &&
+        !evalRows.some((r) => r.stepId === s.id && r.metric === metric)
+      ) {
         evalRows.push({ stepId: s.id, metric, value });
       }
     }

@@ -7,7 +7,10 @@ import { formatDuration, metricsText, telemetryText } from '../run-view.js';
 import { forPeople } from '../output.js';
 
 export const esc = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 const time = (ms?: number) => (ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 // Numbers for people, as the CLI prints them (report.json keeps them exact).
@@ -16,7 +19,10 @@ const num = forPeople;
 function figures(charts: RenderedChart[], section: Section): string {
   return charts
     .filter((c) => c.section === section)
-    .map((c) => `<figure class="plot" id="plot-${esc(c.id)}" data-plot="${esc(c.id)}">\n${c.svg}\n<figcaption>${esc(c.title)} · <a href="plots/${esc(c.id)}.png">PNG</a></figcaption>\n</figure>`)
+    .map(
+      (c) =>
+        `<figure class="plot" id="plot-${esc(c.id)}" data-plot="${esc(c.id)}">\n${c.svg}\n<figcaption>${esc(c.title)} · <a href="plots/${esc(c.id)}.png">PNG</a></figcaption>\n</figure>`,
+    )
     .join('\n');
 }
 
@@ -27,7 +33,13 @@ function stepsTable(data: ReportData): string {
   const rows = data.steps.map((s) => {
     const duration = s.startedAt !== undefined ? formatDuration((s.endedAt ?? Date.now()) - s.startedAt) : '';
     const ran = s.state === 'succeeded' || s.state === 'failed';
-    const cache = s.cached ? `hit${s.reusedFrom ? ` (from ${esc(s.reusedFrom)})` : ''}` : ran ? (s.cacheEnabled ? 'miss' : 'off') : '';
+    const cache = s.cached
+      ? `hit${s.reusedFrom ? ` (from ${esc(s.reusedFrom)})` : ''}`
+      : ran
+        ? s.cacheEnabled
+          ? 'miss'
+          : 'off'
+        : '';
     return `<tr class="state-${esc(s.state)}"><td>${esc(s.id)}</td><td><code>${esc(s.uses)}</code></td><td>${esc(s.queue)}</td><td>${esc(s.state)}</td><td>${esc(time(s.startedAt))}</td><td>${esc(time(s.endedAt))}</td><td class="n">${esc(duration)}</td><td class="n">${s.attempts}</td><td>${cache}</td><td>${esc([metricsText(s.metrics), telemetryText(s.telemetry)].filter(Boolean).join('  '))}${s.error ? `<div class="error">${esc(s.error)}</div>` : ''}</td></tr>`;
   });
   return `<table class="steps"><thead><tr><th>step</th><th>kind</th><th>queue</th><th>state</th><th>started</th><th>ended</th><th>time</th><th>attempts</th><th>cache</th><th>metrics / error</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
@@ -44,17 +56,26 @@ function statsTable(data: ReportData): string {
 }
 
 function evalTable(data: ReportData): string {
-  if (!data.eval.length) return empty('No eval results in this run (no eval.* step, nor any step output named "eval").');
-  const rows = data.eval.map((e) => `<tr><td>${esc(e.stepId)}</td><td><code>${esc(e.metric)}</code></td><td class="n">${esc(num(e.value))}</td></tr>`);
+  if (!data.eval.length)
+    return empty('No eval results in this run (no eval.* step, nor any step output named "eval").');
+  const rows = data.eval.map(
+    (e) =>
+      `<tr><td>${esc(e.stepId)}</td><td><code>${esc(e.metric)}</code></td><td class="n">${esc(num(e.value))}</td></tr>`,
+  );
   return `<table class="eval"><thead><tr><th>step</th><th>metric</th><th>value</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function lineageTree(node: LineageNode, depth = 0): string {
   const m = node.manifest;
-  const producer = m?.producer ? ` · made by <code>${esc(m.producer.runId)}/${esc(m.producer.stepId)}</code>${m.producer.attempt ? ` attempt ${m.producer.attempt}` : ''}` : '';
-  const flags = [node.missing ? 'missing' : '', node.changed ? 'changed since' : '', node.cycle ? 'shown above' : ''].filter(Boolean).join(', ');
+  const producer = m?.producer
+    ? ` · made by <code>${esc(m.producer.runId)}/${esc(m.producer.stepId)}</code>${m.producer.attempt ? ` attempt ${m.producer.attempt}` : ''}`
+    : '';
+  const flags = [node.missing ? 'missing' : '', node.changed ? 'changed since' : '', node.cycle ? 'shown above' : '']
+    .filter(Boolean)
+    .join(', ');
   const label = `<span class="kind kind-${esc(node.kind)}">${esc(node.kind)}</span> <code>${esc(node.uri)}</code> <span class="sha">${esc(node.sha256.slice(0, 12))}</span>${producer}${flags ? ` <em>(${esc(flags)})</em>` : ''}`;
-  const kids = depth < 12 && node.inputs.length ? `<ul>${node.inputs.map((i) => lineageTree(i, depth + 1)).join('')}</ul>` : '';
+  const kids =
+    depth < 12 && node.inputs.length ? `<ul>${node.inputs.map((i) => lineageTree(i, depth + 1)).join('')}</ul>` : '';
   return `<li>${label}${kids}</li>`;
 }
 
@@ -81,13 +102,17 @@ export function renderHtml(data: ReportData, charts: RenderedChart[]): string {
     `<section id="steps"><h2>Steps</h2>${stepsTable(data)}${figures(charts, 'steps')}</section>`,
     `<section id="training"><h2>Training curves</h2>${has('training') ? figures(charts, 'training') : empty('No training metrics in this run (no model.sft or bpo.train step, nor any step output named "metrics").')}</section>`,
     `<section id="balance"><h2>Breadth and depth, before and after balancing</h2>${
-      data.stats.length ? `${statsTable(data)}${figures(charts, 'balance')}` : empty('No dataset statistics in this run (no dataset.stats step).')
+      data.stats.length
+        ? `${statsTable(data)}${figures(charts, 'balance')}`
+        : empty('No dataset statistics in this run (no dataset.stats step).')
     }</section>`,
     `<section id="clusters"><h2>Gradient clusters</h2>${has('clusters') ? figures(charts, 'clusters') : empty('No gradient clusters in this run (no bpo.gradient-cluster step, nor any step output named "clusters").')}</section>`,
     `<section id="allocation"><h2>Depth allocation per prompt</h2>${has('allocation') ? figures(charts, 'allocation') : empty('No depth allocation in this run (no bpo.gradient-cluster step, nor any step output named "allocation").')}</section>`,
     `<section id="eval"><h2>Evaluation</h2>${evalTable(data)}</section>`,
     `<section id="lineage"><h2>Lineage of the final model</h2>${
-      data.lineage.length ? data.lineage.map((n) => `<ul class="lineage">${lineageTree(n)}</ul>`).join('') : empty('No model artifact in this run, and no artifact outputs to trace.')
+      data.lineage.length
+        ? data.lineage.map((n) => `<ul class="lineage">${lineageTree(n)}</ul>`).join('')
+        : empty('No model artifact in this run, and no artifact outputs to trace.')
     }</section>`,
   ];
   return `<!doctype html>

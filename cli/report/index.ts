@@ -22,10 +22,13 @@ async function loadRun(client: Client, runId: string): Promise<LiveRun> {
     const handle = client.workflow.getHandle(runId);
     const description = await handle.describe();
     if (description.status.name !== 'COMPLETED') throw err;
-    const result = await handle.result() as PipelineResult;
+    const result = (await handle.result()) as PipelineResult;
     const status: RunStatus = {
       runId,
-      pipeline: String(description.typedSearchAttributes?.getAll?.().find((p) => p.key.name === 'BpoflowPipeline')?.value ?? description.type),
+      pipeline: String(
+        description.typedSearchAttributes?.getAll?.().find((p) => p.key.name === 'BpoflowPipeline')?.value ??
+          description.type,
+      ),
       specHash: '',
       state: 'succeeded',
       startedAt: description.startTime.getTime(),
@@ -38,7 +41,10 @@ async function loadRun(client: Client, runId: string): Promise<LiveRun> {
 }
 
 /** Renders a report from already-collected data into `outDir`. */
-export async function writeReport(data: ReportData, outDir: string): Promise<{ html: string; pngs: string[]; charts: RenderedChart[] }> {
+export async function writeReport(
+  data: ReportData,
+  outDir: string,
+): Promise<{ html: string; pngs: string[]; charts: RenderedChart[] }> {
   const dir = resolve(outDir);
   mkdirSync(join(dir, 'plots'), { recursive: true });
   const charts: RenderedChart[] = [];
@@ -54,7 +60,11 @@ export async function writeReport(data: ReportData, outDir: string): Promise<{ h
   return { html, pngs, charts };
 }
 
-export async function writeRunReport(runId: string, outDir: string, deps: { client?: Client; store?: ArtifactStore } = {}): Promise<{ html: string; pngs: string[] }> {
+export async function writeRunReport(
+  runId: string,
+  outDir: string,
+  deps: { client?: Client; store?: ArtifactStore } = {},
+): Promise<{ html: string; pngs: string[] }> {
   const client = deps.client ?? (await connectClient());
   const store = deps.store ?? ArtifactStore.fromEnv();
   const run = await loadRun(client, runId);

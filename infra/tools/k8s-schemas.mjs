@@ -36,7 +36,8 @@ function fix(node) {
 const fixed = {};
 for (const [name, def] of Object.entries(defs)) fixed[name] = fix(def);
 const quantity = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
-if (fixed[quantity]) fixed[quantity] = { description: fixed[quantity].description, oneOf: [{ type: 'string' }, { type: 'number' }] };
+if (fixed[quantity])
+  fixed[quantity] = { description: fixed[quantity].description, oneOf: [{ type: 'string' }, { type: 'number' }] };
 
 function closure(name, seen = new Set()) {
   if (seen.has(name)) return seen;
@@ -63,7 +64,8 @@ for (const [name, def] of Object.entries(fixed)) {
   const schema = { $schema: 'http://json-schema.org/schema#', ...def, definitions };
   // apiVersion/kind must name this kind exactly.
   const apiVersion = group ? `${group}/${version}` : version;
-  if (schema.properties?.apiVersion) schema.properties.apiVersion = { ...schema.properties.apiVersion, enum: [apiVersion] };
+  if (schema.properties?.apiVersion)
+    schema.properties.apiVersion = { ...schema.properties.apiVersion, enum: [apiVersion] };
   if (schema.properties?.kind) schema.properties.kind = { ...schema.properties.kind, enum: [kind] };
   writeFileSync(join(outDir, `${kind.toLowerCase()}${suffix}.json`), JSON.stringify(schema));
   written++;

@@ -20,7 +20,8 @@ export function allocate({ weights, lo, hi, budget }: AllocateInput): number[] {
   for (let i = 0; i < n; i++) {
     if (!(lo[i]! >= 0) || !(hi[i]! >= lo[i]!) || !Number.isInteger(lo[i]) || !Number.isInteger(hi[i]))
       throw new AllocationError(`item ${i}: need integers 0 <= lo <= hi, got lo=${lo[i]} hi=${hi[i]}`);
-    if (!(weights[i]! >= 0) || !Number.isFinite(weights[i]!)) throw new AllocationError(`item ${i}: weight must be finite and >= 0, got ${weights[i]}`);
+    if (!(weights[i]! >= 0) || !Number.isFinite(weights[i]!))
+      throw new AllocationError(`item ${i}: weight must be finite and >= 0, got ${weights[i]}`);
   }
   const sumLo = lo.reduce((a, b) => a + b, 0);
   const sumHi = hi.reduce((a, b) => a + b, 0);
@@ -42,7 +43,9 @@ export function allocate({ weights, lo, hi, budget }: AllocateInput): number[] {
   const out = cont.map((c, i) => Math.max(lo[i]!, Math.min(hi[i]!, Math.floor(c + 1e-9))));
   let left = B - out.reduce((s, x) => s + x, 0);
   // Hand out the remainder by largest fractional part, then larger weight, then lower index.
-  const order = cont.map((_, i) => i).sort((i, j) => cont[j]! - out[j]! - (cont[i]! - out[i]!) || w[j]! - w[i]! || i - j);
+  const order = cont
+    .map((_, i) => i)
+    .sort((i, j) => cont[j]! - out[j]! - (cont[i]! - out[i]!) || w[j]! - w[i]! || i - j);
   while (left > 0) {
     let gave = false;
     for (const i of order) {

@@ -16,7 +16,13 @@ export interface DepthResult {
 }
 
 /** Pairs rank by `pairScore` (descending), then `tieBreak` (descending), then input order. */
-export function depthSelection(promptOf: string[], pairScore: number[], promptWeight: Map<string, number>, opts: DepthOptions, tieBreak?: number[]): DepthResult {
+export function depthSelection(
+  promptOf: string[],
+  pairScore: number[],
+  promptWeight: Map<string, number>,
+  opts: DepthOptions,
+  tieBreak?: number[],
+): DepthResult {
   const groups = new Map<string, number[]>();
   promptOf.forEach((p, i) => {
     const g = groups.get(p);
@@ -31,9 +37,14 @@ export function depthSelection(promptOf: string[], pairScore: number[], promptWe
   const depths = allocate({ weights, lo, hi, budget: opts.budget });
   const keep: number[] = [];
   names.forEach((p, j) => {
-    const ranked = [...groups.get(p)!].sort((a, b) => pairScore[b]! - pairScore[a]! || (tieBreak ? tieBreak[b]! - tieBreak[a]! : 0) || a - b);
+    const ranked = [...groups.get(p)!].sort(
+      (a, b) => pairScore[b]! - pairScore[a]! || (tieBreak ? tieBreak[b]! - tieBreak[a]! : 0) || a - b,
+    );
     keep.push(...ranked.slice(0, depths[j]!));
   });
   keep.sort((a, b) => a - b);
-  return { keep, prompts: names.map((p, j) => ({ prompt: p, depth: depths[j]!, available: avail[j]!, weight: weights[j]! })) };
+  return {
+    keep,
+    prompts: names.map((p, j) => ({ prompt: p, depth: depths[j]!, available: avail[j]!, weight: weights[j]! })),
+  };
 }

@@ -9,7 +9,12 @@ import { cosine, mean, normalize } from './vec.js';
  */
 export type InformativenessMode = 'centroid' | 'distance';
 
-export function informativeness(points: ArrayLike<number>[], assign: number[], centroids: ArrayLike<number>[], mode: InformativenessMode = 'centroid'): number[] {
+export function informativeness(
+  points: ArrayLike<number>[],
+  assign: number[],
+  centroids: ArrayLike<number>[],
+  mode: InformativenessMode = 'centroid',
+): number[] {
   return points.map((p, i) => {
     const c = cosine(p, centroids[assign[i]!]!);
     return mode === 'distance' ? 1 - c : c;
@@ -32,10 +37,16 @@ export function magnitudeScores(norms: number[]): number[] {
  * points in its own group (e.g. the validation pairs of its task family); a group with no
  * target points uses the direction of all of them.
  */
-export function groupUsefulness(points: ArrayLike<number>[], groups: string[], targets: ArrayLike<number>[], targetGroups: string[]): number[] {
+export function groupUsefulness(
+  points: ArrayLike<number>[],
+  groups: string[],
+  targets: ArrayLike<number>[],
+  targetGroups: string[],
+): number[] {
   const all = optimizationDirection(targets);
   const dirs = new Map<string, Float32Array>();
-  for (const g of new Set(targetGroups)) dirs.set(g, optimizationDirection(targets.filter((_, i) => targetGroups[i] === g)));
+  for (const g of new Set(targetGroups))
+    dirs.set(g, optimizationDirection(targets.filter((_, i) => targetGroups[i] === g)));
   return points.map((p, i) => cosine(p, dirs.get(groups[i]!) ?? all));
 }
 
@@ -67,14 +78,20 @@ export interface ScoreWeights {
 export function pairScores(inf: number[], use: number[] | undefined, w: ScoreWeights, magnitude?: number[]): number[] {
   return inf.map(
     (x, i) =>
-      w.informativeness * x + (w.useUsefulness && use ? w.usefulness * use[i]! : 0) + (w.magnitude && magnitude ? w.magnitude * magnitude[i]! : 0),
+      w.informativeness * x +
+      (w.useUsefulness && use ? w.usefulness * use[i]! : 0) +
+      (w.magnitude && magnitude ? w.magnitude * magnitude[i]! : 0),
   );
 }
 
 export type PromptAggregate = 'mean' | 'max' | 'sum';
 
 /** Groups pair scores by prompt key (first-seen order) and aggregates them. */
-export function promptScores(keys: string[], scores: number[], how: PromptAggregate = 'mean'): Map<string, { score: number; pairs: number[] }> {
+export function promptScores(
+  keys: string[],
+  scores: number[],
+  how: PromptAggregate = 'mean',
+): Map<string, { score: number; pairs: number[] }> {
   const groups = new Map<string, number[]>();
   keys.forEach((k, i) => {
     const g = groups.get(k);
@@ -84,7 +101,12 @@ export function promptScores(keys: string[], scores: number[], how: PromptAggreg
   const out = new Map<string, { score: number; pairs: number[] }>();
   for (const [k, idx] of groups) {
     const s = idx.map((i) => scores[i]!);
-    const score = how === 'max' ? Math.max(...s) : how === 'sum' ? s.reduce((a, b) => a + b, 0) : s.reduce((a, b) => a + b, 0) / s.length;
+    const score =
+      how === 'max'
+        ? Math.max(...s)
+        : how === 'sum'
+          ? s.reduce((a, b) => a + b, 0)
+          : s.reduce((a, b) => a + b, 0) / s.length;
     out.set(k, { score, pairs: idx });
   }
   return out;

@@ -57,8 +57,16 @@ export function computeRefLogps(
   pairs: PreferencePair[],
   opts: { tokenizer?: Tokenizer; batchSize?: number; maxLength?: number } = {},
 ): RefLogps {
-  const c = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })), opts);
-  const r = logProbs(ref, pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })), opts);
+  const c = logProbs(
+    ref,
+    pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.chosen })),
+    opts,
+  );
+  const r = logProbs(
+    ref,
+    pairs.map((p) => ({ prompt: p.prompt, messages: p.messages, response: p.rejected })),
+    opts,
+  );
   return { chosen: c.sum, rejected: r.sum, chosenTokens: c.tokens, rejectedTokens: r.tokens };
 }
 
@@ -72,7 +80,10 @@ export function dpoBatchLoss(
   padId: number,
 ): MicroLoss {
   const B = indices.length;
-  const batch = collate([...indices.map((i) => encoded[i]!.chosen), ...indices.map((i) => encoded[i]!.rejected)], padId);
+  const batch = collate(
+    [...indices.map((i) => encoded[i]!.chosen), ...indices.map((i) => encoded[i]!.rejected)],
+    padId,
+  );
   let all: tf.Tensor1D = batchLogps(policy, batch);
   const pick = (arr: number[]) => indices.map((i) => arr[i]!);
   let refC = pick(refLogps.chosen);
@@ -94,7 +105,12 @@ export function dpoBatchLoss(
 
   const pcv = pc.dataSync() as Float32Array;
   const prv = pr.dataSync() as Float32Array;
-  let chosenR = 0, rejectedR = 0, acc = 0, margin = 0, lc = 0, lr = 0;
+  let chosenR = 0,
+    rejectedR = 0,
+    acc = 0,
+    margin = 0,
+    lc = 0,
+    lr = 0;
   for (let j = 0; j < B; j++) {
     const cr = cfg.beta * (pcv[j]! - refC[j]!);
     const rj = cfg.beta * (prv[j]! - refR[j]!);

@@ -92,7 +92,12 @@ export async function runTrainLoop(args: {
   const { model, datasetSize: N, hooks } = args;
   if (N === 0) throw new Error('empty dataset');
   let cfg = { ...TRAIN_DEFAULTS, ...args.config };
-  const opt = new AdamW(model.params, { beta1: cfg.adamBeta1, beta2: cfg.adamBeta2, eps: cfg.adamEpsilon, weightDecay: cfg.weightDecay });
+  const opt = new AdamW(model.params, {
+    beta1: cfg.adamBeta1,
+    beta2: cfg.adamBeta2,
+    eps: cfg.adamEpsilon,
+    weightDecay: cfg.weightDecay,
+  });
   const rng = new Rng(cfg.seed);
   let step = 0;
   let epoch = 0;
@@ -183,7 +188,8 @@ export async function runTrainLoop(args: {
     Object.assign(metrics, { grad_norm: gradNorm, learning_rate: lr, step, epoch: epoch + cursor / N });
     lastMetrics = metrics;
     await hooks.onStep?.(metrics);
-    if (hooks.shouldCheckpoint?.(step, metrics)) await hooks.onCheckpoint?.(serializeTrainState(model, opt, progress()), step);
+    if (hooks.shouldCheckpoint?.(step, metrics))
+      await hooks.onCheckpoint?.(serializeTrainState(model, opt, progress()), step);
     if (hooks.shouldStop?.(step)) break;
   }
 

@@ -16,7 +16,8 @@ import { runTrainLoop, type LoopHooks, type TrainConfig, type TrainResult } from
 export type SftExample = { prompt: string; response: string; messages?: ChatMessage[] } | { messages: ChatMessage[] };
 
 export function encodeSftExample(tok: Tokenizer, e: SftExample, maxLength: number): EncodedSeq {
-  if ('prompt' in e && !(e.messages && hasChatTemplate(tok))) return encodeExample(tok, e.prompt, e.response, maxLength);
+  if ('prompt' in e && !(e.messages && hasChatTemplate(tok)))
+    return encodeExample(tok, e.prompt, e.response, maxLength);
   return encodeConversation(tok, e.messages!, maxLength);
 }
 
@@ -49,7 +50,11 @@ export async function trainSft(
     state: args.state,
     hooks: args,
     microLoss: (indices) => {
-      const loss = sftLoss(args.model, indices.map((i) => encoded[i]!), tok.padId);
+      const loss = sftLoss(
+        args.model,
+        indices.map((i) => encoded[i]!),
+        tok.padId,
+      );
       return { loss, metrics: { loss: (loss.dataSync() as Float32Array)[0]! } };
     },
   });

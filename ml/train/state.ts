@@ -27,7 +27,8 @@ const META_KEY = 'bpoflow_train_state';
 
 export function serializeTrainState(model: Trainable, opt: AdamW, progress: TrainProgress): Uint8Array {
   const tensors = new Map<string, NamedTensor>();
-  for (const [name, v] of model.params) tensors.set(`model.${name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
+  for (const [name, v] of model.params)
+    tensors.set(`model.${name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array });
   for (const [name, t] of opt.exportState().tensors) tensors.set(name, t);
   return serializeSafetensors(tensors, { metadata: { [META_KEY]: JSON.stringify(progress) } });
 }
@@ -41,7 +42,8 @@ export function restoreTrainState(bytes: Uint8Array, model: Trainable, opt: Adam
   for (const [name, v] of model.params) {
     const a = tensors.get(`model.${name}`);
     if (!a) throw new Error(`training state lacks model.${name}`);
-    if (a.shape.join(',') !== v.shape.join(',')) throw new Error(`training state: model.${name} has shape [${a.shape}], model has [${v.shape}]`);
+    if (a.shape.join(',') !== v.shape.join(','))
+      throw new Error(`training state: model.${name} has shape [${a.shape}], model has [${v.shape}]`);
     tf.tidy(() => v.assign(tf.tensor(a.data, a.shape, 'float32')));
   }
   opt.importState(progress.optimizerT, tensors);

@@ -30,14 +30,18 @@ export async function finish(handle: WorkflowHandle): Promise<{ status: RunStatu
   }
   // The workflow's own query; on a loaded machine it can time out, and then the closed run's
   // history gives the same status (the CLI's path, checked equal in no-worker.test.ts).
-  const status = await handle.query<RunStatus>('status').catch(async () => statusFromHistory(handle.workflowId, await handle.fetchHistory()));
+  const status = await handle
+    .query<RunStatus>('status')
+    .catch(async () => statusFromHistory(handle.workflowId, await handle.fetchHistory()));
   return { status, error };
 }
 
 /** Activity types scheduled in a workflow's history, in order. */
 export async function scheduledActivities(workflowId: string): Promise<string[]> {
   const history = await (await testClient()).workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? '?'] : []));
+  return (history.events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? '?'] : [],
+  );
 }
 
 export function innermostMessage(err: unknown): string {
@@ -49,5 +53,6 @@ export function innermostMessage(err: unknown): string {
 /** Local activities a workflow ran (the step cache), from the markers in its history. */
 export async function localActivityMarkers(workflowId: string): Promise<number> {
   const history = await (await testClient()).workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .length;
 }

@@ -22,9 +22,16 @@ before(async () => {
   await selectBackend();
   const model = Gpt2Model.init(makeConfig('micro', 258), 9, 'byte');
   const s = ArtifactStore.fromEnv();
-  const uri = (await s.putBundle(`s3://${s.bucket}/test/bpo/serve-micro-${Date.now()}`, serializeModel(model).files, { kind: 'model' })).uri;
+  const uri = (
+    await s.putBundle(`s3://${s.bucket}/test/bpo/serve-micro-${Date.now()}`, serializeModel(model).files, {
+      kind: 'model',
+    })
+  ).uri;
   model.dispose();
-  server = spawn(process.execPath, [bpoflowBin(), 'serve', uri, '--port', '0', '--name', 'micro'], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, [bpoflowBin(), 'serve', uri, '--port', '0', '--name', 'micro'], {
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bpoflow serve did not start:\n${text}`)), 60_000);
@@ -55,7 +62,11 @@ describe('bpo.augment over HTTP', () => {
     const aug = status.steps.find((s) => s.id === 'augment')!.outputs!;
     assert.equal(aug.prompts, 12);
     assert.equal(aug.samples, 36);
-    const rows = (await ArtifactStore.fromEnv().readBytes(String(aug.responses))).toString().trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await ArtifactStore.fromEnv().readBytes(String(aug.responses)))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // Blank completions are counted, not written; a row needs two non-blank responses.
     assert.ok(rows.length <= 12);
     let written = 0;
@@ -73,7 +84,9 @@ describe('bpo.augment over HTTP', () => {
   });
 
   test('a missing API key env var fails as BadInput', async () => {
-    const { status, error } = await finish(await startPipeline(join(dir, 'bpo-http.yaml'), [`url=${url}`, 'keyEnv=BPO_TEST_UNSET_KEY']));
+    const { status, error } = await finish(
+      await startPipeline(join(dir, 'bpo-http.yaml'), [`url=${url}`, 'keyEnv=BPO_TEST_UNSET_KEY']),
+    );
     assert.ok(error);
     const step = status.steps.find((s) => s.id === 'augment')!;
     assert.equal(step.state, 'failed');

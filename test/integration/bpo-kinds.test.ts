@@ -16,14 +16,21 @@ let worker: WorkerHandle;
 let modelUri: string;
 const store = () => ArtifactStore.fromEnv();
 const out = (s: RunStatus, id: string) => s.steps.find((x) => x.id === id)!.outputs!;
-const lines = async (uri: unknown) => (await store().readBytes(String(uri))).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = async (uri: unknown) =>
+  (await store().readBytes(String(uri)))
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 before(async () => {
   worker = await startWorker();
   await selectBackend();
   const model = Gpt2Model.init(makeConfig('micro', 258), 5, 'byte');
   const s = store();
-  modelUri = (await s.putBundle(`s3://${s.bucket}/test/bpo/micro-${Date.now()}`, serializeModel(model).files, { kind: 'model' })).uri;
+  modelUri = (
+    await s.putBundle(`s3://${s.bucket}/test/bpo/micro-${Date.now()}`, serializeModel(model).files, { kind: 'model' })
+  ).uri;
   model.dispose();
 });
 after(async () => {
@@ -40,9 +47,17 @@ describe('bpo kinds', () => {
     assert.equal(sel.prompts, 6);
     assert.equal(sel.poolPrompts, 12);
     assert.equal((await lines(sel.data)).length, 6);
-    const selection = await store().readJson<{ quotas: number[]; prompts: { cluster: number; selected: boolean }[] }>(String(sel.selection));
-    assert.equal(selection.quotas.reduce((a, b) => a + b, 0), 6);
-    assert.ok(selection.quotas.every((q) => q >= 1), 'every cluster keeps a prompt');
+    const selection = await store().readJson<{ quotas: number[]; prompts: { cluster: number; selected: boolean }[] }>(
+      String(sel.selection),
+    );
+    assert.equal(
+      selection.quotas.reduce((a, b) => a + b, 0),
+      6,
+    );
+    assert.ok(
+      selection.quotas.every((q) => q >= 1),
+      'every cluster keeps a prompt',
+    );
 
     const aug = out(status, 'augment');
     const aug1 = out(status, 'augment1');
@@ -66,13 +81,22 @@ describe('bpo kinds', () => {
     const g1 = out(status, 'gradient1');
     assert.equal(g.pairs, budget);
     assert.equal(g.budget, budget);
-    const alloc = await store().readJson<{ prompts: { prompt: string; depth: number; score: number; available: number }[] }>(String(g.allocation));
+    const alloc = await store().readJson<{
+      prompts: { prompt: string; depth: number; score: number; available: number }[];
+    }>(String(g.allocation));
     assert.equal(alloc.prompts.length, 27);
-    assert.equal(alloc.prompts.reduce((a, p) => a + p.depth, 0), budget);
+    assert.equal(
+      alloc.prompts.reduce((a, p) => a + p.depth, 0),
+      budget,
+    );
     for (const p of alloc.prompts) assert.ok(p.depth >= 1 && p.depth <= Math.min(4, p.available), JSON.stringify(p));
-    const clusters = await store().readJson<{ points: { x: number; y: number; cluster: number; prompt: string }[] }>(String(g.clusters));
+    const clusters = await store().readJson<{ points: { x: number; y: number; cluster: number; prompt: string }[] }>(
+      String(g.clusters),
+    );
     assert.equal(clusters.points.length, 42);
-    assert.ok(clusters.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && p.cluster >= 0 && p.cluster < 3));
+    assert.ok(
+      clusters.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && p.cluster >= 0 && p.cluster < 3),
+    );
     // The sharded feature pass merges to exactly what one run computes.
     assert.deepEqual(await store().readJson(String(g.allocation)), await store().readJson(String(g1.allocation)));
     assert.deepEqual(await lines(g.data), await lines(g1.data));
@@ -80,7 +104,8 @@ describe('bpo kinds', () => {
 
     // Validation-set usefulness: with the pool as the validation set, the same direction, so the same allocation.
     const gv = out(status, 'gradient-val');
-    const allocOf = async (o: Record<string, unknown>) => store().readJson<{ direction: string; prompts: unknown[] }>(String(o.allocation));
+    const allocOf = async (o: Record<string, unknown>) =>
+      store().readJson<{ direction: string; prompts: unknown[] }>(String(o.allocation));
     const [av, a1] = [await allocOf(gv), await allocOf(g1)];
     assert.deepEqual([av.direction, a1.direction], ['validation', 'pool']);
     assert.deepEqual(av.prompts, a1.prompts);
@@ -90,12 +115,16 @@ describe('bpo kinds', () => {
     const learned = out(status, 'augment-learned');
     const scored = await lines(learned.responses);
     assert.ok(scored.length > 0);
-    for (const m of scored) for (const r of m.responses as { score: number }[]) assert.ok(Number.isFinite(r.score) && r.score < 0, `log-prob score ${r.score}`);
+    for (const m of scored)
+      for (const r of m.responses as { score: number }[])
+        assert.ok(Number.isFinite(r.score) && r.score < 0, `log-prob score ${r.score}`);
     for (const p of await lines(learned.data)) assert.ok(Number(p.score_chosen) > Number(p.score_rejected));
 
     const len = out(status, 'length');
     assert.equal(len.pairs, budget);
-    const la = await store().readJson<{ prompts: { depth: number; score: number; available: number }[] }>(String(len.allocation));
+    const la = await store().readJson<{ prompts: { depth: number; score: number; available: number }[] }>(
+      String(len.allocation),
+    );
     for (const p of la.prompts) assert.ok(p.depth >= 1 && p.depth <= Math.min(4, p.available));
   });
 

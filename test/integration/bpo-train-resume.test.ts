@@ -63,7 +63,11 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
   for (let i = 0; i < 1200 && saved < 2 * EVERY; i++) {
     saved = Math.max(0, ...(await ckpts.list(runId, 'dpo')).map((c) => c.step));
     const live = await describeRun(client, runId);
-    heartbeated = live.steps.find((s) => s.id === 'dpo')?.progress?.checkpoint?.split('/').at(-1) ?? heartbeated;
+    heartbeated =
+      live.steps
+        .find((s) => s.id === 'dpo')
+        ?.progress?.checkpoint?.split('/')
+        .at(-1) ?? heartbeated;
     if (saved < 2 * EVERY) await sleep(100);
   }
   assert.ok(saved >= 2 * EVERY, 'the step never saved a checkpoint');
@@ -71,13 +75,21 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
   w1.proc.kill('SIGKILL');
   const killedAt = Date.now();
   await w1.stop();
-  const doneBeforeCrash = Math.max(...logLines(w1).filter((l) => l.msg === 'train step' && l.step === 'dpo').map((l) => l.trainStep!));
+  const doneBeforeCrash = Math.max(
+    ...logLines(w1)
+      .filter((l) => l.msg === 'train step' && l.step === 'dpo')
+      .map((l) => l.trainStep!),
+  );
   const ckptAtCrash = Math.max(...(await new Checkpoints(store).list(runId, 'dpo')).map((c) => c.step));
 
   const w2 = await startWorker(QUEUES, debug);
   workers.push(w2);
   const { status, error } = await finish(handle);
-  assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w2.output().slice(-3000)}`);
+  assert.equal(
+    error,
+    undefined,
+    `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w2.output().slice(-3000)}`,
+  );
   const dpo = status.steps.find((s) => s.id === 'dpo')!;
   const out = dpo.outputs!;
   assert.equal(dpo.attempts, 2, 'the step succeeded on its second attempt');
@@ -102,7 +114,10 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
 
   // metrics.jsonl covers every step once, across both attempts.
   const rows = parseMetrics((await store.readBytes(String(out.metrics))).toString());
-  assert.deepEqual(rows.map((r) => r.step), Array.from({ length: STEPS }, (_, i) => i + 1));
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+  );
 
   // The same pipeline straight through (bpo.train has cache: false): same bytes.
   const straight = await finish(await startPipeline(pipeline, set));
@@ -110,14 +125,21 @@ test('bpo.train resumes from its checkpoint after kill -9 and ends byte-identica
   const sOut = (straight.status as RunStatus).steps.find((s) => s.id === 'dpo')!.outputs!;
   assert.equal(sOut.resumedFrom, 0);
   const [a, b] = [await store.manifest(String(out.model)), await store.manifest(String(sOut.model))];
-  console.log(`resume: crashed-run model sha256 ${a.sha256}, uninterrupted ${b.sha256}; model.safetensors ${a.files!['model.safetensors']!.sha256.slice(0, 16)}… vs ${b.files!['model.safetensors']!.sha256.slice(0, 16)}…`);
+  console.log(
+    `resume: crashed-run model sha256 ${a.sha256}, uninterrupted ${b.sha256}; model.safetensors ${a.files!['model.safetensors']!.sha256.slice(0, 16)}… vs ${b.files!['model.safetensors']!.sha256.slice(0, 16)}…`,
+  );
   assert.notEqual(out.model, sOut.model);
   assert.equal(a.sha256, b.sha256, 'final model bundles are byte-identical');
   assert.equal(a.files!['model.safetensors']!.sha256, b.files!['model.safetensors']!.sha256);
   const sRows = parseMetrics((await store.readBytes(String(sOut.metrics))).toString());
   // Step for step, apart from the telemetry (throughput and memory measure the machine, not the model).
-  const modelMetrics = ({ ts: _t, ...r }: MetricsRow) => Object.fromEntries(Object.entries(r).filter(([k]) => !(TELEMETRY_METRICS as readonly string[]).includes(k)));
-  assert.deepEqual(rows.map(modelMetrics), sRows.map(modelMetrics), 'metrics equal the uninterrupted run, step for step');
+  const modelMetrics = ({ ts: _t, ...r }: MetricsRow) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !(TELEMETRY_METRICS as readonly string[]).includes(k)));
+  assert.deepEqual(
+    rows.map(modelMetrics),
+    sRows.map(modelMetrics),
+    'metrics equal the uninterrupted run, step for step',
+  );
   assert.equal(out.tokens, sOut.tokens);
   assert.equal(out.loss, sOut.loss);
 });

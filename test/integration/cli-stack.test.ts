@@ -21,7 +21,14 @@ let ports: string[];
 
 describe('bpoflow up/status/down', () => {
   before(async () => {
-    ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--s3-port', String(await freePort())];
+    ports = [
+      '--temporal-port',
+      String(await freePort()),
+      '--ui-port',
+      String(await freePort()),
+      '--s3-port',
+      String(await freePort()),
+    ];
   });
   after(async () => {
     await bpoflow(['down'], env);
@@ -41,7 +48,10 @@ describe('bpoflow up/status/down', () => {
     const second = await bpoflow(['up', ...ports], env);
     assert.equal(second.code, 0);
     assert.match(second.stdout, /already running; nothing changed/);
-    assert.deepEqual(readStackState(home)!.services.map((s) => s.pid), pids);
+    assert.deepEqual(
+      readStackState(home)!.services.map((s) => s.pid),
+      pids,
+    );
 
     const status = await bpoflow(['status'], env);
     assert.equal(status.code, 0, status.stdout);
@@ -64,9 +74,23 @@ describe('bpoflow up/status/down', () => {
     const port = await freePort();
     const squatter: Server = createServer().listen(port, '127.0.0.1');
     try {
-      const res = await bpoflow(['up', '--temporal-port', String(port), '--ui-port', String(await freePort()), '--s3-port', String(await freePort())], env);
+      const res = await bpoflow(
+        [
+          'up',
+          '--temporal-port',
+          String(port),
+          '--ui-port',
+          String(await freePort()),
+          '--s3-port',
+          String(await freePort()),
+        ],
+        env,
+      );
       assert.equal(res.code, 1);
-      assert.match(res.stderr, new RegExp(`port 127\\.0\\.0\\.1:${port} \\(temporal\\) is already in use by another program`));
+      assert.match(
+        res.stderr,
+        new RegExp(`port 127\\.0\\.0\\.1:${port} \\(temporal\\) is already in use by another program`),
+      );
     } finally {
       squatter.close();
     }
@@ -99,7 +123,10 @@ describe('bpoflow usage', () => {
     let out = '';
     let code = 0;
     try {
-      execFileSync('/bin/bash', [join(packageRoot(), 'infra', 'tools.sh')], { env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME }, stdio: 'pipe' });
+      execFileSync('/bin/bash', [join(packageRoot(), 'infra', 'tools.sh')], {
+        env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME },
+        stdio: 'pipe',
+      });
     } catch (err) {
       const e = err as { status: number; stderr: Buffer };
       code = e.status;
@@ -123,14 +150,27 @@ describe('what a run leaves is readable by standard tools', () => {
     const handle = await startPipeline(join(packageRoot(), 'pipelines', 'examples', 'quickstart.yaml'));
     const { status } = await finish(handle);
     assert.equal(status.state, 'succeeded');
-    const temporal = join(process.env.BPOFLOW_TOOLS ?? join(process.env.HOME!, '.cache/bpoflow/tools'), `temporal-${readVersions().TEMPORAL_CLI_VERSION}`, 'temporal');
+    const temporal = join(
+      process.env.BPOFLOW_TOOLS ?? join(process.env.HOME!, '.cache/bpoflow/tools'),
+      `temporal-${readVersions().TEMPORAL_CLI_VERSION}`,
+      'temporal',
+    );
     const listed = execFileSync(process.env.BPOFLOW_TEMPORAL_BIN ?? temporal, [
-      'workflow', 'list', '--address', process.env.TEMPORAL_ADDRESS!, '--query', `BpoflowPipeline = 'quickstart'`,
+      'workflow',
+      'list',
+      '--address',
+      process.env.TEMPORAL_ADDRESS!,
+      '--query',
+      `BpoflowPipeline = 'quickstart'`,
     ]).toString();
     assert.match(listed, new RegExp(`Completed +${handle.workflowId} `));
     const ours = await bpoflow(['list', '--pipeline', 'quickstart']);
     assert.equal(ours.code, 0, ours.stderr);
-    assert.match(ours.stdout, new RegExp(`^${handle.workflowId} +succeeded `, "m"), "bpoflow list speaks bpoflow's run states");
+    assert.match(
+      ours.stdout,
+      new RegExp(`^${handle.workflowId} +succeeded `, 'm'),
+      "bpoflow list speaks bpoflow's run states",
+    );
 
     // A plain S3 GET of the artifact's key returns its manifest; the manifest names the blob.
     const url = new URL(process.env.BPOFLOW_S3_ENDPOINT!);
@@ -144,8 +184,13 @@ describe('what a run leaves is readable by standard tools', () => {
     });
     const uri = String(status.outputs?.report);
     const key = uri.slice(`s3://${process.env.BPOFLOW_S3_BUCKET}/`.length);
-    const manifest = JSON.parse(await text(await s3.getObject(process.env.BPOFLOW_S3_BUCKET!, key))) as { blob: string };
-    const report = JSON.parse(await text(await s3.getObject(process.env.BPOFLOW_S3_BUCKET!, manifest.blob))) as { breadth: number; pairs: number };
+    const manifest = JSON.parse(await text(await s3.getObject(process.env.BPOFLOW_S3_BUCKET!, key))) as {
+      blob: string;
+    };
+    const report = JSON.parse(await text(await s3.getObject(process.env.BPOFLOW_S3_BUCKET!, manifest.blob))) as {
+      breadth: number;
+      pairs: number;
+    };
     assert.equal(report.breadth, 15);
     assert.equal(report.pairs, 40);
     assert.equal(readCredentials(process.env.BPOFLOW_HOME!)?.accessKey, process.env.BPOFLOW_S3_ACCESS_KEY);

@@ -13,7 +13,8 @@ import { bpoflow, startWorker, type WorkerHandle } from '../helpers/worker.js';
 const root = packageRoot();
 const quickstart = join(root, 'pipelines', 'examples', 'quickstart.yaml');
 /** Texts that only internals write: Node's errno names, gRPC and Temporal server phrases, stack frames. */
-const RAW = /ENOENT|EISDIR|scandir|workflow execution already completed|Failed to query Workflow|\bat .+\.js:\d+|^error: /m;
+const RAW =
+  /ENOENT|EISDIR|scandir|workflow execution already completed|Failed to query Workflow|\bat .+\.js:\d+|^error: /m;
 
 describe('CLI errors', () => {
   test('every error has the bpoflow: prefix, commander errors included', async () => {
@@ -79,9 +80,16 @@ describe('shell completion', () => {
   /** What bash completes for the words typed so far (the last one may be partial). */
   function complete(words: string[]): string[] {
     const line = ['bpoflow', ...words];
-    const out = execFileSync('bash', ['-c', `source ${script}; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _bpoflow_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${script}; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _bpoflow_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     return out.split('\n').filter(Boolean).sort();
   }
 
@@ -117,7 +125,11 @@ describe('--json on read commands', () => {
     worker = await startWorker();
     const run = await bpoflow(['run', quickstart, '--wait', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const final = JSON.parse(run.stdout) as { runId: string; state: string; steps: { id: string; outputs?: Record<string, unknown> }[] };
+    const final = JSON.parse(run.stdout) as {
+      runId: string;
+      state: string;
+      steps: { id: string; outputs?: Record<string, unknown> }[];
+    };
     assert.equal(final.state, 'succeeded', 'run --wait --json prints only the final status');
     runId = final.runId;
     // A cache hit's outputs live under the run that computed them: s3://<bucket>/runs/<run>/stats/stats.json.
@@ -127,21 +139,40 @@ describe('--json on read commands', () => {
   after(async () => worker?.stop());
 
   test('list --json: one vocabulary of states, cancelled runs included', async () => {
-    const long = await bpoflow(['run', join(root, 'test', 'fixtures', 'spec', 'diamond.yaml'), '--set', 'sleepMs=60000', '--json']);
+    const long = await bpoflow([
+      'run',
+      join(root, 'test', 'fixtures', 'spec', 'diamond.yaml'),
+      '--set',
+      'sleepMs=60000',
+      '--json',
+    ]);
     const cancelledId = (JSON.parse(long.stdout) as { runId: string }).runId;
     const cancel = await bpoflow(['cancel', cancelledId]);
     assert.equal(cancel.code, 0, cancel.stderr);
-    const runs = async () => JSON.parse((await bpoflow(['list', '--json', '--limit', '200'])).stdout) as { runId: string; state: string; pipeline: string; startedAt: string }[];
+    const runs = async () =>
+      JSON.parse((await bpoflow(['list', '--json', '--limit', '200'])).stdout) as {
+        runId: string;
+        state: string;
+        pipeline: string;
+        startedAt: string;
+      }[];
     let listed = await runs();
     for (let i = 0; i < 60 && listed.find((r) => r.runId === cancelledId)?.state === 'running'; i++) {
       await new Promise((r) => setTimeout(r, 500));
       listed = await runs();
     }
     assert.deepEqual(
-      { state: listed.find((r) => r.runId === runId)?.state, pipeline: listed.find((r) => r.runId === runId)?.pipeline },
+      {
+        state: listed.find((r) => r.runId === runId)?.state,
+        pipeline: listed.find((r) => r.runId === runId)?.pipeline,
+      },
       { state: 'succeeded', pipeline: 'quickstart' },
     );
-    assert.equal(listed.find((r) => r.runId === cancelledId)?.state, 'cancelled', 'a cancelled run is listed as cancelled, not FAILED');
+    assert.equal(
+      listed.find((r) => r.runId === cancelledId)?.state,
+      'cancelled',
+      'a cancelled run is listed as cancelled, not FAILED',
+    );
     for (const r of listed) assert.match(r.state, /^(running|succeeded|failed|cancelled|terminated|timed-out)$/);
     const status = JSON.parse((await bpoflow(['status', runId, '--json'])).stdout) as { state: string };
     assert.equal(status.state, 'succeeded', 'status and list agree');
@@ -165,36 +196,74 @@ describe('--json on read commands', () => {
   test('logs --json is one parseable record per line', async () => {
     const res = await bpoflow(['logs', ranIn, '--json']);
     assert.equal(res.code, 0, res.stderr);
-    const records = res.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; step: string });
+    const records = res.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; step: string });
     assert.ok(records.some((r) => r.msg === 'step finished' && r.step === 'stats'));
   });
 
-  test("logs of a training step show its progress lines, rounded for people", async () => {
-    const catalog = { BPOFLOW_CATALOG_PATH: [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':') };
-    const run = await bpoflow(['run', join(root, 'test', 'fixtures', 'report', 'train-report.yaml'), '--set', 'steps=20', '--set', 'sleepMs=10', '--wait', '--json'], catalog);
+  test('logs of a training step show its progress lines, rounded for people', async () => {
+    const catalog = {
+      BPOFLOW_CATALOG_PATH: [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')]
+        .filter(Boolean)
+        .join(':'),
+    };
+    const run = await bpoflow(
+      [
+        'run',
+        join(root, 'test', 'fixtures', 'report', 'train-report.yaml'),
+        '--set',
+        'steps=20',
+        '--set',
+        'sleepMs=10',
+        '--wait',
+        '--json',
+      ],
+      catalog,
+    );
     assert.equal(run.code, 0, run.stderr);
     const id = (JSON.parse(run.stdout) as { runId: string }).runId;
     const text = (await bpoflow(['logs', id, '--step', 'train'])).stdout;
     const progress = text.split('\n').filter((l) => / progress {2}/.test(l));
     // One line per tenth of the 20 steps: steps 2, 4, …, 20.
-    assert.deepEqual(progress.map((l) => Number(/ trainStep=(\d+) /.exec(l)?.[1])), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], text);
+    assert.deepEqual(
+      progress.map((l) => Number(/ trainStep=(\d+) /.exec(l)?.[1])),
+      [2, 4, 6, 8, 10, 12, 14, 16, 18, 20],
+      text,
+    );
     assert.match(progress[0]!, /\[train#1\]/, 'the line names its pipeline step');
     assert.match(progress.at(-1)!, / of=20 loss=\d\.\d{4} /);
     assert.doesNotMatch(text, /\d\.\d{7,}/, 'numbers rounded for people');
-    const json = (await bpoflow(['logs', id, '--step', 'train', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; loss?: number });
-    assert.ok(json.some((r) => r.msg === 'progress' && typeof r.loss === 'number' && !Number.isInteger(r.loss * 1e4)), 'JSON keeps the exact value');
+    const json = (await bpoflow(['logs', id, '--step', 'train', '--json'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; loss?: number });
+    assert.ok(
+      json.some((r) => r.msg === 'progress' && typeof r.loss === 'number' && !Number.isInteger(r.loss * 1e4)),
+      'JSON keeps the exact value',
+    );
   });
 
   test('validate --json gives every problem with its place', async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'bpoflow-validate-')), 'bad.yaml');
-    writeFileSync(bad, 'apiVersion: bpoflow/v1\nkind: Pipeline\nmetadata: { name: bad }\nsteps:\n  - id: a\n    uses: no.such@v1\n');
+    writeFileSync(
+      bad,
+      'apiVersion: bpoflow/v1\nkind: Pipeline\nmetadata: { name: bad }\nsteps:\n  - id: a\n    uses: no.such@v1\n',
+    );
     const res = await bpoflow(['validate', bad, '--json']);
     assert.equal(res.code, 2);
-    const out = JSON.parse(res.stdout) as { valid: boolean; problems: { file: string; line: number; col: number; message: string }[] };
+    const out = JSON.parse(res.stdout) as {
+      valid: boolean;
+      problems: { file: string; line: number; col: number; message: string }[];
+    };
     assert.equal(out.valid, false);
     assert.equal(out.problems[0]?.line, 6);
     assert.match(out.problems[0]!.message, /no\.such/);
-    const good = JSON.parse((await bpoflow(['validate', quickstart, '--json'])).stdout) as { valid: boolean; problems: unknown[] };
+    const good = JSON.parse((await bpoflow(['validate', quickstart, '--json'])).stdout) as {
+      valid: boolean;
+      problems: unknown[];
+    };
     assert.deepEqual(good, { valid: true, files: [quickstart], problems: [] });
   });
 

@@ -55,7 +55,11 @@ const logLines = (run: string): LogLine[] =>
       }
     });
 
-async function until<T>(what: string, seconds: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  seconds: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   for (let i = 0; i < seconds * 10; i++) {
     const v = await probe();
     if (v !== undefined) return v;
@@ -67,7 +71,9 @@ async function until<T>(what: string, seconds: number, probe: () => T | undefine
 test('status answers while a step blocks its compute process for 12 s, and the step does not time out', async () => {
   const handle = await startPipeline(join(packageRoot(), 'test', 'fixtures', 'spec', 'block.yaml'));
   const runId = handle.workflowId;
-  const started = await until('the blocking op', 120, () => logLines(runId).find((l) => l.msg === 'blocking op started'));
+  const started = await until('the blocking op', 120, () =>
+    logLines(runId).find((l) => l.msg === 'blocking op started'),
+  );
   const blockEnds = Date.parse(started.ts) + 12_000;
 
   // While it blocks: the status query path (what `bpoflow status` calls) and the real CLI. The CLI is
@@ -83,7 +89,11 @@ test('status answers while a step blocks its compute process for 12 s, and the s
     cli.push({ ...res, answeredAt: Date.now(), live: JSON.parse(res.stdout || '{}') as LiveRun });
   }
   const { status, error } = await finish(handle);
-  assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`);
+  assert.equal(
+    error,
+    undefined,
+    `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`,
+  );
   const finished = logLines(runId).find((l) => l.msg === 'blocking op finished')!;
   const idle = await timedBpoflow(['status', runId, '--json']);
   assert.equal(idle.code, 0, idle.stderr);
@@ -100,7 +110,11 @@ test('status answers while a step blocks its compute process for 12 s, and the s
     assert.equal(c.code, 0, c.stderr);
     const step = c.live.steps.find((s) => s.id === 'block')!;
     assert.equal(step.state, 'running');
-    assert.equal(step.progress?.telemetry?.backend !== undefined, true, `status --json shows the compute backend: ${JSON.stringify(step.progress)}`);
+    assert.equal(
+      step.progress?.telemetry?.backend !== undefined,
+      true,
+      `status --json shows the compute backend: ${JSON.stringify(step.progress)}`,
+    );
     assert.ok(c.ms < 2_000, `bpoflow status answered in ${c.ms} ms during the op`);
   }
   assert.ok(Number(finished.ms) >= 12_000);
@@ -130,16 +144,26 @@ test('kill -9 of the compute process mid-training: the retry resumes from the la
     return Math.max(0, ...steps) >= 2 * EVERY ? true : undefined;
   });
   await sleep(800); // a few steps past it, so some work is really lost
-  const child = logLines(runId).filter((l) => l.step === 'dpo' && l.msg === 'compute process started').at(-1)!;
+  const child = logLines(runId)
+    .filter((l) => l.step === 'dpo' && l.msg === 'compute process started')
+    .at(-1)!;
   assert.ok(child?.pid, 'the worker logged the compute process');
   process.kill(child.pid, 'SIGKILL');
   const killedAt = Date.now();
   await sleep(200);
-  const doneBeforeCrash = Math.max(...logLines(runId).filter((l) => l.step === 'dpo' && l.msg === 'train step').map((l) => l.trainStep!));
+  const doneBeforeCrash = Math.max(
+    ...logLines(runId)
+      .filter((l) => l.step === 'dpo' && l.msg === 'train step')
+      .map((l) => l.trainStep!),
+  );
   const ckptAtCrash = Math.max(...(await ckpts.list(runId, 'dpo')).map((c) => c.step));
 
   const { status, error } = await finish(handle);
-  assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`);
+  assert.equal(
+    error,
+    undefined,
+    `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`,
+  );
   assert.equal(worker.proc.exitCode, null, 'the worker itself lives on');
   const dpo = status.steps.find((s) => s.id === 'dpo')!;
   assert.equal(dpo.attempts, 2);
@@ -160,8 +184,15 @@ test('kill -9 of the compute process mid-training: the retry resumes from the la
 
   // Telemetry: throughput and memory per row, backend in the manifest, peak RSS in the status.
   const rows = parseMetrics((await store.readBytes(String(dpo.outputs!.metrics))).toString());
-  assert.deepEqual(rows.map((r) => r.step), Array.from({ length: STEPS }, (_, i) => i + 1));
-  for (const k of ['tokens_per_s', 'sequences_per_s', 'peak_rss_mb']) assert.ok(rows.every((r) => (r[k] ?? 0) > 0), `every row has ${k}`);
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+  );
+  for (const k of ['tokens_per_s', 'sequences_per_s', 'peak_rss_mb'])
+    assert.ok(
+      rows.every((r) => (r[k] ?? 0) > 0),
+      `every row has ${k}`,
+    );
   const manifest = await store.manifest(String(dpo.outputs!.metrics));
   assert.equal(manifest.attributes?.backend, dpo.telemetry?.backend);
   assert.ok((dpo.telemetry?.peakRssMb ?? 0) > 50, `peak RSS ${dpo.telemetry?.peakRssMb} MB`);
@@ -187,7 +218,11 @@ test('bpo.train computes reference log-probs only for the pairs it reads, and a 
   const set = [`data=${data}`, 'maxSteps=2', 'batchSize=4'];
 
   const first = await finish(await startPipeline(pipeline, set));
-  assert.equal(first.error, undefined, `run failed: ${JSON.stringify(first.status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`);
+  assert.equal(
+    first.error,
+    undefined,
+    `run failed: ${JSON.stringify(first.status.steps.map((s) => [s.id, s.state, s.error]))}\n${worker.output().slice(-3000)}`,
+  );
   const line = logLines(first.status.runId).find((l) => l.msg === 'reference log-probs')!;
   assert.equal(first.status.outputs?.computed, 8, '2 steps × 4 pairs');
   assert.equal(line.computedSequences, 16);

@@ -19,7 +19,12 @@ const dir = mkdtempSync(join(tmpdir(), 'bpoflow-data-import-'));
 let worker: WorkerHandle;
 const store = () => ArtifactStore.fromEnv();
 const out = (s: RunStatus, id: string) => s.steps.find((x) => x.id === id)!.outputs!;
-const lines = async (uri: unknown) => (await store().readBytes(String(uri))).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = async (uri: unknown) =>
+  (await store().readBytes(String(uri)))
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const HEADER = ['apiVersion: bpoflow/v1', 'kind: Pipeline', 'metadata:', '  name: data-import'];
 
@@ -52,7 +57,16 @@ before(async () => {
   );
   writeFileSync(
     join(dir, 'fail.yaml'),
-    [...HEADER, 'inputs:', '  hh: { path: hh-test.jsonl }', 'steps:', '  - id: hh', '    uses: dataset.import@v1', '    with: { source: "${{ inputs.hh }}" }', ''].join('\n'),
+    [
+      ...HEADER,
+      'inputs:',
+      '  hh: { path: hh-test.jsonl }',
+      'steps:',
+      '  - id: hh',
+      '    uses: dataset.import@v1',
+      '    with: { source: "${{ inputs.hh }}" }',
+      '',
+    ].join('\n'),
   );
 });
 after(async () => {
@@ -86,13 +100,20 @@ test('gzipped HH and Parquet import with their turns; skipped rows listed; lengt
 
   const uf = out(status, 'uf');
   assert.deepEqual([uf.rows, uf.skipped], [4, 1]);
-  assert.deepEqual((await lines(uf.skippedRows)).map((r) => [r.row, r.reason]), [[3, '"chosen" must not be empty']]);
+  assert.deepEqual(
+    (await lines(uf.skippedRows)).map((r) => [r.row, r.reason]),
+    [[3, '"chosen" must not be empty']],
+  );
 
-  const stats = await store().readJson<{ lengths: { unit: string; tokenizer?: string; chosen: { max: number } } }>(String(out(status, 'stats').stats));
+  const stats = await store().readJson<{ lengths: { unit: string; tokenizer?: string; chosen: { max: number } } }>(
+    String(out(status, 'stats').stats),
+  );
   assert.equal(stats.lengths.unit, 'tokens');
   assert.equal(stats.lengths.tokenizer, 'gpt2');
   assert.deepEqual(await lines(out(status, 'stats').skippedRows), []);
-  const raw = await store().readJson<{ rows: number; skipped: number; lengths: { unit: string } }>(String(out(status, 'rawstats').stats));
+  const raw = await store().readJson<{ rows: number; skipped: number; lengths: { unit: string } }>(
+    String(out(status, 'rawstats').stats),
+  );
   assert.deepEqual([raw.rows, raw.skipped, raw.lengths.unit], [4, 1, 'characters']);
   assert.equal((await lines(out(status, 'rawstats').skippedRows)).length, 1);
 });
@@ -102,7 +123,10 @@ test('a bad row under onError: fail stops the import once, naming the row', asyn
   assert.ok(error, 'the run fails');
   assert.equal(status.state, 'failed');
   const msg = innermostMessage(error);
-  assert.match(msg, /DatasetRowError: s3:\/\/\S+\/hh-test\.jsonl: row 3: "chosen" has an empty response after the shared prompt$/);
+  assert.match(
+    msg,
+    /DatasetRowError: s3:\/\/\S+\/hh-test\.jsonl: row 3: "chosen" has an empty response after the shared prompt$/,
+  );
   const step = status.steps.find((s) => s.id === 'hh')!;
   assert.equal(step.error?.type, 'DatasetRowError');
   assert.equal(step.attempts, 1, 'a bad row is not retried');

@@ -39,7 +39,12 @@ describe('resume', () => {
     assert.equal(failed.status.state, 'failed');
     assert.deepEqual(
       failed.status.steps.map((s) => [s.id, s.state]),
-      [['prep', 'succeeded'], ['side', 'succeeded'], ['gate', 'failed'], ['after', 'cancelled']],
+      [
+        ['prep', 'succeeded'],
+        ['side', 'succeeded'],
+        ['gate', 'failed'],
+        ['after', 'cancelled'],
+      ],
     );
 
     await store.putJson(marker, { ok: true }, { kind: 'other' });
@@ -55,7 +60,8 @@ describe('resume', () => {
       assert.equal(stepOf(resumed.status, id).reusedFrom, first.workflowId);
       assert.equal(stepOf(resumed.status, id).childId, undefined, `${id} must not run again`);
     }
-    for (const id of ['gate', 'after']) assert.deepEqual(await scheduledActivities(`${handle.workflowId}--${id}`), ['runStep']);
+    for (const id of ['gate', 'after'])
+      assert.deepEqual(await scheduledActivities(`${handle.workflowId}--${id}`), ['runStep']);
     assert.deepEqual((await runLinks(store, first.workflowId)).resumedBy, [handle.workflowId]);
   });
 
@@ -75,7 +81,19 @@ describe('resume', () => {
 describe('schedules', () => {
   test('a schedule triggered twice with overlap skip while its run is going starts one run', async () => {
     const id = `diamond-skip-${Date.now()}`;
-    const created = await bpoflow(['schedule', 'create', join(fixtures, 'diamond.yaml'), '--id', id, '--every', '24h', '--overlap', 'skip', '--set', 'sleepMs=4000']);
+    const created = await bpoflow([
+      'schedule',
+      'create',
+      join(fixtures, 'diamond.yaml'),
+      '--id',
+      id,
+      '--every',
+      '24h',
+      '--overlap',
+      'skip',
+      '--set',
+      'sleepMs=4000',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     try {
       for (let i = 0; i < 2; i++) {
@@ -137,13 +155,17 @@ describe('service faults', () => {
   }
 
   test('a run completes when the Temporal server restarts mid-run', async () => {
-    const status = await runOnFaultStack(join(fixtures, 'diamond.yaml'), ['sleepMs=3000'], () => restartService(home, 'temporal'));
+    const status = await runOnFaultStack(join(fixtures, 'diamond.yaml'), ['sleepMs=3000'], () =>
+      restartService(home, 'temporal'),
+    );
     assert.equal(status.state, 'succeeded');
     assert.equal(status.outputs?.d, 'b after a+c');
   });
 
   test('a run completes when the S3 server restarts mid-run', async () => {
-    const status = await runOnFaultStack(join(fixtures, 'sharded.yaml'), ['shardSleepMs=3000'], () => restartService(home, 's3'));
+    const status = await runOnFaultStack(join(fixtures, 'sharded.yaml'), ['shardSleepMs=3000'], () =>
+      restartService(home, 's3'),
+    );
     assert.equal(status.state, 'succeeded');
     assert.equal(status.outputs?.lines, 12);
     const text = (await ArtifactStore.fromEnv(env).readBytes(String(status.outputs?.data))).toString();

@@ -30,7 +30,9 @@ after(async () => {
 
 describe('Llama-family models in pipelines', () => {
   test('llama-micro: model.sft → bpo.train → eval.preference', async () => {
-    const { status, error } = await finish(await startPipeline(join(root, 'test', 'fixtures', 'bpo', 'llama-e2e.yaml'), []));
+    const { status, error } = await finish(
+      await startPipeline(join(root, 'test', 'fixtures', 'bpo', 'llama-e2e.yaml'), []),
+    );
     assert.equal(error, undefined, `${failed(status)}\n${worker.output().slice(-3000)}`);
     for (const s of status.steps) assert.ok(s.state === 'succeeded' || s.state === 'cached', `${s.id} is ${s.state}`);
     const dpo = deserializeModel(await store().readBundle(String(status.outputs!.dpo)));
@@ -49,8 +51,11 @@ describe('Llama-family models in pipelines', () => {
     const files: Record<string, Uint8Array> = {};
     for (const f of readdirSync(dir)) if (f !== 'expected.json') files[f] = readFileSync(join(dir, f));
     const s = store();
-    const modelUri = (await s.putBundle(`s3://${s.bucket}/test/llama/qwen2-${Date.now()}`, files, { kind: 'model' })).uri;
-    const { status, error } = await finish(await startPipeline(join(root, 'test', 'fixtures', 'bpo-data', 'bpo-kinds.yaml'), [`model=${modelUri}`]));
+    const modelUri = (await s.putBundle(`s3://${s.bucket}/test/llama/qwen2-${Date.now()}`, files, { kind: 'model' }))
+      .uri;
+    const { status, error } = await finish(
+      await startPipeline(join(root, 'test', 'fixtures', 'bpo-data', 'bpo-kinds.yaml'), [`model=${modelUri}`]),
+    );
     assert.equal(error, undefined, `${failed(status)}\n${worker.output().slice(-3000)}`);
     assert.equal(status.state, 'succeeded');
     assert.equal(out(status, 'select').prompts, 6);

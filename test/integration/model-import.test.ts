@@ -41,7 +41,9 @@ interface Expected {
 const expected = (v: string): Expected => JSON.parse(readFileSync(path.join(fixtures, v, 'expected.json'), 'utf8'));
 
 function logitsOf(model: CausalLM, ids: number[][]): Float32Array {
-  return tf.tidy(() => model.forward(tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32')).logits.dataSync() as Float32Array);
+  return tf.tidy(
+    () => model.forward(tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32')).logits.dataSync() as Float32Array,
+  );
 }
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -73,7 +75,9 @@ test('model import to an explicit URI; a missing folder says so', async () => {
   const uri = store.runUri(run, 'import', 'base');
   const r = await importModelFolder(store, path.join(fixtures, 'base'), { uri });
   assert.equal(r.uri, uri);
-  await assert.rejects(importModelFolder(store, path.join(tmp, 'absent')), { message: `model folder not found: ${path.join(tmp, 'absent')}` });
+  await assert.rejects(importModelFolder(store, path.join(tmp, 'absent')), {
+    message: `model folder not found: ${path.join(tmp, 'absent')}`,
+  });
 });
 
 test('imported model trains a DPO step and exports as a folder that loads with the trained logits', async () => {
@@ -85,7 +89,12 @@ test('imported model trains a DPO step and exports as a folder that loads with t
     { prompt: 'Say hi:', chosen: ' hi', rejected: ' bye' },
   ];
   const before = logitsOf(policy, [[1, 2, 3, 4]]);
-  const res = await trainDpo({ policy, pairs, refLogps: computeRefLogps(ref, pairs), config: { maxSteps: 1, batchSize: 2, learningRate: 1e-2 } });
+  const res = await trainDpo({
+    policy,
+    pairs,
+    refLogps: computeRefLogps(ref, pairs),
+    config: { maxSteps: 1, batchSize: 2, learningRate: 1e-2 },
+  });
   res.dispose();
   const trained = logitsOf(policy, [[1, 2, 3, 4]]);
   assert.ok(maxAbs(before, trained) > 1e-4, 'the DPO step changed the weights');
@@ -95,11 +104,32 @@ test('imported model trains a DPO step and exports as a folder that loads with t
   const out = path.join(tmp, 'export-trained');
   const { files } = await exportModel(store, trainedUri, out);
   // The tokenizer files and generation config came along from the import.
-  assert.deepEqual(files, ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-  assert.deepEqual(readFileSync(path.join(out, 'tokenizer.json')), readFileSync(path.join(fixtures, 'folder', 'tokenizer.json')));
+  assert.deepEqual(files, [
+    'config.json',
+    'generation_config.json',
+    'model.safetensors',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ]);
+  assert.deepEqual(
+    readFileSync(path.join(out, 'tokenizer.json')),
+    readFileSync(path.join(fixtures, 'folder', 'tokenizer.json')),
+  );
   const cfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   const src = JSON.parse(readFileSync(path.join(fixtures, 'folder', 'config.json'), 'utf8')) as Record<string, unknown>;
-  for (const k of ['model_type', 'architectures', 'n_layer', 'n_embd', 'vocab_size', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings', 'activation_function', 'transformers_version']) assert.deepEqual(cfg[k], src[k], k);
+  for (const k of [
+    'model_type',
+    'architectures',
+    'n_layer',
+    'n_embd',
+    'vocab_size',
+    'bos_token_id',
+    'eos_token_id',
+    'tie_word_embeddings',
+    'activation_function',
+    'transformers_version',
+  ])
+    assert.deepEqual(cfg[k], src[k], k);
   assert.equal(cfg.bpoflow_tokenizer, undefined, 'a model with its own tokenizer files does not name one of ours');
   const back = await loadModel(out);
   assert.ok(maxAbs(logitsOf(back, [[1, 2, 3, 4]]), trained) < 1e-6);
@@ -107,7 +137,14 @@ test('imported model trains a DPO step and exports as a folder that loads with t
   const py = findPython();
   if (py) {
     const theirs = JSON.parse(
-      execFileSync(py, ['-c', `import json,torch\nfrom transformers import AutoModelForCausalLM as M\nm=M.from_pretrained(${JSON.stringify(out)}).eval()\nprint(json.dumps(m(torch.tensor([[1,2,3,4]])).logits.flatten().tolist()))`], { encoding: 'utf8', timeout: 240_000 })
+      execFileSync(
+        py,
+        [
+          '-c',
+          `import json,torch\nfrom transformers import AutoModelForCausalLM as M\nm=M.from_pretrained(${JSON.stringify(out)}).eval()\nprint(json.dumps(m(torch.tensor([[1,2,3,4]])).logits.flatten().tolist()))`,
+        ],
+        { encoding: 'utf8', timeout: 240_000 },
+      )
         .trim()
         .split('\n')
         .at(-1)!,
@@ -126,10 +163,19 @@ test('model export of a model made here writes our tokenizer as tokenizer.json',
   const out = path.join(tmp, 'export-init');
   const r = await exportModel(store, uri, out);
   assert.deepEqual(r.files, ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-  const tj = JSON.parse(readFileSync(path.join(out, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number>; merges: string[] }; added_tokens: { id: number; content: string }[] };
+  const tj = JSON.parse(readFileSync(path.join(out, 'tokenizer.json'), 'utf8')) as {
+    model: { vocab: Record<string, number>; merges: string[] };
+    added_tokens: { id: number; content: string }[];
+  };
   assert.equal(Object.keys(tj.model.vocab).length, 256);
   assert.deepEqual(tj.model.merges, []);
-  assert.deepEqual(tj.added_tokens.map((t) => [t.id, t.content]), [[256, '<|endoftext|>'], [257, '<|pad|>']]);
+  assert.deepEqual(
+    tj.added_tokens.map((t) => [t.id, t.content]),
+    [
+      [256, '<|endoftext|>'],
+      [257, '<|pad|>'],
+    ],
+  );
   model.dispose();
 });
 
@@ -164,7 +210,9 @@ test('a folder pipeline input is uploaded as a model bundle', async () => {
 });
 
 function findPython(): string | null {
-  for (const py of [process.env.BPOFLOW_PYTHON, path.join(os.homedir(), '.cache/bpoflow/py/bin/python')].filter(Boolean) as string[]) {
+  for (const py of [process.env.BPOFLOW_PYTHON, path.join(os.homedir(), '.cache/bpoflow/py/bin/python')].filter(
+    Boolean,
+  ) as string[]) {
     if (!existsSync(py)) continue;
     try {
       execFileSync(py, ['-c', 'import torch, transformers'], { stdio: 'ignore', timeout: 120_000 });

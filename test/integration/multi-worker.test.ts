@@ -22,7 +22,11 @@ const workerArgs = ['--queues', 'multiworker', '--concurrency', 'multiworker=2']
 let workers: WorkerHandle[] = [];
 
 const expectedText = () =>
-  readFileSync(join(fixtures, 'data', 'lines.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.toUpperCase() + '\n').join('');
+  readFileSync(join(fixtures, 'data', 'lines.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.toUpperCase() + '\n')
+    .join('');
 
 interface ShardAttempt {
   index: number;
@@ -45,13 +49,26 @@ async function shardAttempts(childId: string): Promise<{ shards: ShardAttempt[];
     }
     const started = e.activityTaskStartedEventAttributes;
     if (started && scheduled.has(Number(started.scheduledEventId))) {
-      shards.push({ index: scheduled.get(Number(started.scheduledEventId))!, attempt: started.attempt ?? 0, identity: started.identity ?? '' });
+      shards.push({
+        index: scheduled.get(Number(started.scheduledEventId))!,
+        attempt: started.attempt ?? 0,
+        identity: started.identity ?? '',
+      });
     }
-    if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes) {
+    if (
+      e.activityTaskFailedEventAttributes ||
+      e.activityTaskTimedOutEventAttributes ||
+      e.activityTaskCanceledEventAttributes
+    ) {
       failures.push(String(e.eventType));
     }
   }
-  return { shards: [...scheduled.values()].map((index) => shards.find((s) => s.index === index) ?? { index, attempt: 0, identity: '' }), failures };
+  return {
+    shards: [...scheduled.values()].map(
+      (index) => shards.find((s) => s.index === index) ?? { index, attempt: 0, identity: '' },
+    ),
+    failures,
+  };
 }
 
 async function assertEveryShardOnce(runId: string): Promise<ShardAttempt[]> {
@@ -90,8 +107,11 @@ describe('several workers', () => {
     const shards = await assertEveryShardOnce(handle.workflowId);
     const ran = String(status.outputs?.worker).split(',');
     const pids = workers.map((w) => String(w.proc.pid));
-    for (const w of ran) assert.ok(pids.includes(w.split(':').at(-1)!), `shard ran on ${w}, not one of this test's workers (${pids})`);
-    console.log(`3 workers: ${SHARDS} shards ran on ${ran.length} workers (${ran.join(', ')}); history identities: ${[...new Set(shards.map((s) => s.identity))].join(', ')}`);
+    for (const w of ran)
+      assert.ok(pids.includes(w.split(':').at(-1)!), `shard ran on ${w}, not one of this test's workers (${pids})`);
+    console.log(
+      `3 workers: ${SHARDS} shards ran on ${ran.length} workers (${ran.join(', ')}); history identities: ${[...new Set(shards.map((s) => s.identity))].join(', ')}`,
+    );
     assert.ok(ran.length > 1, `the shards should spread over more than one worker, all ran on ${ran}`);
   });
 
@@ -100,7 +120,12 @@ describe('several workers', () => {
     // Wait for a worker to log a started shard of this run, then stop that worker.
     let victim: WorkerHandle | undefined;
     for (let i = 0; i < 300 && !victim; i++) {
-      victim = workers.find((w) => w.output().split('\n').some((l) => l.includes('"step started"') && l.includes(handle.workflowId) && l.includes('"shard"')));
+      victim = workers.find((w) =>
+        w
+          .output()
+          .split('\n')
+          .some((l) => l.includes('"step started"') && l.includes(handle.workflowId) && l.includes('"shard"')),
+      );
       if (!victim) await sleep(100);
     }
     assert.ok(victim, 'no worker started a shard of the run within 30 s');
@@ -114,7 +139,10 @@ describe('several workers', () => {
     await assertMergedOutput(status);
     await assertEveryShardOnce(handle.workflowId);
     const ran = String(status.outputs?.worker);
-    assert.ok(ran.includes(`:${victim.proc.pid}`), `the stopped worker (${victim.proc.pid}) should have finished its shard; shards ran on ${ran}`);
+    assert.ok(
+      ran.includes(`:${victim.proc.pid}`),
+      `the stopped worker (${victim.proc.pid}) should have finished its shard; shards ran on ${ran}`,
+    );
     console.log(`SIGTERM: worker ${victim.proc.pid} drained in ${drainMs} ms and exited 0; shards ran on ${ran}`);
     workers = workers.filter((w) => w !== victim);
   });
@@ -132,13 +160,17 @@ describe('several workers', () => {
     if (native) return t.skip('tfjs-node is installed here');
     const started = Date.now();
     // A dead Temporal address: the check must come before any connection attempt.
-    const res = await bpoflow(['worker', '--backend', 'tensorflow', '--queues', 'none'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const res = await bpoflow(['worker', '--backend', 'tensorflow', '--queues', 'none'], {
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /--backend tensorflow: native TensorFlow is not available/);
     assert.match(res.stderr, /@tensorflow\/tfjs-node-gpu/);
     assert.match(res.stderr, /--backend auto/);
     assert.doesNotMatch(res.stderr + res.stdout, /worker ready/);
-    console.log(`--backend tensorflow without tfjs-node: exit ${res.code} in ${Date.now() - started} ms: ${res.stderr.trim().split('\n').at(-1)}`);
+    console.log(
+      `--backend tensorflow without tfjs-node: exit ${res.code} in ${Date.now() - started} ms: ${res.stderr.trim().split('\n').at(-1)}`,
+    );
   });
 
   test('--backend tensorflow reports the device it got before connecting', async (t) => {
@@ -154,7 +186,10 @@ describe('several workers', () => {
     }
     if (!pkg) return t.skip('native tfjs-node is not installed (bash infra/native-tf.sh --link)');
     // A dead Temporal address: the worker selects its backend, logs it, then fails to connect.
-    const res = await bpoflow(['worker', '--backend', 'tensorflow', '--queues', 'none'], { TEMPORAL_ADDRESS: '127.0.0.1:1', BPOFLOW_LOG_FORMAT: 'json' });
+    const res = await bpoflow(['worker', '--backend', 'tensorflow', '--queues', 'none'], {
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      BPOFLOW_LOG_FORMAT: 'json',
+    });
     assert.equal(res.code, 1, res.stderr);
     const line = (res.stdout + res.stderr).split('\n').find((l) => l.includes('"tensor backend selected"'));
     assert.ok(line, `no backend line in:\n${res.stdout}${res.stderr}`);
@@ -162,7 +197,10 @@ describe('several workers', () => {
     assert.equal(logged.backend, 'tensorflow');
     assert.equal(logged.reason, `native TensorFlow via ${pkg}`);
     // No GPU in CI: the CPU build says so and why; the GPU build on a GPU host names the GPU.
-    assert.match(logged.device, pkg.endsWith('-gpu') ? /^(GPU .+|CPU only: .+)$/ : /^CPU only: @tensorflow\/tfjs-node is the CPU build/);
+    assert.match(
+      logged.device,
+      pkg.endsWith('-gpu') ? /^(GPU .+|CPU only: .+)$/ : /^CPU only: @tensorflow\/tfjs-node is the CPU build/,
+    );
     assert.match(res.stderr, /cannot connect to Temporal at 127\.0\.0\.1:1/);
     console.log(`--backend tensorflow: device "${logged.device}"`);
   });

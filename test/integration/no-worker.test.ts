@@ -29,12 +29,18 @@ const workers: WorkerHandle[] = [];
 /** A fresh namespace with bpoflow's search attributes, and a client for it. */
 async function newNamespace(name: string): Promise<Client> {
   const base = await testClient();
-  await base.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: { seconds: 86_400 as never } });
+  await base.workflowService.registerNamespace({
+    namespace: name,
+    workflowExecutionRetentionPeriod: { seconds: 86_400 as never },
+  });
   const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   // The namespace reaches every service after the server's namespace cache refreshes.
   for (let i = 0; ; i++) {
     try {
-      await base.connection.operatorService.addSearchAttributes({ namespace: name, searchAttributes: { BpoflowPipeline: keyword, BpoflowSpecHash: keyword } });
+      await base.connection.operatorService.addSearchAttributes({
+        namespace: name,
+        searchAttributes: { BpoflowPipeline: keyword, BpoflowSpecHash: keyword },
+      });
       break;
     } catch (err) {
       if (i >= 60) throw err;
@@ -91,14 +97,26 @@ describe('the CLI without a worker', () => {
       }
       assert.equal(live.source, 'query', 'the workflow worker answers');
       assert.equal(live.steps[0]!.state, 'running');
-      assert.deepEqual(live.warnings, [`step "a": no worker is polling task queue "cpu" (step activities; never seen): start \`bpoflow worker\` for it; the run continues when one polls`]);
+      assert.deepEqual(live.warnings, [
+        `step "a": no worker is polling task queue "cpu" (step activities; never seen): start \`bpoflow worker\` for it; the run continues when one polls`,
+      ]);
       const st = await cliTimed(['status', handle.workflowId], ns);
       assert.match(st.stdout, /warning: step "a": no worker is polling task queue "cpu"/);
-      assert.match((await cliTimed(['cancel', handle.workflowId], ns)).stdout, /^cancel requested for /, 'with a workflow worker, cancel goes through the update');
+      assert.match(
+        (await cliTimed(['cancel', handle.workflowId], ns)).stdout,
+        /^cancel requested for /,
+        'with a workflow worker, cancel goes through the update',
+      );
       await handle.result().catch(() => undefined);
-      const [fromHistory, fromQuery] = [await describeRun(own, handle.workflowId), await handle.query<RunStatus>('status')];
+      const [fromHistory, fromQuery] = [
+        await describeRun(own, handle.workflowId),
+        await handle.query<RunStatus>('status'),
+      ];
       assert.equal(fromHistory.state, 'cancelled');
-      assert.deepEqual(fromHistory.steps.map((x) => x.state), fromQuery.steps.map((x) => x.state));
+      assert.deepEqual(
+        fromHistory.steps.map((x) => x.state),
+        fromQuery.steps.map((x) => x.state),
+      );
     } finally {
       await w.stop();
     }
@@ -112,14 +130,24 @@ describe('the CLI without a worker', () => {
     assert.ok(ms < 5000, `describeRun took ${ms} ms`);
     assert.equal(live.state, 'running');
     assert.equal(live.source, 'history');
-    assert.deepEqual(live.steps.map((s) => s.state), ['pending', 'pending', 'pending', 'pending']);
-    assert.match(live.warnings?.[0] ?? '', new RegExp(`no worker is polling task queue "${WORKFLOW_QUEUE}" \\(workflow tasks; never seen\\)`));
+    assert.deepEqual(
+      live.steps.map((s) => s.state),
+      ['pending', 'pending', 'pending', 'pending'],
+    );
+    assert.match(
+      live.warnings?.[0] ?? '',
+      new RegExp(`no worker is polling task queue "${WORKFLOW_QUEUE}" \\(workflow tasks; never seen\\)`),
+    );
 
     const st = await cliTimed(['status', run]);
     console.log(`no worker: bpoflow status ${st.ms} ms (CLI start included), describeRun ${ms} ms`);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, new RegExp(`warning: no worker is polling task queue "${WORKFLOW_QUEUE}"`));
-    const json = JSON.parse((await cliTimed(['status', run, '--json'])).stdout) as { state: string; warnings: string[]; source: string };
+    const json = JSON.parse((await cliTimed(['status', run, '--json'])).stdout) as {
+      state: string;
+      warnings: string[];
+      source: string;
+    };
     assert.equal(json.state, 'running');
     assert.equal(json.source, 'history');
     assert.equal(json.warnings.length, 1);
@@ -127,9 +155,17 @@ describe('the CLI without a worker', () => {
     const cancel = await cliTimed(['cancel', run, '--reason', 'no worker test']);
     console.log(`no worker: bpoflow cancel ${cancel.ms} ms`);
     assert.equal(cancel.code, 0, cancel.stderr);
-    assert.match(cancel.stdout, new RegExp(`cancel of ${run} recorded \\(no worker test\\); no worker is serving task queue "${WORKFLOW_QUEUE}" now, so it takes effect when one polls it`));
+    assert.match(
+      cancel.stdout,
+      new RegExp(
+        `cancel of ${run} recorded \\(no worker test\\); no worker is serving task queue "${WORKFLOW_QUEUE}" now, so it takes effect when one polls it`,
+      ),
+    );
     const history = await handle.fetchHistory();
-    assert.ok(history.events!.some((e) => e.workflowExecutionCancelRequestedEventAttributes?.cause === 'no worker test'), 'the cancel request is in the history');
+    assert.ok(
+      history.events!.some((e) => e.workflowExecutionCancelRequestedEventAttributes?.cause === 'no worker test'),
+      'the cancel request is in the history',
+    );
 
     // A worker comes: the run ends cancelled, no step ran.
     workers.push(await startWorker(['--queues', 'cpu'], env));
@@ -141,7 +177,10 @@ describe('the CLI without a worker', () => {
     assert.equal(final.code, 1, 'a cancelled run exits 1');
     // The history says what the workflow itself says (its query, answered by the worker now here).
     const q = await handle.query<RunStatus>('status');
-    assert.deepEqual(s.steps.map((x) => x.state), q.steps.map((x) => x.state));
+    assert.deepEqual(
+      s.steps.map((x) => x.state),
+      q.steps.map((x) => x.state),
+    );
     assert.equal(q.state, 'cancelled');
   });
 
@@ -155,7 +194,11 @@ describe('the CLI without a worker', () => {
     assert.equal(liveOk.source, 'history', 'a finished run is read from its history');
     for (const h of [ok, failed]) {
       const [fromHistory, fromQuery] = [await describeRun(client, h.workflowId), await h.query<RunStatus>('status')];
-      const view = (r: { state: string; error?: string; steps: { id: string; state: string; attempts: number; error?: unknown; outputs?: unknown }[] }) => ({
+      const view = (r: {
+        state: string;
+        error?: string;
+        steps: { id: string; state: string; attempts: number; error?: unknown; outputs?: unknown }[];
+      }) => ({
         state: r.state,
         error: r.error,
         steps: r.steps.map((x) => [x.id, x.state, x.attempts, x.error, x.outputs]),
@@ -178,11 +221,17 @@ describe('the CLI without a worker', () => {
     const fs = JSON.parse(f.stdout) as { state: string; error: string; steps: { id: string; state: string }[] };
     assert.equal(fs.state, 'failed');
     assert.equal(fs.error, 'step "broken" failed: BadInput: failing on purpose (attempt 1)');
-    assert.deepEqual(fs.steps.map((x) => x.state), ['succeeded', 'failed', 'cancelled']);
+    assert.deepEqual(
+      fs.steps.map((x) => x.state),
+      ['succeeded', 'failed', 'cancelled'],
+    );
 
     const nothing = await cliTimed(['resume', ok.workflowId]);
     assert.equal(nothing.code, 0, nothing.stderr);
-    assert.equal(nothing.stdout, `run ${ok.workflowId} succeeded: nothing to resume (to run steps again: bpoflow resume ${ok.workflowId} --from STEP)\n`);
+    assert.equal(
+      nothing.stdout,
+      `run ${ok.workflowId} succeeded: nothing to resume (to run steps again: bpoflow resume ${ok.workflowId} --from STEP)\n`,
+    );
 
     const resumed = await cliTimed(['resume', failed.workflowId, '--json']);
     console.log(`worker gone: resume of a failed run ${resumed.ms} ms`);
@@ -190,8 +239,14 @@ describe('the CLI without a worker', () => {
     const r = JSON.parse(resumed.stdout) as { runId: string; reused: string[]; rerun: string[] };
     assert.deepEqual(r.reused, ['flaky']);
     assert.deepEqual(r.rerun, ['broken', 'after']);
-    const news = JSON.parse((await cliTimed(['status', r.runId, '--json'])).stdout) as { steps: { id: string; state: string }[]; warnings: string[] };
-    assert.deepEqual(news.steps.map((x) => x.state), ['cached', 'pending', 'pending']);
+    const news = JSON.parse((await cliTimed(['status', r.runId, '--json'])).stdout) as {
+      steps: { id: string; state: string }[];
+      warnings: string[];
+    };
+    assert.deepEqual(
+      news.steps.map((x) => x.state),
+      ['cached', 'pending', 'pending'],
+    );
     assert.match(news.warnings[0]!, new RegExp(`task queue "${WORKFLOW_QUEUE}"`));
   });
 

@@ -14,7 +14,14 @@ import { ArtifactStore } from '../../store/artifacts.js';
 import { packageRoot } from '../../spec/package-root.js';
 import { bundlePath } from '../../cli/bundle-workflows.js';
 import { startWorker, bpoflow, type WorkerHandle } from '../helpers/worker.js';
-import { finish, innermostMessage, localActivityMarkers, scheduledActivities, startPipeline, testClient } from '../helpers/runs.js';
+import {
+  finish,
+  innermostMessage,
+  localActivityMarkers,
+  scheduledActivities,
+  startPipeline,
+  testClient,
+} from '../helpers/runs.js';
 
 const fixtures = join(packageRoot(), 'test', 'fixtures', 'spec');
 const historiesDir = join(packageRoot(), 'test', 'fixtures', 'histories');
@@ -50,7 +57,8 @@ describe('pipeline workflow', () => {
           : e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === child,
       );
     };
-    for (const id of ['b', 'c']) assert.ok(at('started', id) >= 0 && at('completed', id) >= 0, `step ${id} ran as a child`);
+    for (const id of ['b', 'c'])
+      assert.ok(at('started', id) >= 0 && at('completed', id) >= 0, `step ${id} ran as a child`);
     assert.ok(at('started', 'c') < at('completed', 'b'), 'c starts before b finishes');
     assert.ok(at('started', 'b') < at('completed', 'c'), 'b starts before c finishes');
     recorded.push(handle.workflowId);
@@ -102,7 +110,11 @@ describe('pipeline workflow', () => {
     assert.equal(error, undefined);
     assert.equal(status.outputs?.lines, 12);
     const text = (await ArtifactStore.fromEnv().readBytes(String(status.outputs?.data))).toString();
-    const expected = readFileSync(join(fixtures, 'data', 'lines.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.toUpperCase() + '\n').join('');
+    const expected = readFileSync(join(fixtures, 'data', 'lines.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.toUpperCase() + '\n')
+      .join('');
     assert.equal(text, expected);
     const activities = await scheduledActivities(`${handle.workflowId}--fan`);
     assert.deepEqual(activities.filter((a) => a === 'runStep').length, 4);
@@ -138,9 +150,22 @@ describe('pipeline workflow', () => {
   test('history stays small: 200 steps and a 64-shard step', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bpoflow-wide-'));
     writeFileSync(join(dir, 'lines.txt'), Array.from({ length: 128 }, (_, i) => `line ${i}`).join('\n') + '\n');
-    const steps = Array.from({ length: 200 }, (_, i) => `  - { id: s${i}, uses: test.noop@v1, with: { value: "${i}" } }`);
+    const steps = Array.from(
+      { length: 200 },
+      (_, i) => `  - { id: s${i}, uses: test.noop@v1, with: { value: "${i}" } }`,
+    );
     steps.push('  - { id: fan, uses: test.shard@v1, shards: 64, with: { data: "${{ inputs.lines }}" } }');
-    const yaml = ['apiVersion: bpoflow/v1', 'kind: Pipeline', 'metadata: { name: wide }', 'defaults: { cache: false }', 'inputs:', '  lines: { path: ./lines.txt }', 'steps:', ...steps, ''].join('\n');
+    const yaml = [
+      'apiVersion: bpoflow/v1',
+      'kind: Pipeline',
+      'metadata: { name: wide }',
+      'defaults: { cache: false }',
+      'inputs:',
+      '  lines: { path: ./lines.txt }',
+      'steps:',
+      ...steps,
+      '',
+    ].join('\n');
     writeFileSync(join(dir, 'wide.yaml'), yaml);
     const handle = await startPipeline(join(dir, 'wide.yaml'));
     const { status, error } = await finish(handle);
@@ -150,10 +175,15 @@ describe('pipeline workflow', () => {
     const events = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
     const parent = await events(handle.workflowId);
     const shardStep = await events(`${handle.workflowId}--fan`);
-    console.log(`history events: pipeline ${parent} for 201 steps, 64-shard step ${shardStep} (Temporal's limit: 51,200)`);
+    console.log(
+      `history events: pipeline ${parent} for 201 steps, 64-shard step ${shardStep} (Temporal's limit: 51,200)`,
+    );
     assert.ok(parent < 201 * 12, `pipeline history grows by a handful of events per step: ${parent}`);
     assert.ok(shardStep < 64 * 12, `shard history grows by a handful of events per shard: ${shardStep}`);
-    assert.equal(readFileSync(join(dir, 'lines.txt'), 'utf8').toUpperCase(), (await ArtifactStore.fromEnv().readBytes(String(status.steps.at(-1)!.outputs!.data))).toString());
+    assert.equal(
+      readFileSync(join(dir, 'lines.txt'), 'utf8').toUpperCase(),
+      (await ArtifactStore.fromEnv().readBytes(String(status.steps.at(-1)!.outputs!.data))).toString(),
+    );
   });
 
   test('the workflow code replays every recorded history deterministically', async () => {
@@ -162,16 +192,23 @@ describe('pipeline workflow', () => {
     const histories: { workflowId: string; history: unknown }[] = [];
     // Binary protobuf, not proto-JSON: it round-trips whatever protobufjs copies npm installed.
     for (const file of readdirSync(historiesDir).filter((f) => f.endsWith('.pb'))) {
-      histories.push({ workflowId: file.replace(/\.pb$/, ''), history: History.decode(readFileSync(join(historiesDir, file))) });
+      histories.push({
+        workflowId: file.replace(/\.pb$/, ''),
+        history: History.decode(readFileSync(join(historiesDir, file))),
+      });
     }
     for (const id of recorded) {
       for (const wid of [id, ...(await childIds(id))]) {
         const history = await client.workflow.getHandle(wid).fetchHistory();
         histories.push({ workflowId: wid, history });
-        if (process.env.BPOFLOW_RECORD_HISTORIES === '1') writeFileSync(join(historiesDir, `${wid}.pb`), History.encode(history).finish());
+        if (process.env.BPOFLOW_RECORD_HISTORIES === '1')
+          writeFileSync(join(historiesDir, `${wid}.pb`), History.encode(history).finish());
       }
     }
-    assert.ok(recorded.length >= 4 && histories.length > recorded.length, `expected recorded and committed histories, got ${histories.length}`);
+    assert.ok(
+      recorded.length >= 4 && histories.length > recorded.length,
+      `expected recorded and committed histories, got ${histories.length}`,
+    );
     const results = Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath() } }, histories as never);
     let replayed = 0;
     for await (const r of results) {

@@ -47,10 +47,26 @@ test('bootstrap, then a scheduled re-alignment on new data only, promoting on im
   assert.equal(first?.modelUri, boot.status.outputs?.model);
 
   await sleep(1100); // object times have one-second resolution: the new file must be newer than the promotion
-  await store.put(`${incoming}batch-1.jsonl`, readFileSync(join(examples, 'data', 'tiny-prefs.jsonl')), { kind: 'dataset' });
+  await store.put(`${incoming}batch-1.jsonl`, readFileSync(join(examples, 'data', 'tiny-prefs.jsonl')), {
+    kind: 'dataset',
+  });
 
   const scheduleId = `realign-${channel}`;
-  const created = await bpoflow(['schedule', 'create', join(examples, 'realign.yaml'), '--id', scheduleId, '--every', '24h', '--overlap', 'skip', '--set', `channel=${channel}`, '--set', `incoming=${incoming}`]);
+  const created = await bpoflow([
+    'schedule',
+    'create',
+    join(examples, 'realign.yaml'),
+    '--id',
+    scheduleId,
+    '--every',
+    '24h',
+    '--overlap',
+    'skip',
+    '--set',
+    `channel=${channel}`,
+    '--set',
+    `incoming=${incoming}`,
+  ]);
   assert.equal(created.code, 0, created.stderr);
   const client = await testClient();
   try {
@@ -74,7 +90,8 @@ test('bootstrap, then a scheduled re-alignment on new data only, promoting on im
       n.inputs.forEach(walk);
     };
     walk(await store.lineage(String(run1.status.outputs?.model)));
-    for (const uri of [`${incoming}batch-1.jsonl`, first!.modelUri, bootInput]) assert.ok(names.has(uri), `lineage names ${uri}`);
+    for (const uri of [`${incoming}batch-1.jsonl`, first!.modelUri, bootInput])
+      assert.ok(names.has(uri), `lineage names ${uri}`);
 
     // Second run: after a promotion nothing is new, so training is skipped; without one, the same file is still new.
     await sleep(1100);

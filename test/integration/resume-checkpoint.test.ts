@@ -69,21 +69,36 @@ test('resume after a cancel continues the training step from its last checkpoint
   // The run ends as soon as the cancel is delivered; the activity stops at its next training step
   // (and may save one more checkpoint first). Wait for it to end before reading the checkpoints.
   for (let i = 0; i < 300 && !logLines(w, oldRun).some((l) => l.msg === 'step failed'); i++) await sleep(100);
-  assert.ok(logLines(w, oldRun).some((l) => l.msg === 'step failed'), 'the cancelled attempt ended');
+  assert.ok(
+    logLines(w, oldRun).some((l) => l.msg === 'step failed'),
+    'the cancelled attempt ended',
+  );
   const ckptAtCancel = Math.max(...(await ckpts.list(oldRun, 'dpo')).map((c) => c.step));
-  const doneBeforeCancel = Math.max(...logLines(w, oldRun).filter((l) => l.msg === 'train step').map((l) => l.trainStep!));
+  const doneBeforeCancel = Math.max(
+    ...logLines(w, oldRun)
+      .filter((l) => l.msg === 'train step')
+      .map((l) => l.trainStep!),
+  );
   assert.ok(ckptAtCancel < STEPS && doneBeforeCancel < STEPS, 'cancelled mid-way');
 
   const resumed = await bpoflow(['resume', oldRun, '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
-  const { runId: newRun, reused, rerun } = JSON.parse(resumed.stdout) as { runId: string; reused: string[]; rerun: string[] };
+  const {
+    runId: newRun,
+    reused,
+    rerun,
+  } = JSON.parse(resumed.stdout) as { runId: string; reused: string[]; rerun: string[] };
   assert.deepEqual(reused, ['import', 'split', 'sft']);
   assert.deepEqual(rerun, ['dpo']);
   assert.deepEqual(await runLinks(store, newRun), { resumedBy: [], resumedFrom: oldRun });
   assert.deepEqual((await runLinks(store, oldRun)).resumedBy, [newRun]);
   const client = await testClient();
   const { status, error } = await finish(client.workflow.getHandle(newRun));
-  assert.equal(error, undefined, `resumed run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w.output().slice(-3000)}`);
+  assert.equal(
+    error,
+    undefined,
+    `resumed run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w.output().slice(-3000)}`,
+  );
   const out = status.steps.find((s) => s.id === 'dpo')!.outputs!;
   const lines = logLines(w, newRun);
   const resumeLine = lines.find((l) => l.msg === 'resuming from checkpoint');
@@ -99,16 +114,26 @@ test('resume after a cancel continues the training step from its last checkpoint
   assert.equal(firstStep?.trainStep, ckptAtCancel + 1, 'the first trained step follows the checkpoint (not step 1)');
   assert.equal(out.steps, STEPS);
   const rows = parseMetrics((await store.readBytes(String(out.metrics))).toString());
-  assert.deepEqual(rows.map((r) => r.step), Array.from({ length: STEPS }, (_, i) => i + 1), 'metrics cover every step once');
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+    'metrics cover every step once',
+  );
 
   // The same pipeline straight through: the same model bytes.
   const straight = await finish(await startPipeline(pipeline, set));
   assert.equal(straight.error, undefined);
   const sOut = straight.status.steps.find((s) => s.id === 'dpo')!.outputs!;
-  assert.equal(sOut.resumedFrom, 0, 'a fresh run does not pick up another run\'s checkpoints');
+  assert.equal(sOut.resumedFrom, 0, "a fresh run does not pick up another run's checkpoints");
   const [a, b] = [await store.manifest(String(out.model)), await store.manifest(String(sOut.model))];
-  console.log(`resume after cancel: model.safetensors ${a.files!['model.safetensors']!.sha256.slice(0, 16)}… vs uninterrupted ${b.files!['model.safetensors']!.sha256.slice(0, 16)}…`);
-  assert.equal(a.files!['model.safetensors']!.sha256, b.files!['model.safetensors']!.sha256, 'byte-identical to an uninterrupted run');
+  console.log(
+    `resume after cancel: model.safetensors ${a.files!['model.safetensors']!.sha256.slice(0, 16)}… vs uninterrupted ${b.files!['model.safetensors']!.sha256.slice(0, 16)}…`,
+  );
+  assert.equal(
+    a.files!['model.safetensors']!.sha256,
+    b.files!['model.safetensors']!.sha256,
+    'byte-identical to an uninterrupted run',
+  );
   assert.equal(out.loss, sOut.loss);
 
   // A succeeded run: nothing to resume, exit 0.

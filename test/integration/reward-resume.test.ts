@@ -42,22 +42,36 @@ test('model.reward resumes from its checkpoint after kill -9 and ends byte-ident
   const w2 = await startWorker(QUEUES);
   workers.push(w2);
   const { status, error } = await finish(handle);
-  assert.equal(error, undefined, `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w2.output().slice(-3000)}`);
+  assert.equal(
+    error,
+    undefined,
+    `run failed: ${JSON.stringify(status.steps.map((s) => [s.id, s.state, s.error]))}\n${w2.output().slice(-3000)}`,
+  );
   const step = status.steps.find((s) => s.id === 'reward')!;
   const out = step.outputs!;
   assert.equal(step.attempts, 2, 'the step succeeded on its second attempt');
-  console.log(`reward resume: latest checkpoint at the crash ${ckptAtCrash}, attempt 2 resumed from ${out.resumedFrom}`);
+  console.log(
+    `reward resume: latest checkpoint at the crash ${ckptAtCrash}, attempt 2 resumed from ${out.resumedFrom}`,
+  );
   assert.equal(Number(out.resumedFrom), ckptAtCrash, 'resumed from the latest checkpoint');
   assert.equal(out.steps, STEPS);
   const rows = parseMetrics((await store.readBytes(String(out.metrics))).toString());
-  assert.deepEqual(rows.map((r) => r.step), Array.from({ length: STEPS }, (_, i) => i + 1));
-  for (const r of rows) assert.ok(Number.isFinite(r.loss) && Number.isFinite(r.accuracy) && Number.isFinite(r.margin), JSON.stringify(r));
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+  );
+  for (const r of rows)
+    assert.ok(Number.isFinite(r.loss) && Number.isFinite(r.accuracy) && Number.isFinite(r.margin), JSON.stringify(r));
 
   const straight = await finish(await startPipeline(pipeline, [...set.slice(0, 2), 'pauseMs=0']));
   assert.equal(straight.error, undefined);
   const sOut = straight.status.steps.find((s) => s.id === 'reward')!.outputs!;
   assert.equal(sOut.resumedFrom, 0);
   const [a, b] = [await store.manifest(String(out.model)), await store.manifest(String(sOut.model))];
-  assert.equal(a.files!['model.safetensors']!.sha256, b.files!['model.safetensors']!.sha256, 'reward-model weights are byte-identical');
+  assert.equal(
+    a.files!['model.safetensors']!.sha256,
+    b.files!['model.safetensors']!.sha256,
+    'reward-model weights are byte-identical',
+  );
   assert.equal(a.files!['config.json']!.sha256, b.files!['config.json']!.sha256);
 });

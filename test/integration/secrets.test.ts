@@ -31,7 +31,11 @@ before(async () => {
     req.on('end', () => {
       const auth = String(req.headers.authorization ?? '');
       seen.push(auth);
-      const echo = JSON.stringify({ error: { message: 'upstream exploded', type: 'server_error' }, request: { method: req.method, url: req.url, headers: req.headers, body }, token: auth.replace(/^Bearer /, '') });
+      const echo = JSON.stringify({
+        error: { message: 'upstream exploded', type: 'server_error' },
+        request: { method: req.method, url: req.url, headers: req.headers, body },
+        token: auth.replace(/^Bearer /, ''),
+      });
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(echo);
     });
@@ -58,7 +62,8 @@ function filesNamed(dir: string, prefix: string, depth = 0): string[] {
 }
 
 // Payload bytes as text, so a key inside a payload is found too.
-const asText = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('utf8') : x));
+const asText = (v: unknown) =>
+  JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('utf8') : x));
 
 test('an API key echoed in an error body is redacted everywhere', async () => {
   const handle = await startPipeline(pipeline, [`url=${url}`]);
@@ -85,7 +90,9 @@ test('an API key echoed in an error body is redacted everywhere', async () => {
   const store = ArtifactStore.fromEnv();
   const logKeys = (await store.list(`runs/${run}/augment/`)).filter((e) => /\/logs\//.test(e.key));
   assert.equal(logKeys.length, 2, 'one stored log per attempt');
-  places['stored attempt logs'] = (await Promise.all(logKeys.map(async (e) => (await store.readBytes(`s3://${store.bucket}/${e.key}`)).toString()))).join('\n');
+  places['stored attempt logs'] = (
+    await Promise.all(logKeys.map(async (e) => (await store.readBytes(`s3://${store.bucket}/${e.key}`)).toString()))
+  ).join('\n');
   const home = process.env.BPOFLOW_HOME!;
   const dbFiles = filesNamed(home, 'temporal.db');
   assert.ok(dbFiles.length >= 1, `no temporal.db under ${home}`);
@@ -94,9 +101,12 @@ test('an API key echoed in an error body is redacted everywhere', async () => {
   for (const [where, text] of Object.entries(places)) {
     assert.ok(!text.includes(KEY), `the API key leaked into the ${where}`);
     // Not vacuous: the echoed error reached each place, redacted.
-    if (where !== 'temporal.db') assert.match(text, /\[REDACTED\]/, `${where} has no redacted error: ${text.slice(0, 300)}`);
+    if (where !== 'temporal.db')
+      assert.match(text, /\[REDACTED\]/, `${where} has no redacted error: ${text.slice(0, 300)}`);
   }
   assert.ok(places['temporal.db']!.includes(run), 'the database file holds the run');
   assert.match(places['step history']!, /HTTP 500/);
-  console.log(`secrets: key absent from ${Object.keys(places).join(', ')} (${dbFiles.length} database files, ${(places['temporal.db']!.length / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `secrets: key absent from ${Object.keys(places).join(', ')} (${dbFiles.length} database files, ${(places['temporal.db']!.length / 1e6).toFixed(1)} MB)`,
+  );
 });

@@ -18,7 +18,10 @@ interface Served {
 }
 
 async function serve(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<Served> {
-  const proc = spawn(process.execPath, [bpoflowBin(), 'serve', model, '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [bpoflowBin(), 'serve', model, '--port', '0', ...extra], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -54,7 +57,11 @@ interface Reply {
 }
 
 const post = async (url: string, body: unknown) => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Reply };
 };
 
@@ -75,13 +82,30 @@ describe('bpoflow serve', () => {
     const h = (await (await fetch(`${local!.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(h.status, 'ok');
     assert.equal(h.model, 'micro-test');
-    const m = (await (await fetch(`${local!.url}/v1/models`)).json()) as { object: string; data: { id: string; object: string }[] };
+    const m = (await (await fetch(`${local!.url}/v1/models`)).json()) as {
+      object: string;
+      data: { id: string; object: string }[];
+    };
     assert.equal(m.object, 'list');
-    assert.deepEqual(m.data.map((d) => [d.id, d.object]), [['micro-test', 'model']]);
+    assert.deepEqual(
+      m.data.map((d) => [d.id, d.object]),
+      [['micro-test', 'model']],
+    );
   });
 
   test('chat completions: OpenAI schema, n samples, seeded', async () => {
-    const body = { model: 'micro-test', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: '2+3=' }], n: 3, max_tokens: 8, temperature: 1, top_p: 0.9, seed: 7 };
+    const body = {
+      model: 'micro-test',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: '2+3=' },
+      ],
+      n: 3,
+      max_tokens: 8,
+      temperature: 1,
+      top_p: 0.9,
+      seed: 7,
+    };
     const a = await post(`${local!.url}/v1/chat/completions`, body);
     assert.equal(a.status, 200, JSON.stringify(a.json));
     assert.equal(a.json.object, 'chat.completion');
@@ -99,21 +123,43 @@ describe('bpoflow serve', () => {
     assert.ok(u.completion_tokens > 0 && u.completion_tokens <= 3 * 9);
     assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens);
     const b = await post(`${local!.url}/v1/chat/completions`, body);
-    assert.deepEqual(b.json.choices.map((c) => c.message.content), a.json.choices.map((c) => c.message.content), 'same seed, same samples');
+    assert.deepEqual(
+      b.json.choices.map((c) => c.message.content),
+      a.json.choices.map((c) => c.message.content),
+      'same seed, same samples',
+    );
     const c = await post(`${local!.url}/v1/chat/completions`, { ...body, seed: 8 });
-    assert.notDeepEqual(c.json.choices.map((x) => x.message.content), a.json.choices.map((x) => x.message.content), 'another seed, other samples');
+    assert.notDeepEqual(
+      c.json.choices.map((x) => x.message.content),
+      a.json.choices.map((x) => x.message.content),
+      'another seed, other samples',
+    );
   });
 
   test('greedy decoding, max_tokens, stop', async () => {
-    const g = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], n: 2, temperature: 0, max_tokens: 5 });
+    const g = await post(`${local!.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'hello' }],
+      n: 2,
+      temperature: 0,
+      max_tokens: 5,
+    });
     assert.equal(g.status, 200);
     assert.equal(g.json.choices[0]!.message.content, g.json.choices[1]!.message.content, 'greedy is deterministic');
-    const one = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], temperature: 0, max_tokens: 1 });
+    const one = await post(`${local!.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'hello' }],
+      temperature: 0,
+      max_tokens: 1,
+    });
     assert.ok(one.json.usage.completion_tokens <= 1);
     const text = g.json.choices[0]!.message.content;
     if (text.length > 1) {
       // stopping at the greedy text's second character cuts it there
-      const s = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], temperature: 0, max_tokens: 5, stop: [text.slice(1, 2)] });
+      const s = await post(`${local!.url}/v1/chat/completions`, {
+        messages: [{ role: 'user', content: 'hello' }],
+        temperature: 0,
+        max_tokens: 5,
+        stop: [text.slice(1, 2)],
+      });
       assert.equal(s.json.choices[0]!.message.content, text.slice(0, text.indexOf(text.slice(1, 2))));
       assert.equal(s.json.choices[0]!.finish_reason, 'stop');
     }
@@ -130,7 +176,10 @@ describe('bpoflow serve', () => {
     assert.equal(bad.json.error.param, 'messages');
     const badN = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'x' }], n: 0 });
     assert.equal(badN.status, 400);
-    const stream = await post(`${local!.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'x' }], stream: true });
+    const stream = await post(`${local!.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
     assert.equal(stream.status, 400);
     const missing = await fetch(`${local!.url}/v2/nothing`);
     assert.equal(missing.status, 404);
@@ -147,7 +196,11 @@ describe('bpoflow serve', () => {
       const a = await post(`${remote.url}/v1/chat/completions`, body);
       const b = await post(`${local!.url}/v1/chat/completions`, body);
       assert.equal(a.status, 200);
-      assert.deepEqual(a.json.choices.map((c) => c.message.content), b.json.choices.map((c) => c.message.content), 'the same weights from S3 and from disk sample alike');
+      assert.deepEqual(
+        a.json.choices.map((c) => c.message.content),
+        b.json.choices.map((c) => c.message.content),
+        'the same weights from S3 and from disk sample alike',
+      );
     } finally {
       await stop(remote);
     }
@@ -163,7 +216,11 @@ describe('bpoflow serve: API key and bounds', () => {
   };
   const chat = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, seed: 1 };
   const call = async (url: string, headers: Record<string, string>, body: unknown = chat) => {
-    const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: res.status, json: (await res.json()) as Reply, headers: res.headers };
   };
 
@@ -171,7 +228,9 @@ describe('bpoflow serve: API key and bounds', () => {
     const r = await bpoflow(['serve', join(dir, 'micro'), '--host', '0.0.0.0', '--port', '0'], envWithoutKey());
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /refusing to serve on 0\.0\.0\.0 without an API key.*BPOFLOW_SERVE_API_KEY.*--api-key-file/);
-    const short = await bpoflow(['serve', join(dir, 'micro'), '--host', '0.0.0.0', '--port', '0'], { BPOFLOW_SERVE_API_KEY: 'short' });
+    const short = await bpoflow(['serve', join(dir, 'micro'), '--host', '0.0.0.0', '--port', '0'], {
+      BPOFLOW_SERVE_API_KEY: 'short',
+    });
     assert.notEqual(short.code, 0);
     assert.match(short.stderr, /at least 16 characters/);
   });
@@ -179,7 +238,11 @@ describe('bpoflow serve: API key and bounds', () => {
   test('on 0.0.0.0 with --api-key-file: 401 without or with a wrong key, 200 with it, 413 over the body limit, 429 over the concurrency bound', async () => {
     const keyFile = join(dir, 'serve.key');
     writeFileSync(keyFile, KEY + '\n', { mode: 0o600 });
-    const s = await serve(join(dir, 'micro'), ['--host', '0.0.0.0', '--api-key-file', keyFile, '--max-concurrent', '1', '--max-body-bytes', '2048'], envWithoutKey());
+    const s = await serve(
+      join(dir, 'micro'),
+      ['--host', '0.0.0.0', '--api-key-file', keyFile, '--max-concurrent', '1', '--max-body-bytes', '2048'],
+      envWithoutKey(),
+    );
     const url = s.url.replace('0.0.0.0', '127.0.0.1');
     try {
       const none = await call(url, {});
@@ -197,14 +260,28 @@ describe('bpoflow serve: API key and bounds', () => {
       // Liveness probes need no key, but learn nothing else.
       assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
 
-      const big = await call(url, { authorization: `Bearer ${KEY}` }, JSON.stringify({ ...chat, pad: 'x'.repeat(4096) }));
+      const big = await call(
+        url,
+        { authorization: `Bearer ${KEY}` },
+        JSON.stringify({ ...chat, pad: 'x'.repeat(4096) }),
+      );
       assert.equal(big.status, 413);
       assert.match(big.json.error.message, /request body too large/);
 
       // One request holds the only slot while its body trickles in; the next is turned away.
       const body = JSON.stringify(chat);
       const port = Number(new URL(url).port);
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      });
       const held = new Promise<number>((resolve, reject) => {
         req.on('response', (res) => {
           res.resume();

@@ -23,7 +23,8 @@ test('checkpoints: latest, fallback when the latest is corrupt, retention keeps 
   const ck = new Checkpoints(store);
   assert.equal(await ck.latestCheckpoint(run, 'train'), null);
   const losses: Record<number, number> = { 100: 0.9, 200: 0.4, 300: 0.6, 400: 0.7, 500: 0.65 };
-  for (const step of [100, 200, 300]) await ck.save(run, 'train', { files: state(step), meta: { step, metric: { loss: losses[step]! } } });
+  for (const step of [100, 200, 300])
+    await ck.save(run, 'train', { files: state(step), meta: { step, metric: { loss: losses[step]! } } });
   const l = await ck.latestCheckpoint(run, 'train');
   assert.equal(l!.step, 300);
   assert.ok(l!.uri.endsWith('/checkpoints/0000000300'));
@@ -50,7 +51,8 @@ test('checkpoints: latest, fallback when the latest is corrupt, retention keeps 
   // retention: keep last 2 + best by lowest loss
   const run2 = uniqueRun('ret');
   const kept = new Checkpoints(store, { retention: { keepLast: 2, best: { metric: 'loss', mode: 'min' } } });
-  for (const step of [100, 200, 300, 400, 500]) await kept.save(run2, 'train', { files: state(step), meta: { step, metric: { loss: losses[step]! } } });
+  for (const step of [100, 200, 300, 400, 500])
+    await kept.save(run2, 'train', { files: state(step), meta: { step, metric: { loss: losses[step]! } } });
   assert.deepEqual(
     (await kept.list(run2, 'train')).map((c) => c.step),
     [200, 400, 500],
@@ -70,8 +72,16 @@ test('channels: promote, latest, history; concurrent promotions are serialized',
   const channel = `ch-${run}`;
   const ch = new Channels(store);
   assert.equal(await ch.latest(channel), null);
-  const m1 = await store.putBundle(store.runUri(run, 'train', 'model-1'), { 'w.bin': Buffer.from('one') }, { kind: 'model' });
-  const m2 = await store.putBundle(store.runUri(run, 'train', 'model-2'), { 'w.bin': Buffer.from('two') }, { kind: 'model' });
+  const m1 = await store.putBundle(
+    store.runUri(run, 'train', 'model-1'),
+    { 'w.bin': Buffer.from('one') },
+    { kind: 'model' },
+  );
+  const m2 = await store.putBundle(
+    store.runUri(run, 'train', 'model-2'),
+    { 'w.bin': Buffer.from('two') },
+    { kind: 'model' },
+  );
   const p1 = await ch.promote(channel, m1.uri, { metrics: { winrate: 0.55 }, runId: run });
   assert.equal(p1.seq, 1);
   const p2 = await ch.promote(channel, m2.uri, { metrics: { winrate: 0.61 }, runId: run });
@@ -91,7 +101,9 @@ test('channels: promote, latest, history; concurrent promotions are serialized',
   assert.ok(h[0]!.historyKey.startsWith(`models/${channel}/history/`) && h[0]!.historyKey.endsWith('-00000001.json'));
 
   // 6 concurrent promoters (separate clients): every promotion gets a distinct seq, none lost
-  const racers = Array.from({ length: 6 }, (_, i) => new Channels(integrationStore()).promote(channel, i % 2 ? m1.uri : m2.uri, { metrics: { i } }));
+  const racers = Array.from({ length: 6 }, (_, i) =>
+    new Channels(integrationStore()).promote(channel, i % 2 ? m1.uri : m2.uri, { metrics: { i } }),
+  );
   const results = await Promise.all(racers);
   assert.deepEqual(
     results.map((r) => r.seq).sort((a, b) => a - b),

@@ -20,14 +20,21 @@ test('writer killed mid-upload leaves nothing visible; gc removes the leftovers'
   const target = store.runUri(run, 'ingest', 'huge.jsonl');
 
   // an orphan blob of our own, to show gc collects blobs as well (published then manifest removed)
-  const orphan = await store.put(store.runUri(run, 'ingest', 'orphan.bin'), Buffer.from(`orphan ${run}`), { kind: 'other' });
+  const orphan = await store.put(store.runUri(run, 'ingest', 'orphan.bin'), Buffer.from(`orphan ${run}`), {
+    kind: 'other',
+  });
   const orphanBlob = (await store.manifest(orphan.uri)).blob!;
   await store.remove(orphan.uri);
   const kept = await store.put(store.runUri(run, 'ingest', 'kept.bin'), Buffer.from(`kept ${run}`), { kind: 'other' });
 
-  const p = spawn(process.execPath, [child, target, bucket], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  const p = spawn(process.execPath, [child, target, bucket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  });
   let sent = 0;
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    p.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   await new Promise<void>((resolve, reject) => {
     let buf = '';
     p.stdout!.on('data', (d: Buffer) => {
@@ -59,12 +66,16 @@ test('writer killed mid-upload leaves nothing visible; gc removes the leftovers'
 
   // gc with default grace keeps young leftovers
   const dry = await store.gc({ dryRun: true });
-  assert.ok(!dry.removed.some((r) => r.includes(uploads[0]!.uploadId)), 'young upload must be kept within the grace period');
+  assert.ok(
+    !dry.removed.some((r) => r.includes(uploads[0]!.uploadId)),
+    'young upload must be kept within the grace period',
+  );
 
   // S3 timestamps have 1 s resolution
   await new Promise((r) => setTimeout(r, 1100));
   const res = await store.gc({ graceMs: 0 });
-  for (const u of uploads) assert.ok(res.removed.includes(`s3://${bucket}/${u.key}?uploadId=${u.uploadId}`), `upload ${u.key} not aborted`);
+  for (const u of uploads)
+    assert.ok(res.removed.includes(`s3://${bucket}/${u.key}?uploadId=${u.uploadId}`), `upload ${u.key} not aborted`);
   assert.ok(res.removed.includes(`s3://${bucket}/${orphanBlob}`), 'orphan blob not removed');
   assert.deepEqual(await store.listIncompleteUploads(bucket, 'tmp/'), []);
   assert.deepEqual(await store.list(`s3://${bucket}/tmp/`), []);

@@ -31,7 +31,15 @@ before(async () => {
 /** A plain minio client, as an adversary with write access to the bucket would use. */
 function plainClient(): Minio.Client {
   const c = resolveStoreConfig(process.env);
-  return new Minio.Client({ endPoint: c.endPoint, port: c.port, useSSL: c.useSSL, accessKey: c.accessKey, secretKey: c.secretKey, region: c.region, pathStyle: true });
+  return new Minio.Client({
+    endPoint: c.endPoint,
+    port: c.port,
+    useSSL: c.useSSL,
+    accessKey: c.accessKey,
+    secretKey: c.secretKey,
+    region: c.region,
+    pathStyle: true,
+  });
 }
 
 /** Publish a bundle manifest by hand whose only member is called `name`, pointing at a real blob. */
@@ -42,11 +50,24 @@ async function craftedBundle(name: string): Promise<string> {
   const key = `runs/${run}/evil/${sha256Hex(name).slice(0, 12)}`;
   const uri = `s3://${evilBucket}/${key}`;
   const files = { [name]: { sha256: sha, size: payload.length, mediaType: 'text/plain', blob } };
-  const manifest = { schema: 'bpoflow.artifact/v1', uri, kind: 'model', mediaType: 'application/vnd.bpoflow.bundle', size: payload.length, sha256: sha, files, inputs: [], createdAt: new Date().toISOString() };
+  const manifest = {
+    schema: 'bpoflow.artifact/v1',
+    uri,
+    kind: 'model',
+    mediaType: 'application/vnd.bpoflow.bundle',
+    size: payload.length,
+    sha256: sha,
+    files,
+    inputs: [],
+    createdAt: new Date().toISOString(),
+  };
   const c = plainClient();
   await c.putObject(evilBucket, blob, payload, payload.length);
   const body = Buffer.from(JSON.stringify(manifest));
-  await c.putObject(evilBucket, key, body, body.length, { 'Content-Type': MANIFEST_MEDIA_TYPE, 'x-amz-meta-bpoflow-manifest': 'v1' });
+  await c.putObject(evilBucket, key, body, body.length, {
+    'Content-Type': MANIFEST_MEDIA_TYPE,
+    'x-amz-meta-bpoflow-manifest': 'v1',
+  });
   return uri;
 }
 
@@ -80,11 +101,18 @@ describe('path traversal in bundle manifests', () => {
   });
 
   test('putBundle refuses such names before uploading anything', async () => {
-    await assert.rejects(store.putBundle(store.runUri(run, 'evil', 'write'), { '../x': Buffer.from('a') }, { kind: 'model' }), /^UnsafeKeyError: unsafe object key "\.\.\/x": "\.\." segment$/);
+    await assert.rejects(
+      store.putBundle(store.runUri(run, 'evil', 'write'), { '../x': Buffer.from('a') }, { kind: 'model' }),
+      /^UnsafeKeyError: unsafe object key "\.\.\/x": "\.\." segment$/,
+    );
   });
 
   test('a normal bundle still downloads', async () => {
-    const ref = await store.putBundle(store.runUri(run, 'ok', 'model'), { 'config.json': Buffer.from('{}'), 'sub/model.bin': Buffer.from('weights') }, { kind: 'model' });
+    const ref = await store.putBundle(
+      store.runUri(run, 'ok', 'model'),
+      { 'config.json': Buffer.from('{}'), 'sub/model.bin': Buffer.from('weights') },
+      { kind: 'model' },
+    );
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'bpoflow-bundle-')), 'm');
     await artifactsGet(ref.uri, dir, { store });
     assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'sub']);
@@ -131,10 +159,14 @@ describe('pipelines with bad input', () => {
   ] as const) {
     test(`a missing input ${what} fails in seconds, naming the URI`, async () => {
       const started = Date.now();
-      const { status, error } = await finish(await startPipeline(path.join(fixtures, 'import-source.yaml'), [`source=${source}`]));
+      const { status, error } = await finish(
+        await startPipeline(path.join(fixtures, 'import-source.yaml'), [`source=${source}`]),
+      );
       const ms = Date.now() - started;
       const step = status.steps.find((s) => s.id === 'import')!;
-      console.log(`store-faults: missing input ${what}: failed after ${ms} ms, attempts ${step.attempts}: ${step.error?.type}: ${step.error?.message}`);
+      console.log(
+        `store-faults: missing input ${what}: failed after ${ms} ms, attempts ${step.attempts}: ${step.error?.type}: ${step.error?.message}`,
+      );
       assert.ok(error, 'the run failed');
       assert.equal(step.state, 'failed');
       assert.ok(step.error!.message.includes(source), step.error!.message);

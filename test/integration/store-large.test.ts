@@ -17,7 +17,10 @@ test(`${MB} MiB artifact streams up and down byte-identical`, { timeout: 600_000
   const store = integrationStore();
   await store.ensureBucket();
   const uri = store.runUri(uniqueRun('large'), 'gen', 'big.bin');
-  const { stdout } = await promisify(execFile)(process.execPath, [child, uri, String(MB)], { env: process.env, maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [child, uri, String(MB)], {
+    env: process.env,
+    maxBuffer: 1 << 20,
+  });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | string>;
   const rssMB = (r.peakRssBytes as number) / 1024 / 1024;
   console.log(

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { before, test } from 'node:test';
-import { ArtifactIntegrityError, ArtifactNotFoundError, ArtifactStore, sha256Hex, type ArtifactManifest } from '../../store/artifacts.js';
+import {
+  ArtifactIntegrityError,
+  ArtifactNotFoundError,
+  ArtifactStore,
+  sha256Hex,
+  type ArtifactManifest,
+} from '../../store/artifacts.js';
 import { UnsafeKeyError } from '../../store/keys.js';
 import { collect, DatasetRowError } from '../../formats/index.js';
 import { readJsonl, writeJsonl } from '../../store/datasets.js';
@@ -32,7 +38,10 @@ test('round trip: small bytes, multipart stream, local file, JSON are byte-ident
 
   // 23 MiB through a stream with 5 MiB parts: multipart to tmp/, copy to the content address
   const size = 23 * 1024 * 1024 + 123;
-  const r2 = await store.put(u('s', 'big.bin'), seededStream('rt', size, 777_777), { kind: 'other', mediaType: 'application/octet-stream' });
+  const r2 = await store.put(u('s', 'big.bin'), seededStream('rt', size, 777_777), {
+    kind: 'other',
+    mediaType: 'application/octet-stream',
+  });
   assert.equal(r2.size, size);
   assert.equal(r2.sha256, seededSha256('rt', size));
   const back = await store.readBytes(r2.uri);
@@ -51,7 +60,11 @@ test('round trip: small bytes, multipart stream, local file, JSON are byte-ident
   assert.equal(readFileSync(out, 'utf8'), '{"a":1}\n{"a":2}\n');
   assert.equal(d.sha256, r3.sha256);
 
-  const r4 = await store.putJson(u('s', 'metrics.json'), { loss: 0.25, steps: [1, 2] }, { kind: 'metrics', producer: { runId: run, stepId: 's', attempt: 1 } });
+  const r4 = await store.putJson(
+    u('s', 'metrics.json'),
+    { loss: 0.25, steps: [1, 2] },
+    { kind: 'metrics', producer: { runId: run, stepId: 's', attempt: 1 } },
+  );
   assert.deepEqual(await store.readJson(r4.uri), { loss: 0.25, steps: [1, 2] });
   const m4 = await store.manifest(r4.uri);
   assert.deepEqual(m4.producer, { runId: run, stepId: 's', attempt: 1 });
@@ -73,7 +86,10 @@ test('bundles: members listed in the manifest, read back and downloaded as a dir
   const m = await store.manifest(ref.uri);
   assert.deepEqual(Object.keys(m.files!).sort(), Object.keys(files).sort());
   assert.equal(m.files!['model.safetensors']!.sha256, sha256Hex(files['model.safetensors']));
-  assert.equal(ref.size, Object.values(files).reduce((a, b) => a + b.length, 0));
+  assert.equal(
+    ref.size,
+    Object.values(files).reduce((a, b) => a + b.length, 0),
+  );
   const back = await store.readBundle(ref.uri);
   for (const [k, v] of Object.entries(files)) assert.ok(Buffer.from(back[k]!).equals(v), k);
   assert.deepEqual(await store.readJson(ref.uri, { file: 'config.json' }), { hidden: 8 });
@@ -81,7 +97,10 @@ test('bundles: members listed in the manifest, read back and downloaded as a dir
   const dir = mkdtempSync(path.join(tmpdir(), 'store-bundle-'));
   await store.download(ref.uri, path.join(dir, 'm'));
   assert.deepEqual(readFileSync(path.join(dir, 'm', 'tokenizer', 'tokenizer.json')), files['tokenizer/tokenizer.json']);
-  await assert.rejects(store.putBundle(u('train', 'bad'), { '../x': Buffer.from('1') }, { kind: 'model' }), UnsafeKeyError);
+  await assert.rejects(
+    store.putBundle(u('train', 'bad'), { '../x': Buffer.from('1') }, { kind: 'model' }),
+    UnsafeKeyError,
+  );
 });
 
 test('tampered blob is detected on read (ArtifactIntegrityError), also for same-length tampering', async () => {
@@ -91,7 +110,10 @@ test('tampered blob is detected on read (ArtifactIntegrityError), also for same-
   const evil = Buffer.from(data);
   evil[1000] = evil[1000]! ^ 0xff;
   await store.objects.put(store.bucket, m.blob!, evil);
-  await assert.rejects(store.readBytes(ref.uri), (e: unknown) => e instanceof ArtifactIntegrityError && /sha256 mismatch/.test(e.message));
+  await assert.rejects(
+    store.readBytes(ref.uri),
+    (e: unknown) => e instanceof ArtifactIntegrityError && /sha256 mismatch/.test(e.message),
+  );
   // streaming consumer sees the error at the end
   const s = await store.open(ref.uri);
   let got = 0;
@@ -136,7 +158,10 @@ test('not found, reserved and unsafe targets', async () => {
   assert.equal(await store.exists(missing), false);
   await assert.rejects(store.open(missing), ArtifactNotFoundError);
   await assert.rejects(store.put(`s3://${store.bucket}/blobs/x`, Buffer.from('1'), { kind: 'other' }), /reserved/);
-  await assert.rejects(store.put(`s3://${store.bucket}/runs/../x`, Buffer.from('1'), { kind: 'other' }), UnsafeKeyError);
+  await assert.rejects(
+    store.put(`s3://${store.bucket}/runs/../x`, Buffer.from('1'), { kind: 'other' }),
+    UnsafeKeyError,
+  );
   await assert.rejects(store.put(u('s', 'x'), Buffer.from('1'), { kind: 'weights' as never }), /unknown artifact kind/);
 });
 
@@ -146,8 +171,16 @@ test('lineage of a derived artifact names every input, down to raw inputs', asyn
   const raw = `s3://${store.bucket}/${rawKey}`;
   const clean = await store.put(u('prep', 'clean.jsonl'), Buffer.from('{"x":1}\n'), { kind: 'dataset', inputs: [raw] });
   const tok = await store.putJson(u('prep', 'tokenizer.json'), { v: 1 }, { kind: 'other' });
-  const model = await store.putBundle(u('train', 'model-l'), { 'w.bin': Buffer.from('weights') }, { kind: 'model', inputs: [clean.uri, tok.uri] });
-  const report = await store.putJson(u('eval', 'report.json'), { acc: 0.9 }, { kind: 'report', inputs: [model.uri, clean.uri] });
+  const model = await store.putBundle(
+    u('train', 'model-l'),
+    { 'w.bin': Buffer.from('weights') },
+    { kind: 'model', inputs: [clean.uri, tok.uri] },
+  );
+  const report = await store.putJson(
+    u('eval', 'report.json'),
+    { acc: 0.9 },
+    { kind: 'report', inputs: [model.uri, clean.uri] },
+  );
 
   const m = await store.manifest(report.uri);
   assert.deepEqual(m.inputs, [
@@ -173,7 +206,10 @@ test('lineage of a derived artifact names every input, down to raw inputs', asyn
   const shown = await artifactsShow(report.uri, { store });
   assert.match(shown, /Lineage:/);
   assert.ok(shown.includes(raw) && shown.includes(tok.uri));
-  await assert.rejects(store.put(u('x', 'y'), Buffer.from('1'), { kind: 'other', inputs: [u('nope', 'missing')] }), ArtifactNotFoundError);
+  await assert.rejects(
+    store.put(u('x', 'y'), Buffer.from('1'), { kind: 'other', inputs: [u('nope', 'missing')] }),
+    ArtifactNotFoundError,
+  );
 });
 
 test('list, exists and the CLI functions', async () => {
@@ -207,7 +243,8 @@ test('list, exists and the CLI functions', async () => {
 
 test('datasets: writeJsonl streams records into an artifact; readJsonl validates them', async () => {
   async function* rows() {
-    for (let i = 0; i < 5000; i++) yield { kind: 'pair' as const, prompt: `p${i}`, chosen: 'good', rejected: 'bad', row: i + 1 };
+    for (let i = 0; i < 5000; i++)
+      yield { kind: 'pair' as const, prompt: `p${i}`, chosen: 'good', rejected: 'bad', row: i + 1 };
   }
   const ref = await writeJsonl(store, u('data', 'pairs.jsonl'), rows(), { producer: { runId: run, stepId: 'data' } });
   assert.equal(ref.rows, 5000);
@@ -222,12 +259,23 @@ test('datasets: writeJsonl streams records into an artifact; readJsonl validates
   }
   assert.equal(n, 5000);
   assert.equal(ds.report.format, 'pairs');
-  const bad = await store.put(u('data', 'bad.jsonl'), Buffer.from('{"prompt":"p","chosen":"c","rejected":"r"}\n{"prompt":"p","chosen":"c","rejected":1}\n'), { kind: 'dataset' });
-  await assert.rejects(collect(await readJsonl(store, bad.uri)), (e: unknown) => e instanceof DatasetRowError && e.row === 2 && e.message.includes(bad.uri));
+  const bad = await store.put(
+    u('data', 'bad.jsonl'),
+    Buffer.from('{"prompt":"p","chosen":"c","rejected":"r"}\n{"prompt":"p","chosen":"c","rejected":1}\n'),
+    { kind: 'dataset' },
+  );
+  await assert.rejects(
+    collect(await readJsonl(store, bad.uri)),
+    (e: unknown) => e instanceof DatasetRowError && e.row === 2 && e.message.includes(bad.uri),
+  );
 });
 
 test('S3 errors never leak credentials', async () => {
-  const wrong = new ArtifactStore({ ...store.config.toJSON(), accessKey: store.config.accessKey, secretKey: 'wrong-secret-zz9' } as never);
+  const wrong = new ArtifactStore({
+    ...store.config.toJSON(),
+    accessKey: store.config.accessKey,
+    secretKey: 'wrong-secret-zz9',
+  } as never);
   const err = await wrong.readBytes(u('s', 'small.txt')).then(
     () => null,
     (e: unknown) => e as Error,

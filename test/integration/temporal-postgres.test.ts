@@ -33,7 +33,18 @@ async function freePorts(): Promise<{ temporal: number; pg: number }> {
   for (let i = 0; i < 100; i++) {
     // <= 32767 - 200: the server stores membership ports (base+100..) in a SMALLINT column.
     const base = 20000 + Math.floor(Math.random() * 12000);
-    const ports = [base, base + 1, base + 2, base + 3, base + 10, base + 100, base + 101, base + 102, base + 103, base + 200];
+    const ports = [
+      base,
+      base + 1,
+      base + 2,
+      base + 3,
+      base + 10,
+      base + 100,
+      base + 101,
+      base + 102,
+      base + 103,
+      base + 200,
+    ];
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return { temporal: base, pg: base + 200 };
   }
   throw new Error('no free ports for the Postgres-backed Temporal');
@@ -59,7 +70,13 @@ function runScript(name: string, env: NodeJS.ProcessEnv, args: string[] = []): P
 }
 
 function temporalCli(args: string[]): Promise<Result> {
-  const bin = process.env.BPOFLOW_TEMPORAL_BIN ?? join(process.env.BPOFLOW_TOOLS ?? join(homedir(), '.cache/bpoflow/tools'), `temporal-${readVersions().TEMPORAL_CLI_VERSION}`, 'temporal');
+  const bin =
+    process.env.BPOFLOW_TEMPORAL_BIN ??
+    join(
+      process.env.BPOFLOW_TOOLS ?? join(homedir(), '.cache/bpoflow/tools'),
+      `temporal-${readVersions().TEMPORAL_CLI_VERSION}`,
+      'temporal',
+    );
   return new Promise((resolve) => {
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -89,7 +106,9 @@ describe('temporal-postgres: a pipeline on the Temporal server backed by Postgre
     // The suite runs inside test/run.ts's stack: drop its Temporal/S3/catalog settings so the
     // scripts use their own (the Postgres-backed server and a private S3).
     env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|BPOFLOW_S3_|BPOFLOW_UI_URL$|BPOFLOW_CATALOG_PATH$|BPOFLOW_KIND_MODULES$)/.test(k)),
+      Object.entries(process.env).filter(
+        ([k]) => !/^(TEMPORAL_|BPOFLOW_S3_|BPOFLOW_UI_URL$|BPOFLOW_CATALOG_PATH$|BPOFLOW_KIND_MODULES$)/.test(k),
+      ),
     );
     Object.assign(env, {
       BPOFLOW_HOME: home,
@@ -111,7 +130,16 @@ describe('temporal-postgres: a pipeline on the Temporal server backed by Postgre
     assert.equal(m[2], 'COMPLETED');
 
     // Independently of the script: the run is in the Postgres-backed server's visibility store.
-    const list = await temporalCli(['workflow', 'list', '--address', address, '-n', 'default', '--query', `WorkflowId = '${runId}'`]);
+    const list = await temporalCli([
+      'workflow',
+      'list',
+      '--address',
+      address,
+      '-n',
+      'default',
+      '--query',
+      `WorkflowId = '${runId}'`,
+    ]);
     assert.equal(list.code, 0, list.out);
     const line = list.out.split('\n').find((l) => l.includes(runId));
     assert.ok(line, `temporal workflow list has no ${runId}:\n${list.out}`);

@@ -42,12 +42,43 @@ function openssl(args: string[]): void {
 /** A CA, a server cert (localhost, 127.0.0.1) and a client cert, all EC P-256, valid for a day. */
 function makeCertificates(): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=bpoflow test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=bpoflow test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const leaf = (name: string, cn: string, ext: string) => {
     writeFileSync(pem(`${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n${ext}\n`);
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    ]);
   };
   leaf('server', 'localhost', 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1');
   leaf('client', 'bpoflow-worker', 'extendedKeyUsage=clientAuth');
@@ -120,22 +151,41 @@ describe('Temporal over TLS', () => {
     };
     const worker = await startWorker(['--queues', 'tls'], env);
     workers.push(worker);
-    assert.match(worker.output(), new RegExp(`127\\.0\\.0\\.1:${serverTls.port}/default \\(TLS\\)`), 'the worker logs its TLS target');
+    assert.match(
+      worker.output(),
+      new RegExp(`127\\.0\\.0\\.1:${serverTls.port}/default \\(TLS\\)`),
+      'the worker logs its TLS target',
+    );
     const { status } = await runOverTls(env);
     assert.equal(status.state, 'succeeded');
     assert.equal(status.outputs?.lines, 12);
-    assert.equal(String(status.outputs?.worker).split(':').at(-1), String(worker.proc.pid), 'the shards ran on the TLS worker');
+    assert.equal(
+      String(status.outputs?.worker).split(':').at(-1),
+      String(worker.proc.pid),
+      'the shards ran on the TLS worker',
+    );
     assert.ok(serverTls.sessions >= 2, `worker and client should each hold a TLS session, saw ${serverTls.sessions}`);
     console.log(`server TLS: pipeline succeeded over 127.0.0.1:${serverTls.port}; ${serverTls.sessions} TLS sessions`);
   });
 
   test('without the CA: the worker fails with a certificate error, `bpoflow run` fails', async () => {
-    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${serverTls.port}`, TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: 'localhost' };
-    const [worker, run] = await Promise.all([bpoflow(['worker', '--queues', 'tls'], env), bpoflow(['run', fixture], env)]);
+    const env = {
+      TEMPORAL_ADDRESS: `127.0.0.1:${serverTls.port}`,
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_TLS_SERVER_NAME: 'localhost',
+    };
+    const [worker, run] = await Promise.all([
+      bpoflow(['worker', '--queues', 'tls'], env),
+      bpoflow(['run', fixture], env),
+    ]);
     console.log(`no CA: worker exit ${worker.code}: ${worker.stderr.trim().split('\n').at(-1)}`);
     console.log(`no CA: run exit ${run.code}: ${run.stderr.trim().split('\n').at(-1)}`);
     assert.equal(worker.code, 1);
-    assert.match(worker.stderr, /certificate|UnknownIssuer|unknown ?issuer/i, 'the worker names the certificate problem');
+    assert.match(
+      worker.stderr,
+      /certificate|UnknownIssuer|unknown ?issuer/i,
+      'the worker names the certificate problem',
+    );
     assert.doesNotMatch(worker.stderr, /worker ready/);
     // The TS client (grpc-js) reports only "Failed to connect before the deadline" here; the
     // handshake failure itself shows on the terminator's side.
@@ -165,14 +215,23 @@ describe('Temporal over TLS', () => {
       ].join('\n'),
     );
     // No TEMPORAL_ADDRESS/NAMESPACE: they would override the profile (spawn drops undefined values).
-    const env = { TEMPORAL_ADDRESS: undefined, TEMPORAL_NAMESPACE: undefined, TEMPORAL_CONFIG_FILE: config, TEMPORAL_PROFILE: 'staging' };
+    const env = {
+      TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_NAMESPACE: undefined,
+      TEMPORAL_CONFIG_FILE: config,
+      TEMPORAL_PROFILE: 'staging',
+    };
     // The TLS worker of the first test also serves `tls`: stop it so this one must run the shards.
     await Promise.all(workers.splice(0).map((w) => w.stop()));
     const worker = await startWorker(['--queues', 'tls'], env);
     workers.push(worker);
     const { status } = await runOverTls(env);
     assert.equal(status.state, 'succeeded');
-    assert.equal(String(status.outputs?.worker).split(':').at(-1), String(worker.proc.pid), 'the shards ran on the mTLS worker');
+    assert.equal(
+      String(status.outputs?.worker).split(':').at(-1),
+      String(worker.proc.pid),
+      'the shards ran on the mTLS worker',
+    );
     assert.ok(mutualTls.sessions >= 2, `saw ${mutualTls.sessions} mTLS sessions`);
 
     const noClientCert = await bpoflow(['run', fixture], {
@@ -184,7 +243,12 @@ describe('Temporal over TLS', () => {
       TEMPORAL_TLS_SERVER_NAME: 'localhost',
     });
     assert.notEqual(noClientCert.code, 0, 'the mTLS endpoint must refuse a client without a certificate');
-    assert.ok(mutualTls.refused.some((m) => /certificate/i.test(m)), `the terminator should log a refused handshake: ${mutualTls.refused}`);
-    console.log(`mTLS profile: pipeline succeeded; without a client cert: exit ${noClientCert.code}: ${noClientCert.stderr.trim().split('\n').at(-1)}`);
+    assert.ok(
+      mutualTls.refused.some((m) => /certificate/i.test(m)),
+      `the terminator should log a refused handshake: ${mutualTls.refused}`,
+    );
+    console.log(
+      `mTLS profile: pipeline succeeded; without a client cert: exit ${noClientCert.code}: ${noClientCert.stderr.trim().split('\n').at(-1)}`,
+    );
   });
 });

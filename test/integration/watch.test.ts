@@ -17,13 +17,16 @@ import { finish, startPipeline, testClient } from '../helpers/runs.js';
 
 const root = packageRoot();
 // test.train@v1's catalog entry lives with these fixtures (the worker serves the test kinds: test/kinds/).
-process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')].filter(Boolean).join(':');
+process.env.BPOFLOW_CATALOG_PATH = [process.env.BPOFLOW_CATALOG_PATH, join(root, 'test', 'fixtures', 'report', 'steps')]
+  .filter(Boolean)
+  .join(':');
 const pipeline = join(root, 'test', 'fixtures', 'report', 'train-only.yaml');
 const socket = `bpoflow-watch-${process.pid}`;
 const UI = 'http://ui.test:8233';
 let worker: WorkerHandle;
 
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env: { ...process.env, BPOFLOW_UI_URL: UI } });
+const tmux = (...args: string[]) =>
+  execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env: { ...process.env, BPOFLOW_UI_URL: UI } });
 const screen = () => tmux('capture-pane', '-p', '-t', 'watch');
 
 async function waitForScreen(what: string, ok: (s: string) => boolean, timeoutMs = 60_000): Promise<string> {
@@ -53,13 +56,27 @@ after(async () => {
 describe('watching a run', () => {
   test('bpoflow watch draws steps and a training progress bar in a terminal', async () => {
     // Meanwhile, off a TTY, `run --wait` prints plain lines (same view, other renderer).
-    const plain = bpoflow(['run', pipeline, '--wait', '--set', 'steps=8', '--set', 'sleepMs=400'], { BPOFLOW_UI_URL: UI });
+    const plain = bpoflow(['run', pipeline, '--wait', '--set', 'steps=8', '--set', 'sleepMs=400'], {
+      BPOFLOW_UI_URL: UI,
+    });
 
     const handle = await startPipeline(pipeline, ['steps=40', 'sleepMs=250']);
     const run = handle.workflowId;
-    tmux('new-session', '-d', '-s', 'watch', '-x', '160', '-y', '40', `node ${bpoflowBin()} watch ${run}; echo WATCH-EXIT=$?; sleep 300`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'watch',
+      '-x',
+      '160',
+      '-y',
+      '40',
+      `node ${bpoflowBin()} watch ${run}; echo WATCH-EXIT=$?; sleep 300`,
+    );
 
-    const live = await waitForScreen('a progress bar for the training step', (s) => /train .*running.*\[█+░*\].*\/40 steps.*steps\/s.*ETA.*loss \d/.test(s));
+    const live = await waitForScreen('a progress bar for the training step', (s) =>
+      /train .*running.*\[█+░*\].*\/40 steps.*steps\/s.*ETA.*loss \d/.test(s),
+    );
     console.log(`watch, mid-run:\n${live}`);
     assert.match(live, new RegExp(`run ${run}\\s+running`));
     assert.match(live, new RegExp(`ui  ${UI}/namespaces/default/workflows/${run}`));
@@ -75,7 +92,12 @@ describe('watching a run', () => {
     const { status } = await finish(handle);
     assert.equal(status.state, 'succeeded');
     const train = status.steps.find((s) => s.id === 'train')!;
-    assert.ok(train.metrics && typeof train.metrics.loss === 'number' && typeof train.metrics['rewards/accuracies'] === 'number', `final metrics in the status query: ${JSON.stringify(train.metrics)}`);
+    assert.ok(
+      train.metrics &&
+        typeof train.metrics.loss === 'number' &&
+        typeof train.metrics['rewards/accuracies'] === 'number',
+      `final metrics in the status query: ${JSON.stringify(train.metrics)}`,
+    );
     const rows = parseMetrics((await ArtifactStore.fromEnv().readBytes(String(train.outputs?.metrics))).toString());
     assert.equal(rows.length, 40);
     assert.ok(rows[0]!.loss! > rows[39]!.loss!, 'loss decreases');
@@ -101,8 +123,16 @@ describe('watching a run', () => {
     assert.match(logs.stdout, /INFO {2}\[train#1\] step started/);
     assert.match(logs.stdout, /INFO {2}\[train#1\] step finished/);
     const json = await bpoflow(['logs', handle.workflowId, '--format', 'json']);
-    const records = json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(records.every((r) => r.run === handle.workflowId && typeof r.step === 'string' && r.attempt === 1 && typeof r.level === 'string'));
+    const records = json.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      records.every(
+        (r) =>
+          r.run === handle.workflowId && typeof r.step === 'string' && r.attempt === 1 && typeof r.level === 'string',
+      ),
+    );
     const st = await bpoflow(['status', handle.workflowId], { BPOFLOW_UI_URL: UI });
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /✓ train .*loss \d/);
@@ -117,7 +147,9 @@ describe('watching a run', () => {
     assert.equal(await desc.staticSummary(), 'train: test.train@v1');
     assert.match((await desc.staticDetails()) ?? '', /\*\*train\*\* runs `test\.train@v1` on queue `cpu`/);
     const history = await child.fetchHistory();
-    const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStep');
+    const scheduled = (history.events ?? []).find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStep',
+    );
     const summary = scheduled?.userMetadata?.summary;
     assert.ok(summary?.data, 'runStep carries a summary');
     assert.match(Buffer.from(summary.data).toString(), /train \(test\.train@v1\)/);

@@ -19,7 +19,10 @@ test('errors keep their name, message, code and cause across the process boundar
   assert.equal(bad.message, 's3://b/x.jsonl: row 3: no prompt');
   assert.ok(!(bad instanceof ApplicationFailure));
 
-  const s3 = Object.assign(new Error('connect ECONNREFUSED', { cause: new TypeError('socket') }), { code: 'ECONNREFUSED', name: 'StoreUnavailable' });
+  const s3 = Object.assign(new Error('connect ECONNREFUSED', { cause: new TypeError('socket') }), {
+    code: 'ECONNREFUSED',
+    name: 'StoreUnavailable',
+  });
   const back = roundTrip(s3) as Error & { code?: string };
   assert.equal(back.name, 'StoreUnavailable');
   assert.equal(back.code, 'ECONNREFUSED');
@@ -55,11 +58,17 @@ test('trainingIndices is the order the training loop reads, across epochs', asyn
   assert.deepEqual(firstUses([3, 1, 3, 2, 1]), [3, 1, 2]);
   // The lazy token count agrees with the array form.
   const lengths = [1, 10, 100, 1000, 10000];
-  assert.deepEqual(tokensForSteps((i) => lengths[i]!, 7, 4, 3, N), tokensForSteps(lengths, 7, 4, 3));
+  assert.deepEqual(
+    tokensForSteps((i) => lengths[i]!, 7, 4, 3, N),
+    tokensForSteps(lengths, 7, 4, 3),
+  );
 });
 
 test('telemetry text: backend and peak memory', () => {
   assert.equal(telemetryText(undefined), '');
   assert.equal(telemetryText({ backend: 'wasm', pid: 1, rssMb: 200, peakRssMb: 312.4 }), 'wasm 312MB');
-  assert.equal(telemetryText({ backend: 'tensorflow', pid: 1, rssMb: 900, peakRssMb: 2048, gpuMemoryMb: 512 }), 'tensorflow 2.0GB gpu 512MB');
+  assert.equal(
+    telemetryText({ backend: 'tensorflow', pid: 1, rssMb: 900, peakRssMb: 2048, gpuMemoryMb: 512 }),
+    'tensorflow 2.0GB gpu 512MB',
+  );
 });

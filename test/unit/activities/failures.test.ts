@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isNonRetryableError } from '../../../activities/failures.js';
 import { BadInput } from '../../../activities/step-kind.js';
-import { ArtifactIntegrityError, ArtifactNotFoundError, BucketNotFoundError, ManifestError, StoreUnavailableError } from '../../../store/artifacts.js';
+import {
+  ArtifactIntegrityError,
+  ArtifactNotFoundError,
+  BucketNotFoundError,
+  ManifestError,
+  StoreUnavailableError,
+} from '../../../store/artifacts.js';
 import { StoreConfigError } from '../../../store/config.js';
 import { DatasetRowError } from '../../../formats/index.js';
 import { InvalidUriError, UnsafeKeyError } from '../../../store/keys.js';
@@ -22,7 +28,12 @@ test('bad input, missing objects and buckets are not retried; S3 outages and int
   ]) {
     assert.equal(isNonRetryableError(e), true, e.name);
   }
-  for (const e of [new StoreUnavailableError('down', 'ECONNREFUSED', 's3://b/x', 40), new ArtifactIntegrityError('s3://b/x', 'short'), new Error('boom'), new TypeError('t')]) {
+  for (const e of [
+    new StoreUnavailableError('down', 'ECONNREFUSED', 's3://b/x', 40),
+    new ArtifactIntegrityError('s3://b/x', 'short'),
+    new Error('boom'),
+    new TypeError('t'),
+  ]) {
     assert.equal(isNonRetryableError(e), false, e.name);
   }
 });

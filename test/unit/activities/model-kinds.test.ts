@@ -11,15 +11,36 @@ import { loadCatalog } from '../../../spec/catalog.js';
 import type { DatasetRecord } from '../../../formats/index.js';
 
 test('chat template', () => {
-  assert.equal(renderChat([{ role: 'system', content: 'S' }, { role: 'user', content: 'hi' }]), 'System: S\nUser: hi\nAssistant: ');
+  assert.equal(
+    renderChat([
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'hi' },
+    ]),
+    'System: S\nUser: hi\nAssistant: ',
+  );
   assert.equal(renderChat([{ role: 'user', content: 'hi' }], false), 'User: hi\n');
 });
 
 test('records become prompts, pairs and SFT examples', () => {
   const recs: DatasetRecord[] = [
     { kind: 'pair', prompt: '1+1=', chosen: '2', rejected: '3', row: 1 },
-    { kind: 'pair', prompt: [{ role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'hello' }], rejected: [{ role: 'assistant', content: 'go' }], row: 2 },
-    { kind: 'multi', prompt: 'p', responses: [{ text: 'a', score: 1 }, { text: 'b', score: 3 }, { text: 'c', score: 2 }], row: 3 },
+    {
+      kind: 'pair',
+      prompt: [{ role: 'user', content: 'hi' }],
+      chosen: [{ role: 'assistant', content: 'hello' }],
+      rejected: [{ role: 'assistant', content: 'go' }],
+      row: 2,
+    },
+    {
+      kind: 'multi',
+      prompt: 'p',
+      responses: [
+        { text: 'a', score: 1 },
+        { text: 'b', score: 3 },
+        { text: 'c', score: 2 },
+      ],
+      row: 3,
+    },
   ];
   assert.deepEqual(toPairs(recs, 'x'), [
     { prompt: '1+1=', chosen: '2', rejected: '3' },
@@ -27,10 +48,26 @@ test('records become prompts, pairs and SFT examples', () => {
     { prompt: 'User: hi\nAssistant: ', chosen: 'hello', rejected: 'go', messages: [{ role: 'user', content: 'hi' }] },
     { prompt: 'p', chosen: 'b', rejected: 'a' },
   ]);
-  const chat: DatasetRecord = { kind: 'chat', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a1' }, { role: 'user', content: 'q2' }, { role: 'assistant', content: 'a2' }], row: 4 };
+  const chat: DatasetRecord = {
+    kind: 'chat',
+    messages: [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'a1' },
+      { role: 'user', content: 'q2' },
+      { role: 'assistant', content: 'a2' },
+    ],
+    row: 4,
+  };
   assert.deepEqual(toSftExamples([...recs, chat], 'x'), [
     { prompt: '1+1=', response: '2' },
-    { prompt: 'User: hi\nAssistant: ', response: 'hello', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] },
+    {
+      prompt: 'User: hi\nAssistant: ',
+      response: 'hello',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+      ],
+    },
     { prompt: 'p', response: 'b' },
     { prompt: 'User: q\nAssistant: a1\nUser: q2\nAssistant: ', response: 'a2', messages: chat.messages },
   ]);
@@ -41,10 +78,20 @@ test('records become prompts, pairs and SFT examples', () => {
 test('split by prompt: deterministic, seed-dependent, close to the fractions', () => {
   const prompts = Array.from({ length: 2000 }, (_, i) => `prompt ${i}`);
   const a = prompts.map((p) => splitOf(p, 0, 0.8, 0.1));
-  assert.deepEqual(prompts.map((p) => splitOf(p, 0, 0.8, 0.1)), a);
-  assert.notDeepEqual(prompts.map((p) => splitOf(p, 1, 0.8, 0.1)), a);
+  assert.deepEqual(
+    prompts.map((p) => splitOf(p, 0, 0.8, 0.1)),
+    a,
+  );
+  assert.notDeepEqual(
+    prompts.map((p) => splitOf(p, 1, 0.8, 0.1)),
+    a,
+  );
   const frac = (s: string) => a.filter((x) => x === s).length / a.length;
-  assert.ok(Math.abs(frac('train') - 0.8) < 0.04 && Math.abs(frac('validation') - 0.1) < 0.03 && Math.abs(frac('test') - 0.1) < 0.03);
+  assert.ok(
+    Math.abs(frac('train') - 0.8) < 0.04 &&
+      Math.abs(frac('validation') - 0.1) < 0.03 &&
+      Math.abs(frac('test') - 0.1) < 0.03,
+  );
   const u = hashUnit('x', 0);
   assert.ok(u >= 0 && u < 1);
 });
@@ -70,7 +117,15 @@ test('promotion decisions', () => {
 
 test('the catalog entries of the model kinds compile and fill defaults', () => {
   const catalog = loadCatalog();
-  for (const id of ['dataset.import', 'dataset.split', 'model.sft', 'bpo.train', 'eval.preference', 'eval.generate', 'model.promote']) {
+  for (const id of [
+    'dataset.import',
+    'dataset.split',
+    'model.sft',
+    'bpo.train',
+    'eval.preference',
+    'eval.generate',
+    'model.promote',
+  ]) {
     assert.ok(catalog.get(id, 'v1'), `${id}@v1 is in the catalog`);
   }
   const k = catalog.get('bpo.train', 'v1')!;

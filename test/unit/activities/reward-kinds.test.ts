@@ -19,17 +19,43 @@ test('model.reward and eval.reward are registered and their catalog entries fill
   assert.equal(args.batchSize, 8);
   assert.equal(args.learningRate, 0.0001);
   assert.equal(catalog.argsValidator(rm)({ data: 's3://b/d' }), false, 'a backbone (init or model) is required');
-  assert.equal(catalog.argsValidator(rm)({ data: 's3://b/d', format: 'chat', init: {} }), false, 'chat rows are not pairs');
+  assert.equal(
+    catalog.argsValidator(rm)({ data: 's3://b/d', format: 'chat', init: {} }),
+    false,
+    'chat rows are not pairs',
+  );
   const ev = catalog.get('eval.reward', 'v1')!;
   assert.ok(catalog.argsValidator(ev)({ data: 's3://b/d', model: 'channel://rm' }));
   const aug = catalog.get('bpo.augment', 'v1')!;
-  assert.ok(catalog.argsValidator(aug)({ prompts: 's3://b/p', generator: { type: 'policy', model: 's3://b/m' }, reward: { type: 'reward-model', model: 's3://b/rm', batchSize: 8 } }));
+  assert.ok(
+    catalog.argsValidator(aug)({
+      prompts: 's3://b/p',
+      generator: { type: 'policy', model: 's3://b/m' },
+      reward: { type: 'reward-model', model: 's3://b/rm', batchSize: 8 },
+    }),
+  );
 });
 
 test('reward: { type: reward-model } parses, and bad ones say what is wrong', () => {
-  assert.deepEqual(parseRewardSpec({ type: 'reward-model', model: 's3://b/rm' }), { type: 'reward-model', model: 's3://b/rm' });
-  assert.deepEqual(parseRewardSpec({ type: 'reward-model', model: 's3://b/rm', batchSize: 4 }), { type: 'reward-model', model: 's3://b/rm', batchSize: 4 });
-  assert.throws(() => parseRewardSpec({ type: 'reward-model' }), (e: Error) => e instanceof BadInput && /reward.model must be the URI of a reward model/.test(e.message));
-  assert.throws(() => parseRewardSpec({ type: 'reward-model', model: 's3://b/rm', batchSize: 0 }), /reward.batchSize must be a positive integer, got 0/);
-  assert.throws(() => parseRewardSpec({ type: 'rm' }), /reward.type must be verifier, reward-model, model or judge, got "rm"/);
+  assert.deepEqual(parseRewardSpec({ type: 'reward-model', model: 's3://b/rm' }), {
+    type: 'reward-model',
+    model: 's3://b/rm',
+  });
+  assert.deepEqual(parseRewardSpec({ type: 'reward-model', model: 's3://b/rm', batchSize: 4 }), {
+    type: 'reward-model',
+    model: 's3://b/rm',
+    batchSize: 4,
+  });
+  assert.throws(
+    () => parseRewardSpec({ type: 'reward-model' }),
+    (e: Error) => e instanceof BadInput && /reward.model must be the URI of a reward model/.test(e.message),
+  );
+  assert.throws(
+    () => parseRewardSpec({ type: 'reward-model', model: 's3://b/rm', batchSize: 0 }),
+    /reward.batchSize must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => parseRewardSpec({ type: 'rm' }),
+    /reward.type must be verifier, reward-model, model or judge, got "rm"/,
+  );
 });

@@ -45,7 +45,8 @@ describe('k-means++', () => {
   test('recovers well-separated clusters exactly', () => {
     const r = kmeans(pts, { k: 4, seed: 7 });
     // Points i and j (same blob ⇔ same index mod 4) share a cluster iff they share a blob.
-    for (let i = 0; i < pts.length; i++) for (let j = 0; j < 8; j++) assert.equal(r.assign[i] === r.assign[j], i % 4 === j % 4, `points ${i}, ${j}`);
+    for (let i = 0; i < pts.length; i++)
+      for (let j = 0; j < 8; j++) assert.equal(r.assign[i] === r.assign[j], i % 4 === j % 4, `points ${i}, ${j}`);
     for (const c of r.centroids) assert.ok(centres.some((m) => Math.hypot(...m.map((x, d) => x - c[d]!)) < 0.1));
     assert.ok(r.inertia < pts.length * 3 * 0.05 ** 2 * 2);
   });
@@ -54,7 +55,10 @@ describe('k-means++', () => {
     const a = kmeans(pts, { k: 4, seed: 11 });
     const b = kmeans(pts, { k: 4, seed: 11 });
     assert.deepEqual(a.assign, b.assign);
-    assert.deepEqual(a.centroids.map((c) => [...c]), b.centroids.map((c) => [...c]));
+    assert.deepEqual(
+      a.centroids.map((c) => [...c]),
+      b.centroids.map((c) => [...c]),
+    );
     const noisy = blobs(5, [[0, 0]], 60, 1);
     const c1 = kmeans(noisy, { k: 5, seed: 1, maxIter: 1 });
     const c2 = kmeans(noisy, { k: 5, seed: 2, maxIter: 1 });
@@ -62,7 +66,14 @@ describe('k-means++', () => {
   });
 
   test('caps k at the number of points and handles duplicates', () => {
-    const r = kmeans([[1, 1], [1, 1], [1, 1]], { k: 10, seed: 0 });
+    const r = kmeans(
+      [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+      { k: 10, seed: 0 },
+    );
     assert.equal(r.k, 3);
     assert.equal(r.assign.length, 3);
     assert.ok(r.dist2.every((d) => d === 0));
@@ -138,19 +149,49 @@ describe('Adam preconditioning', () => {
 describe('informativeness and usefulness', () => {
   test('on constructed vectors', () => {
     const pts = [normalize([1, 0]), normalize([1, 0.2]), normalize([0, 1])];
-    const inf = informativeness(pts, [0, 0, 1], [[1, 0.1], [0, 1]]);
+    const inf = informativeness(
+      pts,
+      [0, 0, 1],
+      [
+        [1, 0.1],
+        [0, 1],
+      ],
+    );
     assert.ok(inf[0]! > 0.99 && inf[1]! > 0.99 && Math.abs(inf[2]! - 1) < 1e-6);
     const farther = informativeness([normalize([1, 1])], [0], [[1, 0]]);
     assert.ok(Math.abs(farther[0]! - Math.SQRT1_2) < 1e-6);
-    const dir = optimizationDirection([[1, 0], [1, 0], [0, 2]]);
+    const dir = optimizationDirection([
+      [1, 0],
+      [1, 0],
+      [0, 2],
+    ]);
     assert.ok(Math.abs(norm(dir) - 1) < 1e-6);
-    const use = usefulness([[1, 0], [-1, 0], [0, 1]], [1, 0]);
-    assert.deepEqual(use.map((u) => Math.round(u * 1e6) / 1e6), [1, -1, 0]);
+    const use = usefulness(
+      [
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+      ],
+      [1, 0],
+    );
+    assert.deepEqual(
+      use.map((u) => Math.round(u * 1e6) / 1e6),
+      [1, -1, 0],
+    );
     const s = pairScores([0.5, 0.5], [1, -1], { informativeness: 1, usefulness: 2, useUsefulness: true });
     assert.deepEqual(s, [2.5, -1.5]);
-    assert.deepEqual(pairScores([0.5, 0.5], [1, -1], { informativeness: 1, usefulness: 2, useUsefulness: false }), [0.5, 0.5]);
+    assert.deepEqual(
+      pairScores([0.5, 0.5], [1, -1], { informativeness: 1, usefulness: 2, useUsefulness: false }),
+      [0.5, 0.5],
+    );
     const ps = promptScores(['a', 'b', 'a'], [1, 5, 3]);
-    assert.deepEqual([...ps.entries()].map(([k, v]) => [k, v.score, v.pairs]), [['a', 2, [0, 2]], ['b', 5, [1]]]);
+    assert.deepEqual(
+      [...ps.entries()].map(([k, v]) => [k, v.score, v.pairs]),
+      [
+        ['a', 2, [0, 2]],
+        ['b', 5, [1]],
+      ],
+    );
     assert.equal(promptScores(['a', 'a'], [1, 3], 'max').get('a')!.score, 3);
   });
 
@@ -158,25 +199,55 @@ describe('informativeness and usefulness', () => {
     const pts = [normalize([1, 0]), normalize([1, 0.5]), normalize([1, -0.1])];
     const centroid = informativeness(pts, [0, 0, 0], [[1, 0]]);
     const distance = informativeness(pts, [0, 0, 0], [[1, 0]], 'distance');
-    assert.deepEqual(distance.map((d, i) => Math.round((d + centroid[i]!) * 1e6) / 1e6), [1, 1, 1]);
+    assert.deepEqual(
+      distance.map((d, i) => Math.round((d + centroid[i]!) * 1e6) / 1e6),
+      [1, 1, 1],
+    );
     assert.equal(distance.indexOf(Math.max(...distance)), 1);
     assert.equal(centroid.indexOf(Math.max(...centroid)), 0);
   });
 
   test('gradient magnitude: z-scores of log-norms, 0 when all equal, weighted into the pair score', () => {
     const z = magnitudeScores([1, Math.E, Math.E ** 2]);
-    assert.deepEqual(z.map((x) => Math.round(x * 1e6) / 1e6), [-1.224745, 0, 1.224745]);
+    assert.deepEqual(
+      z.map((x) => Math.round(x * 1e6) / 1e6),
+      [-1.224745, 0, 1.224745],
+    );
     assert.deepEqual(magnitudeScores([2, 2, 2]), [0, 0, 0]);
-    const s = pairScores([0, 0, 0], undefined, { informativeness: 1, usefulness: 1, useUsefulness: false, magnitude: 0.5 }, z);
-    assert.deepEqual(s.map((x) => Math.round(x * 1e6) / 1e6), [-0.612372, 0, 0.612372]);
+    const s = pairScores(
+      [0, 0, 0],
+      undefined,
+      { informativeness: 1, usefulness: 1, useUsefulness: false, magnitude: 0.5 },
+      z,
+    );
+    assert.deepEqual(
+      s.map((x) => Math.round(x * 1e6) / 1e6),
+      [-0.612372, 0, 0.612372],
+    );
   });
 
   test('group usefulness: each point against its own group direction, the overall one as fallback', () => {
-    const targets = [[1, 0], [1, 0.1], [0, 1]];
-    const use = groupUsefulness([[1, 0], [1, 0], [0, 1]], ['a', 'b', 'z'], targets, ['a', 'a', 'b']);
+    const targets = [
+      [1, 0],
+      [1, 0.1],
+      [0, 1],
+    ];
+    const use = groupUsefulness(
+      [
+        [1, 0],
+        [1, 0],
+        [0, 1],
+      ],
+      ['a', 'b', 'z'],
+      targets,
+      ['a', 'a', 'b'],
+    );
     assert.ok(use[0]! > 0.99, 'a against the a direction');
     assert.ok(Math.abs(use[1]!) < 1e-6, 'b against the b direction ([0, 1])');
-    assert.ok(Math.abs(use[2]! - cosine([0, 1], optimizationDirection(targets))) < 1e-6, 'no z targets: overall direction');
+    assert.ok(
+      Math.abs(use[2]! - cosine([0, 1], optimizationDirection(targets))) < 1e-6,
+      'no z targets: overall direction',
+    );
     assert.equal(groupOf(/^(\S+)\s/, 'sort abc='), 'sort');
     assert.equal(groupOf(/\d+/, 'add 12+3='), '12');
     assert.equal(groupOf(/^x/, 'copy a='), '');
@@ -195,8 +266,17 @@ describe('allocation', () => {
       const sumHi = hi.reduce((a, b) => a + b, 0);
       const budget = sumLo + Math.floor(rng.next() * (sumHi - sumLo + 3));
       const d = allocate({ weights, lo, hi, budget });
-      d.forEach((x, i) => assert.ok(x >= lo[i]! && x <= hi[i]! && Number.isInteger(x), `trial ${trial} item ${i}: ${x} not in [${lo[i]}, ${hi[i]}]`));
-      assert.equal(d.reduce((a, b) => a + b, 0), Math.min(budget, sumHi), `trial ${trial}`);
+      d.forEach((x, i) =>
+        assert.ok(
+          x >= lo[i]! && x <= hi[i]! && Number.isInteger(x),
+          `trial ${trial} item ${i}: ${x} not in [${lo[i]}, ${hi[i]}]`,
+        ),
+      );
+      assert.equal(
+        d.reduce((a, b) => a + b, 0),
+        Math.min(budget, sumHi),
+        `trial ${trial}`,
+      );
     }
     assert.deepEqual(allocate({ weights: [1, 3], lo: [0, 0], hi: [10, 10], budget: 8 }), [2, 6]);
     assert.deepEqual(allocate({ weights: [1, 3], lo: [0, 0], hi: [10, 4], budget: 8 }), [4, 4]);
@@ -207,15 +287,35 @@ describe('allocation', () => {
   test('depth selection keeps the best-scoring pairs of each prompt', () => {
     const prompts = ['a', 'a', 'a', 'b', 'b', 'c'];
     const scores = [0.1, 0.9, 0.5, 0.3, 0.2, 1];
-    const r = depthSelection(prompts, scores, new Map([['a', 3], ['b', 1], ['c', 1]]), { budget: 4, minDepth: 1, maxDepth: 2 });
-    assert.deepEqual(r.prompts.map((p) => p.depth), [2, 1, 1]);
+    const r = depthSelection(
+      prompts,
+      scores,
+      new Map([
+        ['a', 3],
+        ['b', 1],
+        ['c', 1],
+      ]),
+      { budget: 4, minDepth: 1, maxDepth: 2 },
+    );
+    assert.deepEqual(
+      r.prompts.map((p) => p.depth),
+      [2, 1, 1],
+    );
     assert.deepEqual(r.keep, [1, 2, 3, 5]);
   });
 });
 
 describe('breadth selection and PCA', () => {
   test('select representatives per cluster, nearest first', () => {
-    const pts = blobs(8, [[0, 0], [10, 10]], 10, 0.5);
+    const pts = blobs(
+      8,
+      [
+        [0, 0],
+        [10, 10],
+      ],
+      10,
+      0.5,
+    );
     pts.push([0, 0]); // exactly the first blob's centre area
     const r = selectRepresentatives(pts, { k: 2, seed: 1, count: 4 });
     assert.equal(r.selected.length, 4);

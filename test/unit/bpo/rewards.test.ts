@@ -56,10 +56,22 @@ describe('pairs and uniform depth', () => {
   const r = (text: string, score: number) => ({ text, score });
   test('best-vs-worst and all-pairs with minGap', () => {
     const rs = [r('a', 0.5), r('b', 1), r('c', 0), r('a', 0.5), r('d', 0.5)];
-    assert.deepEqual(buildPairs(rs, 'best-vs-worst').map((p) => [p.chosen.text, p.rejected.text]), [['b', 'c']]);
+    assert.deepEqual(
+      buildPairs(rs, 'best-vs-worst').map((p) => [p.chosen.text, p.rejected.text]),
+      [['b', 'c']],
+    );
     const all = buildPairs(rs, 'all-pairs').map((p) => [p.chosen.text, p.rejected.text]);
-    assert.deepEqual(all, [['b', 'c'], ['b', 'a'], ['b', 'd'], ['a', 'c'], ['d', 'c']]);
-    assert.deepEqual(buildPairs(rs, 'all-pairs', 0.6).map((p) => [p.chosen.text, p.rejected.text]), [['b', 'c']]);
+    assert.deepEqual(all, [
+      ['b', 'c'],
+      ['b', 'a'],
+      ['b', 'd'],
+      ['a', 'c'],
+      ['d', 'c'],
+    ]);
+    assert.deepEqual(
+      buildPairs(rs, 'all-pairs', 0.6).map((p) => [p.chosen.text, p.rejected.text]),
+      [['b', 'c']],
+    );
     assert.equal(buildPairs([r('a', 1), r('b', 1)], 'best-vs-worst').length, 0);
     assert.equal(buildPairs(rs, 'all-pairs', 0, 2).length, 2);
   });

@@ -32,7 +32,12 @@ test('modelInit / modelInfo / modelGenerate on a local directory', async () => {
 test('GPT-2 BPE models save their tokenizer and generate text', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bpoflow-cli-'));
   try {
-    const init = await modelInit({ size: { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 64 }, tokenizer: 'gpt2', outDir: dir, seed: 1 });
+    const init = await modelInit({
+      size: { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 64 },
+      tokenizer: 'gpt2',
+      outDir: dir,
+      seed: 1,
+    });
     assert.equal(init.config.vocab_size, 50257);
     const info = await modelInfo(dir);
     assert.equal(info.tokenizer, 'gpt2');

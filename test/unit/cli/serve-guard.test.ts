@@ -9,20 +9,34 @@ import { checkApiKey, ConcurrencyGate, isLoopback, resolveServeApiKey } from '..
 import { redact } from '../../../activities/redact.js';
 
 test('loopback addresses', () => {
-  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) assert.equal(isLoopback(h), true, h);
-  for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.1', 'example.com', '128.0.0.1']) assert.equal(isLoopback(h), false, h);
+  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+    assert.equal(isLoopback(h), true, h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.1', 'example.com', '128.0.0.1'])
+    assert.equal(isLoopback(h), false, h);
 });
 
 test('the key: file first, then the environment; required beyond loopback; registered for redaction', () => {
   const dir = mkdtempSync(join(tmpdir(), 'serve-guard-'));
   const file = join(dir, 'key');
   writeFileSync(file, 'from-the-file-0123456789\nignored second line\n');
-  assert.equal(resolveServeApiKey({ host: '0.0.0.0', apiKeyFile: file }, { BPOFLOW_SERVE_API_KEY: 'from-the-env-0123456789' }), 'from-the-file-0123456789');
-  assert.equal(resolveServeApiKey({ host: '0.0.0.0' }, { BPOFLOW_SERVE_API_KEY: 'from-the-env-0123456789' }), 'from-the-env-0123456789');
+  assert.equal(
+    resolveServeApiKey({ host: '0.0.0.0', apiKeyFile: file }, { BPOFLOW_SERVE_API_KEY: 'from-the-env-0123456789' }),
+    'from-the-file-0123456789',
+  );
+  assert.equal(
+    resolveServeApiKey({ host: '0.0.0.0' }, { BPOFLOW_SERVE_API_KEY: 'from-the-env-0123456789' }),
+    'from-the-env-0123456789',
+  );
   assert.equal(resolveServeApiKey({ host: '127.0.0.1' }, {}), undefined);
-  assert.throws(() => resolveServeApiKey({ host: '0.0.0.0' }, {}), /refusing to serve on 0\.0\.0\.0 without an API key/);
+  assert.throws(
+    () => resolveServeApiKey({ host: '0.0.0.0' }, {}),
+    /refusing to serve on 0\.0\.0\.0 without an API key/,
+  );
   assert.throws(() => resolveServeApiKey({ host: '::' }, { BPOFLOW_SERVE_API_KEY: 'short' }), /at least 16 characters/);
-  assert.throws(() => resolveServeApiKey({ host: '0.0.0.0', apiKeyFile: join(dir, 'missing') }, {}), /--api-key-file .*missing: cannot read it \(ENOENT\)/);
+  assert.throws(
+    () => resolveServeApiKey({ host: '0.0.0.0', apiKeyFile: join(dir, 'missing') }, {}),
+    /--api-key-file .*missing: cannot read it \(ENOENT\)/,
+  );
   assert.equal(redact('key from-the-file-0123456789 seen'), 'key [REDACTED] seen');
 });
 

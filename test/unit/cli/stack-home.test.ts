@@ -24,8 +24,15 @@ test('the nearest .bpoflow/ folder at or above the current directory', () => {
 
 test('without one (a file named .bpoflow does not count), the user default, and it says why', () => {
   const r = resolveStackHome({ env, cwd: join(root, 'plain', 'x') });
-  assert.deepEqual(r, { home: join(root, 'state', 'bpoflow'), source: 'default', searchedFrom: join(root, 'plain', 'x') });
-  assert.equal(describeHome(r), `${join(root, 'state', 'bpoflow')} (the user default: no .bpoflow/ in ${join(root, 'plain', 'x')} or above)`);
+  assert.deepEqual(r, {
+    home: join(root, 'state', 'bpoflow'),
+    source: 'default',
+    searchedFrom: join(root, 'plain', 'x'),
+  });
+  assert.equal(
+    describeHome(r),
+    `${join(root, 'state', 'bpoflow')} (the user default: no .bpoflow/ in ${join(root, 'plain', 'x')} or above)`,
+  );
 });
 
 test('the user default is $XDG_STATE_HOME/bpoflow, else ~/.local/state/bpoflow (a relative XDG_STATE_HOME is ignored)', () => {
@@ -36,6 +43,12 @@ test('the user default is $XDG_STATE_HOME/bpoflow, else ~/.local/state/bpoflow (
 
 test('BPOFLOW_HOME beats the search, and --home beats both', () => {
   const cwd = join(root, 'project', 'a');
-  assert.deepEqual(resolveStackHome({ env: { ...env, BPOFLOW_HOME: 'rel/home' }, cwd }), { home: join(cwd, 'rel', 'home'), source: 'env' });
-  assert.deepEqual(resolveStackHome({ env: { ...env, BPOFLOW_HOME: '/elsewhere' }, cwd, flag: '../flagged' }), { home: join(root, 'project', 'flagged'), source: 'flag' });
+  assert.deepEqual(resolveStackHome({ env: { ...env, BPOFLOW_HOME: 'rel/home' }, cwd }), {
+    home: join(cwd, 'rel', 'home'),
+    source: 'env',
+  });
+  assert.deepEqual(resolveStackHome({ env: { ...env, BPOFLOW_HOME: '/elsewhere' }, cwd, flag: '../flagged' }), {
+    home: join(root, 'project', 'flagged'),
+    source: 'flag',
+  });
 });

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { collect, DatasetRowError, encodeJsonl, readDataset, splitHH, splitLines, type DatasetRecord } from '../../../formats/index.js';
+import {
+  collect,
+  DatasetRowError,
+  encodeJsonl,
+  readDataset,
+  splitHH,
+  splitLines,
+  type DatasetRecord,
+} from '../../../formats/index.js';
 
-const jsonl = (...rows: unknown[]): string => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+const jsonl = (...rows: unknown[]): string =>
+  rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
 /** A byte stream cut into awkward chunks (splits lines and multi-byte characters). */
 const stream = (text: string, chunk = 7): Readable => {
   const b = Buffer.from(text, 'utf8');
@@ -11,9 +20,15 @@ const stream = (text: string, chunk = 7): Readable => {
   for (let i = 0; i < b.length; i += chunk) parts.push(b.subarray(i, i + chunk));
   return Readable.from(parts);
 };
-const read = async (text: string, opts: Parameters<typeof readDataset>[1] = {}) => collect(readDataset(stream(text), opts));
+const read = async (text: string, opts: Parameters<typeof readDataset>[1] = {}) =>
+  collect(readDataset(stream(text), opts));
 
-async function expectRowError(text: string, row: number, reason: RegExp | string, opts: Parameters<typeof readDataset>[1] = {}): Promise<void> {
+async function expectRowError(
+  text: string,
+  row: number,
+  reason: RegExp | string,
+  opts: Parameters<typeof readDataset>[1] = {},
+): Promise<void> {
   await assert.rejects(read(text, { onError: 'fail', ...opts }), (e: unknown) => {
     assert.ok(e instanceof DatasetRowError, `expected DatasetRowError, got ${e}`);
     assert.equal(e.row, row);
@@ -31,7 +46,9 @@ test('splitLines handles CRLF, missing final newline, and chunk boundaries insid
 });
 
 test('TRL string pairs are detected and normalized', async () => {
-  const { records, report } = await read(jsonl({ prompt: 'Q1', chosen: 'good', rejected: 'bad' }, { prompt: 'Q2', chosen: 'yes', rejected: 'no' }));
+  const { records, report } = await read(
+    jsonl({ prompt: 'Q1', chosen: 'good', rejected: 'bad' }, { prompt: 'Q2', chosen: 'yes', rejected: 'no' }),
+  );
   assert.equal(report.format, 'pairs');
   assert.deepEqual(records[0], { kind: 'pair', prompt: 'Q1', chosen: 'good', rejected: 'bad', row: 1 });
   assert.equal(records.length, 2);
@@ -42,21 +59,53 @@ test('TRL conversational pairs (explicit and implicit prompt)', async () => {
   const user = { role: 'user', content: 'What is 2+2?' };
   const { records, report } = await read(
     jsonl(
-      { prompt: [user], chosen: [{ role: 'assistant', content: '4' }], rejected: [{ role: 'assistant', content: '5' }] },
-      { prompt: [user], chosen: [{ role: 'assistant', content: 'four' }], rejected: [{ role: 'assistant', content: 'five' }] },
+      {
+        prompt: [user],
+        chosen: [{ role: 'assistant', content: '4' }],
+        rejected: [{ role: 'assistant', content: '5' }],
+      },
+      {
+        prompt: [user],
+        chosen: [{ role: 'assistant', content: 'four' }],
+        rejected: [{ role: 'assistant', content: 'five' }],
+      },
     ),
   );
   assert.equal(report.format, 'pairs');
-  assert.deepEqual(records[0], { kind: 'pair', prompt: [user], chosen: [{ role: 'assistant', content: '4' }], rejected: [{ role: 'assistant', content: '5' }], row: 1 });
-  const implicit = await read(jsonl({ chosen: [user, { role: 'assistant', content: '4' }], rejected: [user, { role: 'assistant', content: '5' }] }));
+  assert.deepEqual(records[0], {
+    kind: 'pair',
+    prompt: [user],
+    chosen: [{ role: 'assistant', content: '4' }],
+    rejected: [{ role: 'assistant', content: '5' }],
+    row: 1,
+  });
+  const implicit = await read(
+    jsonl({
+      chosen: [user, { role: 'assistant', content: '4' }],
+      rejected: [user, { role: 'assistant', content: '5' }],
+    }),
+  );
   assert.equal(implicit.report.format, 'pairs');
-  assert.deepEqual(implicit.records[0], { kind: 'pair', prompt: [user], chosen: [{ role: 'assistant', content: '4' }], rejected: [{ role: 'assistant', content: '5' }], row: 1 });
+  assert.deepEqual(implicit.records[0], {
+    kind: 'pair',
+    prompt: [user],
+    chosen: [{ role: 'assistant', content: '4' }],
+    rejected: [{ role: 'assistant', content: '5' }],
+    row: 1,
+  });
 });
 
 test('multi-response rows', async () => {
-  const { records, report } = await read(jsonl({ prompt: 'P', responses: [{ text: 'a', score: 1 }, { text: 'b', score: 0.5 }, { text: 'c' }] }));
+  const { records, report } = await read(
+    jsonl({ prompt: 'P', responses: [{ text: 'a', score: 1 }, { text: 'b', score: 0.5 }, { text: 'c' }] }),
+  );
   assert.equal(report.format, 'multi');
-  assert.deepEqual(records[0], { kind: 'multi', prompt: 'P', responses: [{ text: 'a', score: 1 }, { text: 'b', score: 0.5 }, { text: 'c' }], row: 1 });
+  assert.deepEqual(records[0], {
+    kind: 'multi',
+    prompt: 'P',
+    responses: [{ text: 'a', score: 1 }, { text: 'b', score: 0.5 }, { text: 'c' }],
+    row: 1,
+  });
 });
 
 test('conversational SFT rows', async () => {
@@ -71,8 +120,10 @@ test('conversational SFT rows', async () => {
 });
 
 test('HH-RLHF: prompt is the shared prefix through the last Assistant marker', async () => {
-  const chosen = '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant: Rome.';
-  const rejected = '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant: Milan, I think.';
+  const chosen =
+    '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant: Rome.';
+  const rejected =
+    '\n\nHuman: What is the capital of France?\n\nAssistant: Paris.\n\nHuman: And of Italy?\n\nAssistant: Milan, I think.';
   const { records, report } = await read(jsonl({ chosen, rejected }));
   assert.equal(report.format, 'hh');
   // The dialogue keeps its turns, as chat messages.
@@ -89,16 +140,40 @@ test('HH-RLHF: prompt is the shared prefix through the last Assistant marker', a
   });
   // responses sharing their first words: the prompt still stops at the marker
   const s = splitHH('\n\nHuman: 2+2?\n\nAssistant: The answer is 4', '\n\nHuman: 2+2?\n\nAssistant: The answer is 5');
-  assert.deepEqual(s, { prompt: '\n\nHuman: 2+2?\n\nAssistant:', chosen: ' The answer is 4', rejected: ' The answer is 5' });
+  assert.deepEqual(s, {
+    prompt: '\n\nHuman: 2+2?\n\nAssistant:',
+    chosen: ' The answer is 4',
+    rejected: ' The answer is 5',
+  });
 });
 
 test('HH-RLHF bad rows', async () => {
   const ok = { chosen: '\n\nHuman: q\n\nAssistant: a', rejected: '\n\nHuman: q\n\nAssistant: b' };
-  await expectRowError(jsonl(ok, { chosen: '\n\nHuman: q\n\nAssistant: a', rejected: '\n\nHuman: other\n\nAssistant: b' }), 2, /share no prompt ending in/);
-  await expectRowError(jsonl(ok, ok, { chosen: '\n\nHuman: q only', rejected: '\n\nHuman: q\n\nAssistant: b' }), 3, '"chosen" has no "\\n\\nAssistant:" turn');
-  await expectRowError(jsonl(ok, { chosen: 'Assistant: a\n\nAssistant: x', rejected: 'Assistant: a\n\nAssistant: y' }), 2, /no "\\n\\nHuman:" turn/);
-  await expectRowError(jsonl(ok, { chosen: ok.chosen, rejected: ok.chosen }), 2, '"chosen" and "rejected" are identical');
-  await expectRowError(jsonl(ok, { chosen: '\n\nHuman: q\n\nAssistant:', rejected: '\n\nHuman: q\n\nAssistant: b' }), 2, /"chosen" has an empty response/);
+  await expectRowError(
+    jsonl(ok, { chosen: '\n\nHuman: q\n\nAssistant: a', rejected: '\n\nHuman: other\n\nAssistant: b' }),
+    2,
+    /share no prompt ending in/,
+  );
+  await expectRowError(
+    jsonl(ok, ok, { chosen: '\n\nHuman: q only', rejected: '\n\nHuman: q\n\nAssistant: b' }),
+    3,
+    '"chosen" has no "\\n\\nAssistant:" turn',
+  );
+  await expectRowError(
+    jsonl(ok, { chosen: 'Assistant: a\n\nAssistant: x', rejected: 'Assistant: a\n\nAssistant: y' }),
+    2,
+    /no "\\n\\nHuman:" turn/,
+  );
+  await expectRowError(
+    jsonl(ok, { chosen: ok.chosen, rejected: ok.chosen }),
+    2,
+    '"chosen" and "rejected" are identical',
+  );
+  await expectRowError(
+    jsonl(ok, { chosen: '\n\nHuman: q\n\nAssistant:', rejected: '\n\nHuman: q\n\nAssistant: b' }),
+    2,
+    /"chosen" has an empty response/,
+  );
   await expectRowError(jsonl(ok, { chosen: ok.chosen, rejected: 42 }), 2, '"rejected" must be a string');
 });
 
@@ -108,31 +183,72 @@ test('pair rows: every kind of bad row gets its 1-based row number and reason', 
   await expectRowError(jsonl(ok, ok, { prompt: 'p', chosen: 'c' }), 3, 'missing "rejected"');
   await expectRowError(jsonl(ok, { prompt: 'p', chosen: 'c', rejected: 7 }), 2, '"rejected" must be a string');
   await expectRowError(jsonl(ok, { prompt: '   ', chosen: 'c', rejected: 'r' }), 2, '"prompt" must not be empty');
-  await expectRowError(jsonl(ok, { prompt: 'p', chosen: 'same', rejected: 'same' }), 2, '"chosen" and "rejected" are identical');
+  await expectRowError(
+    jsonl(ok, { prompt: 'p', chosen: 'same', rejected: 'same' }),
+    2,
+    '"chosen" and "rejected" are identical',
+  );
   await expectRowError(jsonl(ok, [1, 2]), 2, 'expected a JSON object, got array');
   await expectRowError(jsonl(ok, { chosen: 'c', rejected: 'r' }), 2, 'missing "prompt"');
   await expectRowError(jsonl(ok, { prompt: 'p', chosen: '', rejected: 'r' }), 2, '"chosen" must not be empty');
   // blank lines count toward row numbers
-  await expectRowError(jsonl(ok, '', '', { prompt: 'p', chosen: 'c', rejected: null }), 4, '"rejected" must be a string');
+  await expectRowError(
+    jsonl(ok, '', '', { prompt: 'p', chosen: 'c', rejected: null }),
+    4,
+    '"rejected" must be a string',
+  );
   // conversational mistakes
   await expectRowError(
-    jsonl({ prompt: [{ role: 'user', content: 'q' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'robot', content: 'b' }] }),
+    jsonl({
+      prompt: [{ role: 'user', content: 'q' }],
+      chosen: [{ role: 'assistant', content: 'a' }],
+      rejected: [{ role: 'robot', content: 'b' }],
+    }),
     1,
     /"rejected\[0\]\.role" must be one of/,
   );
-  await expectRowError(jsonl({ prompt: [{ role: 'user', content: 'q' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: 'b' }), 1, /"rejected" must be a list of messages/);
+  await expectRowError(
+    jsonl({ prompt: [{ role: 'user', content: 'q' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: 'b' }),
+    1,
+    /"rejected" must be a list of messages/,
+  );
 });
 
 test('multi and chat bad rows', async () => {
   const m = { prompt: 'p', responses: [{ text: 'a' }, { text: 'b' }] };
-  await expectRowError(jsonl(m, { prompt: 'p', responses: [{ text: 'a' }] }), 2, '"responses" must have at least 2 entries, got 1');
+  await expectRowError(
+    jsonl(m, { prompt: 'p', responses: [{ text: 'a' }] }),
+    2,
+    '"responses" must have at least 2 entries, got 1',
+  );
   await expectRowError(jsonl(m, { prompt: 'p', responses: 'a' }), 2, '"responses" must be a list, got string');
-  await expectRowError(jsonl(m, { prompt: 'p', responses: [{ text: 'a' }, { text: 'b', score: 'high' }] }), 2, '"responses[1].score" must be a finite number');
-  await expectRowError(jsonl(m, { prompt: 'p', responses: [{ text: 'a' }, { txt: 'b' }] }), 2, '"responses[1]" is missing "text"');
-  const c = { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }] };
-  await expectRowError(jsonl(c, { messages: [{ role: 'user', content: 'hi' }] }), 2, '"messages" has no assistant turn');
+  await expectRowError(
+    jsonl(m, { prompt: 'p', responses: [{ text: 'a' }, { text: 'b', score: 'high' }] }),
+    2,
+    '"responses[1].score" must be a finite number',
+  );
+  await expectRowError(
+    jsonl(m, { prompt: 'p', responses: [{ text: 'a' }, { txt: 'b' }] }),
+    2,
+    '"responses[1]" is missing "text"',
+  );
+  const c = {
+    messages: [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'yo' },
+    ],
+  };
+  await expectRowError(
+    jsonl(c, { messages: [{ role: 'user', content: 'hi' }] }),
+    2,
+    '"messages" has no assistant turn',
+  );
   await expectRowError(jsonl(c, { messages: [] }), 2, '"messages" must not be empty');
-  await expectRowError(jsonl(c, { messages: [{ role: 'user', content: 5 }] }), 2, '"messages[0].content" must be a string');
+  await expectRowError(
+    jsonl(c, { messages: [{ role: 'user', content: 5 }] }),
+    2,
+    '"messages[0].content" must be a string',
+  );
   await expectRowError(jsonl(c, { message: [] }), 2, 'missing "messages"');
 });
 

@@ -6,18 +6,26 @@ import { collect, DatasetRowError, invalidUtf8At, readDataset, splitLines } from
 
 const row = (prompt: string) => Buffer.from(JSON.stringify({ prompt, chosen: 'good', rejected: 'bad' }) + '\n', 'utf8');
 // Row 2 carries a lone 0xFF inside its prompt string: the 14th byte of the line (after `{"prompt":"ab`).
-const badRow = Buffer.concat([Buffer.from('{"prompt":"ab', 'utf8'), Buffer.from([0xff]), Buffer.from('c","chosen":"good","rejected":"bad"}\n', 'utf8')]);
+const badRow = Buffer.concat([
+  Buffer.from('{"prompt":"ab', 'utf8'),
+  Buffer.from([0xff]),
+  Buffer.from('c","chosen":"good","rejected":"bad"}\n', 'utf8'),
+]);
 const bytes = Buffer.concat([row('one'), badRow, row('three €')]);
 /** Cut into 5-byte chunks, so lines and the multi-byte € straddle chunk boundaries. */
-const chunks = (b: Buffer, n = 5): Readable => Readable.from(Array.from({ length: Math.ceil(b.length / n) }, (_, i) => b.subarray(i * n, (i + 1) * n)));
+const chunks = (b: Buffer, n = 5): Readable =>
+  Readable.from(Array.from({ length: Math.ceil(b.length / n) }, (_, i) => b.subarray(i * n, (i + 1) * n)));
 
 test('onError fail: invalid UTF-8 fails with the row number and the byte', async () => {
-  await assert.rejects(collect(readDataset(chunks(bytes), { onError: 'fail', source: 's3://b/data.jsonl' })), (e: unknown) => {
-    assert.ok(e instanceof DatasetRowError);
-    assert.equal(e.row, 2);
-    assert.equal(e.message, 's3://b/data.jsonl: row 2: invalid UTF-8 at byte 14 of the line');
-    return true;
-  });
+  await assert.rejects(
+    collect(readDataset(chunks(bytes), { onError: 'fail', source: 's3://b/data.jsonl' })),
+    (e: unknown) => {
+      assert.ok(e instanceof DatasetRowError);
+      assert.equal(e.row, 2);
+      assert.equal(e.message, 's3://b/data.jsonl: row 2: invalid UTF-8 at byte 14 of the line');
+      return true;
+    },
+  );
 });
 
 test('onError skip: the invalid row is skipped and counted, the others are read intact', async () => {
@@ -42,7 +50,10 @@ test('splitLines throws a DatasetRowError for invalid UTF-8 (truncated sequence 
   const lines: string[] = [];
   await assert.rejects(
     (async () => {
-      for await (const l of splitLines(chunks(Buffer.concat([Buffer.from('ok\n'), Buffer.from([0x61, 0xe2, 0x82])])), { source: 'x.jsonl' })) lines.push(l);
+      for await (const l of splitLines(chunks(Buffer.concat([Buffer.from('ok\n'), Buffer.from([0x61, 0xe2, 0x82])])), {
+        source: 'x.jsonl',
+      }))
+        lines.push(l);
     })(),
     /^DatasetRowError: x\.jsonl: row 2: invalid UTF-8 at byte 2 of the line$/,
   );
@@ -51,7 +62,10 @@ test('splitLines throws a DatasetRowError for invalid UTF-8 (truncated sequence 
 
 test('a byte-order mark at the start is dropped, CRLF still split', async () => {
   const lines: string[] = [];
-  for await (const l of splitLines(chunks(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\r\nb\n')]), 2))) lines.push(l);
+  for await (const l of splitLines(
+    chunks(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\r\nb\n')]), 2),
+  ))
+    lines.push(l);
   assert.deepEqual(lines, ['a', 'b']);
 });
 

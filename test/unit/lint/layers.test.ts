@@ -66,7 +66,10 @@ describe('layer rule', () => {
   });
 
   it('keeps bench/ and test/ out of production code, and lets them import anything', async () => {
-    const code = ["import { startStack } from '../test/helpers/worker.js';", "import { tasks } from '../bench/tasks/x.js';"];
+    const code = [
+      "import { startStack } from '../test/helpers/worker.js';",
+      "import { tasks } from '../bench/tasks/x.js';",
+    ];
     assert.deepEqual(await refused('cli/probe.ts', code.join('\n')), code);
     const anything = "import { ArtifactStore } from '../../store/index.js';\nimport { x } from '../../bench/ml.js';";
     assert.deepEqual(await refused('test/unit/probe.ts', anything), []);

@@ -10,7 +10,8 @@ export async function useBackend(): Promise<string> {
   const pref = (process.env.BPOFLOW_ML_BACKEND ?? 'auto') as BackendPref;
   const got = await selectBackend(pref);
   // A named backend is what the run is for: never let it quietly fall back.
-  if (pref !== 'auto' && got.name !== pref) throw new Error(`BPOFLOW_ML_BACKEND=${pref} but the backend is ${got.name}: ${got.reason}`);
+  if (pref !== 'auto' && got.name !== pref)
+    throw new Error(`BPOFLOW_ML_BACKEND=${pref} but the backend is ${got.name}: ${got.reason}`);
   // Code under test that selects a backend itself (selectBackend() with no preference) keeps this one.
   process.env.BPOFLOW_BACKEND = pref;
   return got.name;

@@ -39,7 +39,10 @@ test('tensorflow preference: native TensorFlow with a device report, or wasm wit
     if (r.reason.endsWith('tfjs-node')) assert.match(r.device, /^CPU only: @tensorflow\/tfjs-node is the CPU build/);
   } else {
     assert.equal(r.name, 'wasm');
-    assert.match(r.reason, /tensorflow requested but unavailable \(@tensorflow\/tfjs-node-gpu: .*; @tensorflow\/tfjs-node: /);
+    assert.match(
+      r.reason,
+      /tensorflow requested but unavailable \(@tensorflow\/tfjs-node-gpu: .*; @tensorflow\/tfjs-node: /,
+    );
     assert.equal(tf.getBackend(), 'wasm');
   }
   await useBackend();
@@ -70,7 +73,9 @@ test('BPOFLOW_BACKEND is the preference when none is named; a bad value is an er
     process.env.BPOFLOW_BACKEND = 'cpu';
     assert.equal(defaultBackendPref(), 'cpu');
     process.env.BPOFLOW_BACKEND = 'cuda';
-    assert.throws(() => defaultBackendPref(), { message: 'BPOFLOW_BACKEND=cuda: expected one of auto, wasm, cpu, tensorflow' });
+    assert.throws(() => defaultBackendPref(), {
+      message: 'BPOFLOW_BACKEND=cuda: expected one of auto, wasm, cpu, tensorflow',
+    });
   } finally {
     if (saved === undefined) delete process.env.BPOFLOW_BACKEND;
     else process.env.BPOFLOW_BACKEND = saved;

@@ -29,7 +29,10 @@ test('truncation keeps the end of the prompt and the start of the response', () 
 });
 
 test('global-norm clipping scales to maxNorm and reports the pre-clip norm', () => {
-  const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor2d([[0, 4]])]]);
+  const grads = new Map<string, tf.Tensor>([
+    ['a', tf.tensor1d([3, 0])],
+    ['b', tf.tensor2d([[0, 4]])],
+  ]);
   const norm = clipGlobalNorm(grads, 1);
   assert.ok(Math.abs(norm - 5) < 1e-6);
   assert.ok(Math.abs(grads.get('a')!.dataSync()[0]! - 0.6) < 1e-6);
@@ -40,8 +43,20 @@ test('global-norm clipping scales to maxNorm and reports the pre-clip norm', () 
 test('AdamW: decoupled weight decay on matrices only; first step moves by lr·sign(g)', () => {
   const w = tf.variable(tf.ones([2, 2]));
   const b = tf.variable(tf.ones([2]));
-  const opt = new AdamW(new Map([['w', w], ['b', b]]), { weightDecay: 0.5 });
-  opt.step(new Map([['w', tf.zeros([2, 2])], ['b', tf.zeros([2])]]), 0.1);
+  const opt = new AdamW(
+    new Map([
+      ['w', w],
+      ['b', b],
+    ]),
+    { weightDecay: 0.5 },
+  );
+  opt.step(
+    new Map([
+      ['w', tf.zeros([2, 2])],
+      ['b', tf.zeros([2])],
+    ]),
+    0.1,
+  );
   assert.ok(Math.abs(w.dataSync()[0]! - 0.95) < 1e-6, 'matrix decays by (1 - lr·wd)');
   assert.equal(b.dataSync()[0], 1, 'bias not decayed');
   const opt2 = new AdamW(new Map([['b', b]]));

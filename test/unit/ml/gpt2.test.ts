@@ -52,10 +52,21 @@ test('gradients match central finite differences', () => {
   // A large β scales the gradients up relative to float32 round-off in the loss.
   const cfg = { beta: 4, lossType: 'sigmoid' as const, labelSmoothing: 0 };
   const lossAt = () => tf.tidy(() => dpoBatchLoss(model, enc, ref, [0, 1, 2, 3], cfg, tok.padId).loss.dataSync()[0]!);
-  const names = ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.ln_1.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.h.1.attn.c_proj.bias', 'transformer.h.1.mlp.c_fc.weight', 'transformer.ln_f.bias'];
+  const names = [
+    'transformer.wte.weight',
+    'transformer.wpe.weight',
+    'transformer.h.0.ln_1.weight',
+    'transformer.h.0.attn.c_attn.weight',
+    'transformer.h.1.attn.c_proj.bias',
+    'transformer.h.1.mlp.c_fc.weight',
+    'transformer.ln_f.bias',
+  ];
   const vars = names.map((n) => model.p(n));
   const grads = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => dpoBatchLoss(model, enc, ref, [0, 1, 2, 3], cfg, tok.padId).loss, vars);
+    const { value, grads } = tf.variableGrads(
+      () => dpoBatchLoss(model, enc, ref, [0, 1, 2, 3], cfg, tok.padId).loss,
+      vars,
+    );
     value.dispose();
     return vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
   });
@@ -78,7 +89,10 @@ test('gradients match central finite differences', () => {
     set(0);
     const fd = (up - down) / (2 * h);
     const rel = Math.abs(fd - g[idx]!) / Math.max(Math.abs(fd), Math.abs(g[idx]!));
-    assert.ok(rel < 0.03 || Math.abs(fd - g[idx]!) < 2e-5, `${names[k]}[${idx}]: analytic ${g[idx]} vs numeric ${fd} (rel ${rel})`);
+    assert.ok(
+      rel < 0.03 || Math.abs(fd - g[idx]!) < 2e-5,
+      `${names[k]}[${idx}]: analytic ${g[idx]} vs numeric ${fd} (rel ${rel})`,
+    );
   }
   model.dispose();
 });
@@ -121,7 +135,10 @@ test('loads Hub-style files: no "transformer." prefix, lm_head and attn buffers 
   assert.equal(maxAbsDiff(logitsOf(model), logitsOf(loaded)), 0);
   // A wrong shape is an error, not a silent reshape.
   hub.set('h.1.ln_1.weight', { shape: [3], data: new Float32Array(3) });
-  assert.throws(() => deserializeModel({ ...files, 'model.safetensors': serializeSafetensors(hub) }), /h\.1\.ln_1\.weight: shape \[3\]/);
+  assert.throws(
+    () => deserializeModel({ ...files, 'model.safetensors': serializeSafetensors(hub) }),
+    /h\.1\.ln_1\.weight: shape \[3\]/,
+  );
   model.dispose();
   loaded.dispose();
 });

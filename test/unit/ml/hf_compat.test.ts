@@ -22,7 +22,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const script = path.resolve(here, '../../../../test/fixtures/ml/hf_logits.py');
 
 function findPython(): { python: string | null; why: string } {
-  const candidates = [process.env.BPOFLOW_PYTHON, path.join(os.homedir(), '.cache/bpoflow/py/bin/python'), 'python3'].filter(Boolean) as string[];
+  const candidates = [
+    process.env.BPOFLOW_PYTHON,
+    path.join(os.homedir(), '.cache/bpoflow/py/bin/python'),
+    'python3',
+  ].filter(Boolean) as string[];
   for (const py of candidates) {
     if (py.includes('/') && !existsSync(py)) continue;
     try {
@@ -36,7 +40,10 @@ function findPython(): { python: string | null; why: string } {
 }
 
 const { python, why } = findPython();
-const IDS = [[72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 256]];
+const IDS = [
+  [72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 256],
+];
 
 function runPy(args: string[]): { shape: number[]; data: number[] } {
   const out = execFileSync(python!, [script, ...args], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20 });
@@ -44,7 +51,9 @@ function runPy(args: string[]): { shape: number[]; data: number[] } {
 }
 
 function ourLogits(model: Awaited<ReturnType<typeof loadModel>>): Float32Array {
-  return tf.tidy(() => model.forward(tf.tensor2d(IDS, [IDS.length, IDS[0]!.length], 'int32')).logits.dataSync() as Float32Array);
+  return tf.tidy(
+    () => model.forward(tf.tensor2d(IDS, [IDS.length, IDS[0]!.length], 'int32')).logits.dataSync() as Float32Array,
+  );
 }
 
 function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
@@ -67,18 +76,28 @@ test('HF GPT2LMHeadModel → bpoflow: same logits', { skip: python ? false : why
   }
 });
 
-test('bpoflow-trained model → HF GPT2LMHeadModel: same logits', { skip: python ? false : why, timeout: 300_000 }, async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bpoflow-hf-'));
-  try {
-    const model = microModel(13);
-    // Train a little so LayerNorm/bias parameters are no longer at their init values.
-    (await trainSft({ model, examples: [{ prompt: 'Hi', response: ' there, friend' }], config: { maxSteps: 20, batchSize: 1, learningRate: 1e-2 } })).dispose();
-    await saveModel(model, dir);
-    const theirs = runPy(['eval', dir, JSON.stringify(IDS)]);
-    assert.deepEqual(theirs.shape, [2, 11, 258]);
-    assertClose(ourLogits(model), theirs.data, 1e-4, 'ours → HF');
-    model.dispose();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'bpoflow-trained model → HF GPT2LMHeadModel: same logits',
+  { skip: python ? false : why, timeout: 300_000 },
+  async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bpoflow-hf-'));
+    try {
+      const model = microModel(13);
+      // Train a little so LayerNorm/bias parameters are no longer at their init values.
+      (
+        await trainSft({
+          model,
+          examples: [{ prompt: 'Hi', response: ' there, friend' }],
+          config: { maxSteps: 20, batchSize: 1, learningRate: 1e-2 },
+        })
+      ).dispose();
+      await saveModel(model, dir);
+      const theirs = runPy(['eval', dir, JSON.stringify(IDS)]);
+      assert.deepEqual(theirs.shape, [2, 11, 258]);
+      assertClose(ourLogits(model), theirs.data, 1e-4, 'ours → HF');
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -60,7 +60,12 @@ for (const v of variants) {
       const err = maxAbsDiff(logitsOf(model, exp.input_ids), exp.logits.data);
       errors[v] = err;
       assert.ok(err < 1e-4, `max |Δlogit| ${err}`);
-      const g = generateTokens(model, idTokenizer, exp.greedy.prompt.map((p) => p.join(',')), { temperature: 0, maxNewTokens: exp.greedy.max_new_tokens });
+      const g = generateTokens(
+        model,
+        idTokenizer,
+        exp.greedy.prompt.map((p) => p.join(',')),
+        { temperature: 0, maxNewTokens: exp.greedy.max_new_tokens },
+      );
       assert.deepEqual(
         g.tokens,
         exp.greedy.sequences.map((s, i) => s.slice(exp.greedy.prompt[i]!.length)),
@@ -101,8 +106,13 @@ for (const v of variants) {
 }
 
 test('report: max |Δlogit| per variant', () => {
-  const rows = Object.entries(errors).map(([v, e]) => `${v.padEnd(22)} ${e.toExponential(2)}  ${ignoredErrors[v] === undefined ? '' : `(key ignored: ${ignoredErrors[v]!.toExponential(2)})`}`);
-  process.stdout.write(`# gpt2 fixtures vs transformers, max |Δlogit| (${backend}):\n${rows.map((r) => `#   ${r}`).join('\n')}\n`);
+  const rows = Object.entries(errors).map(
+    ([v, e]) =>
+      `${v.padEnd(22)} ${e.toExponential(2)}  ${ignoredErrors[v] === undefined ? '' : `(key ignored: ${ignoredErrors[v]!.toExponential(2)})`}`,
+  );
+  process.stdout.write(
+    `# gpt2 fixtures vs transformers, max |Δlogit| (${backend}):\n${rows.map((r) => `#   ${r}`).join('\n')}\n`,
+  );
   assert.equal(rows.length, variants.length);
 });
 
@@ -110,7 +120,14 @@ test('gpt2/untied: log-probs use lm_head.weight, and a DPO step trains it', asyn
   const { logProbs } = await import('../../../ml/logprobs.js');
   const { computeRefLogps, trainDpo } = await import('../../../ml/train/dpo.js');
   // Token ids < 64 for the fixture's vocabulary: bytes folded into 2..63, EOS 1, PAD 0.
-  const small: Tokenizer = { name: 'byte', vocabSize: 64, eosId: 1, padId: 0, tokenize: (s) => [...Buffer.from(s)].map((b) => 2 + (b % 62)), detokenize: () => '' };
+  const small: Tokenizer = {
+    name: 'byte',
+    vocabSize: 64,
+    eosId: 1,
+    padId: 0,
+    tokenize: (s) => [...Buffer.from(s)].map((b) => 2 + (b % 62)),
+    detokenize: () => '',
+  };
   const policy = await loadModel(path.join(root, 'untied'));
   const ref = await loadModel(path.join(root, 'untied'));
   try {
@@ -127,7 +144,13 @@ test('gpt2/untied: log-probs use lm_head.weight, and a DPO step trains it', asyn
 
     const head0 = policy.p('lm_head.weight').dataSync().slice();
     const pairs = [{ prompt: 'q', chosen: 'yes', rejected: 'no' }];
-    const res = await trainDpo({ policy, pairs, refLogps: computeRefLogps(ref, pairs, { tokenizer: small }), tokenizer: small, config: { maxSteps: 1, batchSize: 1, learningRate: 1e-2 } });
+    const res = await trainDpo({
+      policy,
+      pairs,
+      refLogps: computeRefLogps(ref, pairs, { tokenizer: small }),
+      tokenizer: small,
+      config: { maxSteps: 1, batchSize: 1, learningRate: 1e-2 },
+    });
     res.dispose();
     assert.ok(maxAbsDiff(policy.p('lm_head.weight').dataSync(), head0) > 1e-4, 'lm_head.weight moved');
   } finally {

@@ -32,13 +32,23 @@ interface Expected {
 }
 
 const FIXTURES: Record<string, { arch: string; note: string }> = {
-  'llama2-sp': { arch: 'LlamaForCausalLM', note: 'SentencePiece-style BPE with byte fallback, untied head, zephyr template' },
-  'llama3-bpe': { arch: 'LlamaForCausalLM', note: 'byte-level BPE, tied head, head_dim 12 ≠ 32/4, 1 kv head, attention + mlp bias, llama3 RoPE scaling' },
+  'llama2-sp': {
+    arch: 'LlamaForCausalLM',
+    note: 'SentencePiece-style BPE with byte fallback, untied head, zephyr template',
+  },
+  'llama3-bpe': {
+    arch: 'LlamaForCausalLM',
+    note: 'byte-level BPE, tied head, head_dim 12 ≠ 32/4, 1 kv head, attention + mlp bias, llama3 RoPE scaling',
+  },
   'qwen2-bpe': { arch: 'Qwen2ForCausalLM', note: 'q/k/v bias, tied head, ChatML, no BOS' },
-  'mistral-sp': { arch: 'MistralForCausalLM', note: 'sliding_window 5 < sequence, Metaspace tokenizer, [INST] template' },
+  'mistral-sp': {
+    arch: 'MistralForCausalLM',
+    note: 'sliding_window 5 < sequence, Metaspace tokenizer, [INST] template',
+  },
 };
 
-const expected = (name: string): Expected => JSON.parse(readFileSync(path.join(HF_FIXTURES, name, 'expected.json'), 'utf8')) as Expected;
+const expected = (name: string): Expected =>
+  JSON.parse(readFileSync(path.join(HF_FIXTURES, name, 'expected.json'), 'utf8')) as Expected;
 
 for (const [name, { arch, note }] of Object.entries(FIXTURES)) {
   test(`${name} (${note}): logits within 1e-4 of transformers [${backend}]`, async () => {
@@ -68,7 +78,11 @@ for (const [name, { arch, note }] of Object.entries(FIXTURES)) {
       // The fixture's prompt is tokenizer("The quick brown"): BOS (if any) + text.
       assert.deepEqual([...tok.prefixIds, ...tok.tokenize('The quick brown')], e.greedy.prompt);
       for (const useCache of [true, false]) {
-        const r = generateTokens(model, tok, ['The quick brown'], { temperature: 0, maxNewTokens: e.greedy.new_tokens.length, useCache });
+        const r = generateTokens(model, tok, ['The quick brown'], {
+          temperature: 0,
+          maxNewTokens: e.greedy.new_tokens.length,
+          useCache,
+        });
         assert.deepEqual(r.tokens[0], e.greedy.new_tokens, `useCache=${useCache}`);
       }
     } finally {
@@ -80,7 +94,8 @@ for (const [name, { arch, note }] of Object.entries(FIXTURES)) {
     const e = expected(name);
     const dir = path.join(HF_FIXTURES, name);
     const files: Record<string, Uint8Array> = {};
-    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) files[f] = readFileSync(path.join(dir, f));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'])
+      files[f] = readFileSync(path.join(dir, f));
     const tok = new HfTokenizer(files);
     for (const t of e.tokenize) assert.deepEqual(tok.encode(t.text), t.ids, JSON.stringify(t.text));
     for (const d of e.decode) assert.equal(tok.detokenize(d.ids), d.text);
@@ -94,12 +109,18 @@ for (const [name, { arch, note }] of Object.entries(FIXTURES)) {
     assert.deepEqual(enc.ids, e.chat.ids);
     // The loss covers exactly the assistant replies and their end-of-turn text.
     const trained = enc.ids.filter((_, i) => enc.lossMask![i] === 1);
-    const assistantText = chatPieces(tok, e.chat.messages).filter((p) => p.assistant).map((p) => p.text);
+    const assistantText = chatPieces(tok, e.chat.messages)
+      .filter((p) => p.assistant)
+      .map((p) => p.text);
     assert.equal(assistantText.length, 2);
-    assert.ok(assistantText[0]!.includes('4.') && assistantText[1]!.includes('6, of course.'), JSON.stringify(assistantText));
+    assert.ok(
+      assistantText[0]!.includes('4.') && assistantText[1]!.includes('6, of course.'),
+      JSON.stringify(assistantText),
+    );
     const trainedText = tok.detokenize(trained);
     assert.ok(trainedText.includes('4.') && trainedText.includes('6, of course.'), trainedText);
-    for (const notTrained of ['You are brief', 'What is', 'And 3+3']) assert.ok(!trainedText.includes(notTrained), `${notTrained} is not trained on`);
+    for (const notTrained of ['You are brief', 'What is', 'And 3+3'])
+      assert.ok(!trainedText.includes(notTrained), `${notTrained} is not trained on`);
     // The turn's end token (EOS in all four templates) is trained on, so the model learns to stop.
     assert.equal(trained.filter((t) => t === tok.eosId).length, 2);
   });
@@ -111,15 +132,26 @@ test('older folder layouts: special tokens from special_tokens_map.json (AddedTo
   const enc = new TextEncoder();
   const tok = new HfTokenizer({
     'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')),
-    'tokenizer_config.json': enc.encode(JSON.stringify({ chat_template: readFileSync(path.join(dir, 'chat_template.jinja'), 'utf8') })),
-    'special_tokens_map.json': enc.encode(JSON.stringify({ eos_token: { content: '<|im_end|>', lstrip: false }, pad_token: '<|endoftext|>' })),
+    'tokenizer_config.json': enc.encode(
+      JSON.stringify({ chat_template: readFileSync(path.join(dir, 'chat_template.jinja'), 'utf8') }),
+    ),
+    'special_tokens_map.json': enc.encode(
+      JSON.stringify({ eos_token: { content: '<|im_end|>', lstrip: false }, pad_token: '<|endoftext|>' }),
+    ),
   });
   assert.equal(tok.eosToken, '<|im_end|>');
   assert.equal(tok.eosId, tok.tokenToId('<|im_end|>'));
   assert.equal(tok.padId, tok.tokenToId('<|endoftext|>'));
   assert.equal(renderChat(tok, e.chat.messages), e.chat.text);
   // No EOS anywhere is an error that says where to put one.
-  assert.throws(() => new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }), /no eos_token \(tokenizer_config\.json\) and config\.json has no eos_token_id/);
+  assert.throws(
+    () => new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }),
+    /no eos_token \(tokenizer_config\.json\) and config\.json has no eos_token_id/,
+  );
   // config.json's eos_token_id is the fallback.
-  assert.equal(new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }, { eos_token_id: [2, 1] }).eosId, 2);
+  assert.equal(
+    new HfTokenizer({ 'tokenizer.json': readFileSync(path.join(dir, 'tokenizer.json')) }, { eos_token_id: [2, 1] })
+      .eosId,
+    2,
+  );
 });

@@ -24,10 +24,15 @@ const byte = getTokenizer('byte');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIX = path.resolve(here, '../../../../test/fixtures/hf');
 
-const logitsOf = (m: CausalLM, ids: number[][]) => tf.tidy(() => m.forward(tf.tensor2d(ids, undefined, 'int32')).logits.dataSync());
+const logitsOf = (m: CausalLM, ids: number[][]) =>
+  tf.tidy(() => m.forward(tf.tensor2d(ids, undefined, 'int32')).logits.dataSync());
 
 test('presets: llama-micro / qwen2-micro / mistral-micro are seeded Llama-family models', () => {
-  for (const [size, arch, bias] of [['llama-micro', 'LlamaForCausalLM', false], ['qwen2-micro', 'Qwen2ForCausalLM', true], ['mistral-micro', 'MistralForCausalLM', false]] as const) {
+  for (const [size, arch, bias] of [
+    ['llama-micro', 'LlamaForCausalLM', false],
+    ['qwen2-micro', 'Qwen2ForCausalLM', true],
+    ['mistral-micro', 'MistralForCausalLM', false],
+  ] as const) {
     const a = initModelFromPreset(size, byte, 3);
     const b = initModelFromPreset(size, byte, 3);
     assert.ok(a instanceof LlamaModel);
@@ -57,7 +62,8 @@ test('KV-cached greedy decoding equals full recomputation, with left padding and
 
 test('config keys that change the math are implemented or refused by name', () => {
   const base = llamaConfigToJson(makeLlamaConfig('llama-micro', 258), 'byte');
-  const refuse = (over: Record<string, unknown>, re: RegExp) => assert.throws(() => llamaConfigFromJson({ ...base, ...over }), re);
+  const refuse = (over: Record<string, unknown>, re: RegExp) =>
+    assert.throws(() => llamaConfigFromJson({ ...base, ...over }), re);
   refuse({ rope_scaling: { rope_type: 'dynamic', factor: 8 } }, /rope_scaling\.rope_type "dynamic" is not supported/);
   refuse({ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling\.low_freq_factor must be a number/);
   refuse({ rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } }, /rope_parameters\.rope_type "yarn"/);
@@ -67,14 +73,34 @@ test('config keys that change the math are implemented or refused by name', () =
   refuse({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', use_sliding_window: true }, /use_sliding_window/);
   refuse({ architectures: ['GemmaForCausalLM'], model_type: 'gemma' }, /not a Llama-family causal LM/);
   // Implemented: rope_theta from either spelling, head_dim, GQA, biases, tie, sliding window.
-  const v5 = llamaConfigFromJson({ ...base, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 5e5 }, head_dim: 12, attention_bias: true, mlp_bias: true, tie_word_embeddings: true }).config;
-  assert.deepEqual([v5.rope_theta, v5.head_dim, v5.qkv_bias, v5.o_bias, v5.mlp_bias, v5.tie_word_embeddings], [5e5, 12, true, true, true, true]);
+  const v5 = llamaConfigFromJson({
+    ...base,
+    rope_theta: undefined,
+    rope_parameters: { rope_type: 'default', rope_theta: 5e5 },
+    head_dim: 12,
+    attention_bias: true,
+    mlp_bias: true,
+    tie_word_embeddings: true,
+  }).config;
+  assert.deepEqual(
+    [v5.rope_theta, v5.head_dim, v5.qkv_bias, v5.o_bias, v5.mlp_bias, v5.tie_word_embeddings],
+    [5e5, 12, true, true, true, true],
+  );
   const q = llamaConfigFromJson({ ...base, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' }).config;
   assert.deepEqual([q.qkv_bias, q.o_bias], [true, false]);
-  const m = llamaConfigFromJson({ ...base, architectures: ['MistralForCausalLM'], model_type: 'mistral', sliding_window: 4096 }).config;
+  const m = llamaConfigFromJson({
+    ...base,
+    architectures: ['MistralForCausalLM'],
+    model_type: 'mistral',
+    sliding_window: 4096,
+  }).config;
   assert.equal(m.sliding_window, 4096);
   // Round trip through config.json.
-  assert.deepEqual(llamaConfigFromJson(llamaConfigToJson(v5, 'byte')).config, { ...v5, bos_token_id: 256, eos_token_id: 256 });
+  assert.deepEqual(llamaConfigFromJson(llamaConfigToJson(v5, 'byte')).config, {
+    ...v5,
+    bos_token_id: 256,
+    eos_token_id: 256,
+  });
 });
 
 test('a sliding window changes the logits past the window, not before it', () => {
@@ -100,7 +126,13 @@ test('DPO on an imported Qwen2 model (own tokenizer, chat-templated prompts): lo
   ];
   const refLogps = computeRefLogps(ref, pairs);
   const losses: number[] = [];
-  const r = await trainDpo({ policy, pairs, refLogps, config: { maxSteps: 3, batchSize: 5, learningRate: 1e-2, beta: 0.5 }, onStep: (m) => void losses.push(m.loss!) });
+  const r = await trainDpo({
+    policy,
+    pairs,
+    refLogps,
+    config: { maxSteps: 3, batchSize: 5, learningRate: 1e-2, beta: 0.5 },
+    onStep: (m) => void losses.push(m.loss!),
+  });
   r.dispose();
   assert.ok(losses.every(Number.isFinite), String(losses));
   assert.ok(Math.abs(losses[0]! - Math.log(2)) < 1e-3, `first DPO loss ${losses[0]} is ln 2 (policy = reference)`);
@@ -108,7 +140,11 @@ test('DPO on an imported Qwen2 model (own tokenizer, chat-templated prompts): lo
 
   const { files } = serializeModel(policy);
   const names = [...parseSafetensors(files['model.safetensors']!).tensors.keys()];
-  assert.ok(names.includes('model.embed_tokens.weight') && names.includes('model.layers.1.self_attn.q_proj.bias') && names.includes('model.norm.weight'));
+  assert.ok(
+    names.includes('model.embed_tokens.weight') &&
+      names.includes('model.layers.1.self_attn.q_proj.bias') &&
+      names.includes('model.norm.weight'),
+  );
   assert.ok(!names.includes('lm_head.weight'), 'tied head: no lm_head.weight, as transformers writes it');
   assert.ok(files['tokenizer.json'] && files['chat_template.jinja'], 'the tokenizer travels with the checkpoint');
   const cfg = JSON.parse(new TextDecoder().decode(files['config.json']));
@@ -123,11 +159,18 @@ test('conversations: a tokenizer with a chat template renders messages; byte/gpt
   const messages = [{ role: 'user', content: 'Hi' }];
   const item = { prompt: 'User: Hi\nAssistant: ', messages };
   assert.deepEqual(encodeItem(byte, item, 'Hello', 64), encodeExample(byte, item.prompt, 'Hello', 64));
-  assert.deepEqual(encodeSftExample(byte, { ...item, response: 'Hello' }, 64), encodeExample(byte, item.prompt, 'Hello', 64));
+  assert.deepEqual(
+    encodeSftExample(byte, { ...item, response: 'Hello' }, 64),
+    encodeExample(byte, item.prompt, 'Hello', 64),
+  );
   const m = await loadModel(path.join(FIX, 'qwen2-bpe'));
   const q = tokenizerOf(m);
   const e = encodeItem(q, item, 'Hello', 64);
-  assert.equal(q.detokenize(e.ids.slice(0, e.promptLen)), 'user\nHi\nassistant\n', 'ChatML prompt (special tokens dropped when decoding)');
+  assert.equal(
+    q.detokenize(e.ids.slice(0, e.promptLen)),
+    'user\nHi\nassistant\n',
+    'ChatML prompt (special tokens dropped when decoding)',
+  );
   // The template closes the turn (<|im_end|> = EOS); no second EOS is appended.
   assert.equal(e.ids.slice(e.promptLen).filter((t) => t === q.eosId).length, 1);
   assert.equal(q.detokenize(e.ids.slice(e.promptLen)).trim(), 'Hello');
@@ -136,7 +179,14 @@ test('conversations: a tokenizer with a chat template renders messages; byte/gpt
 
 test('SFT on conversations trains the assistant turns; resume is bit-identical; gradient features use the last block', async () => {
   const examples = [
-    { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Bye' }, { role: 'assistant', content: 'Goodbye.' }] },
+    {
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello!' },
+        { role: 'user', content: 'Bye' },
+        { role: 'assistant', content: 'Goodbye.' },
+      ],
+    },
     { prompt: 'The quick brown', response: ' fox' },
   ];
   const config = { seed: 2, maxSteps: 4, batchSize: 2, learningRate: 5e-3 };
@@ -148,7 +198,16 @@ test('SFT on conversations trains the assistant turns; resume is bit-identical; 
 
   const first = await load();
   let saved: Uint8Array | null = null;
-  (await trainSft({ model: first, examples, config, shouldCheckpoint: (s) => s === 2, onCheckpoint: (b) => void (saved = b), shouldStop: (s) => s === 2 })).dispose();
+  (
+    await trainSft({
+      model: first,
+      examples,
+      config,
+      shouldCheckpoint: (s) => s === 2,
+      onCheckpoint: (b) => void (saved = b),
+      shouldStop: (s) => s === 2,
+    })
+  ).dispose();
   const resumed = await load();
   (await trainSft({ model: resumed, examples, config, state: saved! })).dispose();
   assert.equal(maxAbsDiff(logitsOf(straight, [[1, 5, 9]]), logitsOf(resumed, [[1, 5, 9]])), 0);

@@ -23,8 +23,16 @@ test('tokenLogps equals logSoftmax(h·Wᵀ) at the targets, with the same gradie
     tf.sum(tf.mul(tf.logSoftmax(tf.matMul(hh, ww, false, true)), tf.oneHot(targets, 11)), 1);
   const fused = (hh: tf.Tensor, ww: tf.Tensor) => tokenLogps(hh as tf.Tensor2D, ww as tf.Tensor2D, targets);
   const value = (f: typeof reference) => tf.tidy(() => f(h, w).dataSync() as Float32Array);
-  assert.ok(maxAbsDiff(value(fused), value(reference)) < 1e-5, `values differ by ${maxAbsDiff(value(fused), value(reference))}`);
-  const grads = (f: typeof reference) => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), weights)))([h, w]).map((g) => g.dataSync() as Float32Array));
+  assert.ok(
+    maxAbsDiff(value(fused), value(reference)) < 1e-5,
+    `values differ by ${maxAbsDiff(value(fused), value(reference))}`,
+  );
+  const grads = (f: typeof reference) =>
+    tf.tidy(() =>
+      tf
+        .grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), weights)))([h, w])
+        .map((g) => g.dataSync() as Float32Array),
+    );
   const [gh, gw] = grads(fused);
   const [rh, rw] = grads(reference);
   assert.ok(maxAbsDiff(gh!, rh!) < 1e-5, `dh differs by ${maxAbsDiff(gh!, rh!)}`);

@@ -8,7 +8,11 @@ await useBackend();
 
 test('no tensor leaks over 1,000 DPO steps', async () => {
   const policy = microModel(80, { n_layer: 1, n_embd: 8, n_head: 1, n_positions: 32 });
-  const pairs = PAIRS.slice(0, 2).map((p) => ({ prompt: p.prompt.slice(-4), chosen: p.chosen.slice(0, 2), rejected: p.rejected.slice(0, 2) }));
+  const pairs = PAIRS.slice(0, 2).map((p) => ({
+    prompt: p.prompt.slice(-4),
+    chosen: p.chosen.slice(0, 2),
+    rejected: p.rejected.slice(0, 2),
+  }));
   const ref = computeRefLogps(policy, pairs);
   const counts: number[] = [];
   const r = await trainDpo({
@@ -21,7 +25,10 @@ test('no tensor leaks over 1,000 DPO steps', async () => {
     },
   });
   assert.equal(r.step, 1000);
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts drifted: ${counts.join(', ')}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensor counts drifted: ${counts.join(', ')}`,
+  );
   const before = tf.memory().numTensors;
   r.dispose();
   policy.dispose();

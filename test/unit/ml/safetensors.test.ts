@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, parseSafetensors, serializeSafetensors } from '../../../ml/safetensors.js';
+import {
+  bf16ToF32,
+  f16ToF32,
+  f32ToBf16,
+  f32ToF16,
+  parseSafetensors,
+  serializeSafetensors,
+} from '../../../ml/safetensors.js';
 
 function build(header: Record<string, unknown>, data: Uint8Array, lenOverride?: bigint): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -49,13 +56,20 @@ test('BF16 decode: known bit patterns', () => {
 
 test('F16 and BF16 files decode to float32 within their precision', () => {
   const data = new Float32Array([0.1, -1.5, 3.14159, 1000, 6e-5, -0.02]);
-  for (const [dtype, rel] of [['F16', 2 ** -11], ['BF16', 2 ** -8]] as const) {
+  for (const [dtype, rel] of [
+    ['F16', 2 ** -11],
+    ['BF16', 2 ** -8],
+  ] as const) {
     const f = parseSafetensors(serializeSafetensors({ x: { shape: [6], data } }, { dtype }));
     const got = f.tensors.get('x')!.data;
-    for (let i = 0; i < data.length; i++) assert.ok(Math.abs(got[i]! - data[i]!) <= Math.abs(data[i]!) * rel, `${dtype} ${data[i]} -> ${got[i]}`);
+    for (let i = 0; i < data.length; i++)
+      assert.ok(Math.abs(got[i]! - data[i]!) <= Math.abs(data[i]!) * rel, `${dtype} ${data[i]} -> ${got[i]}`);
   }
   // A hand-built F16 file: [1, -2] little-endian.
-  const raw = build({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, new Uint8Array([0x00, 0x3c, 0x00, 0xc0]));
+  const raw = build(
+    { h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } },
+    new Uint8Array([0x00, 0x3c, 0x00, 0xc0]),
+  );
   assert.deepEqual(Array.from(parseSafetensors(raw).tensors.get('h')!.data), [1, -2]);
 });
 
@@ -82,10 +96,22 @@ test('rejects a truncated buffer', () => {
 });
 
 test('rejects unknown dtype, shape/size mismatch, gaps and bad JSON', () => {
-  assert.throws(() => parseSafetensors(build({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), /unknown or unsupported dtype "I64"/);
-  assert.throws(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), /shape\/size mismatch/);
-  assert.throws(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8))), /non-contiguous/);
-  assert.throws(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8))), /trailing bytes/);
+  assert.throws(
+    () => parseSafetensors(build({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    /unknown or unsupported dtype "I64"/,
+  );
+  assert.throws(
+    () => parseSafetensors(build({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))),
+    /shape\/size mismatch/,
+  );
+  assert.throws(
+    () => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8))),
+    /non-contiguous/,
+  );
+  assert.throws(
+    () => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8))),
+    /trailing bytes/,
+  );
   const j = new Uint8Array(8 + 3);
   new DataView(j.buffer).setBigUint64(0, 3n, true);
   j.set(new TextEncoder().encode('{x:'), 8);

@@ -45,7 +45,11 @@ test('top-k / top-p restrict the candidate set', () => {
 
 test('stop sequences and EOS end generation; a trained model reproduces its data', async () => {
   const model = microModel(23);
-  const r = await trainSft({ model, examples: [{ prompt: 'Q:', response: ' hello. world' }], config: { maxSteps: 150, batchSize: 1, learningRate: 1e-2, lrSchedule: 'constant' } });
+  const r = await trainSft({
+    model,
+    examples: [{ prompt: 'Q:', response: ' hello. world' }],
+    config: { maxSteps: 150, batchSize: 1, learningRate: 1e-2, lrSchedule: 'constant' },
+  });
   r.dispose();
   const [full] = generate(model, tok, ['Q:'], { temperature: 0, maxNewTokens: 30 });
   assert.equal(full, ' hello. world'); // stopped at EOS, EOS not rendered

@@ -30,9 +30,17 @@ test('rng: seeded, state round-trips, permutations and normals sane', () => {
   const c = new Rng(0);
   c.setState(JSON.parse(JSON.stringify(st)));
   assert.deepEqual([c.normal(), c.next(), c.normal()], xs);
-  assert.deepEqual(new Rng(1).permutation(20).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    new Rng(1).permutation(20).sort((x, y) => x - y),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   const n = new Rng(3);
-  let s = 0, s2 = 0;
-  for (let i = 0; i < 20000; i++) { const v = n.normal(); s += v; s2 += v * v; }
+  let s = 0,
+    s2 = 0;
+  for (let i = 0; i < 20000; i++) {
+    const v = n.normal();
+    s += v;
+    s2 += v * v;
+  }
   assert.ok(Math.abs(s / 20000) < 0.03 && Math.abs(s2 / 20000 - 1) < 0.05);
 });

@@ -29,7 +29,14 @@ test('SFT on a tiny corpus reaches near-zero loss (response tokens only)', async
   const r = await trainSft({
     model,
     examples: CORPUS,
-    config: { maxSteps: 200, batchSize: 4, learningRate: 1e-2, warmupSteps: 10, lrSchedule: 'cosine', weightDecay: 0.01 },
+    config: {
+      maxSteps: 200,
+      batchSize: 4,
+      learningRate: 1e-2,
+      warmupSteps: 10,
+      lrSchedule: 'cosine',
+      weightDecay: 0.01,
+    },
     onStep: (m) => void losses.push(m.loss!),
   });
   r.dispose();
@@ -40,7 +47,18 @@ test('SFT on a tiny corpus reaches near-zero loss (response tokens only)', async
 
 test('interrupted + resumed training is bit-identical to a straight run (SFT and DPO)', async () => {
   for (const kind of ['sft', 'dpo'] as const) {
-    const config: DpoConfig = { seed: 4, maxSteps: 8, batchSize: 2, gradAccumSteps: 2, learningRate: 5e-3, warmupSteps: 2, lrSchedule: 'cosine', weightDecay: 0.1, maxGradNorm: 0.5, beta: 0.2 };
+    const config: DpoConfig = {
+      seed: 4,
+      maxSteps: 8,
+      batchSize: 2,
+      gradAccumSteps: 2,
+      learningRate: 5e-3,
+      warmupSteps: 2,
+      lrSchedule: 'cosine',
+      weightDecay: 0.1,
+      maxGradNorm: 0.5,
+      beta: 0.2,
+    };
     const ref = computeRefLogps(microModel(40), PAIRS);
     const run = (model: ReturnType<typeof microModel>, extra: Record<string, unknown>) =>
       kind === 'sft'
@@ -88,10 +106,34 @@ test('DPO raises reward accuracy and margins and reports TRL metrics', async () 
   for (const lossType of ['sigmoid', 'ipo', 'hinge', 'robust'] as const) {
     const p = policy.clone();
     seen.length = 0;
-    const r = await trainDpo({ policy: p, pairs: PAIRS, refLogps: ref, config: { maxSteps: 30, batchSize: 4, learningRate: 5e-3, beta: 0.5, lossType, labelSmoothing: lossType === 'robust' ? 0.1 : 0 }, onStep: (m) => void seen.push(m) });
+    const r = await trainDpo({
+      policy: p,
+      pairs: PAIRS,
+      refLogps: ref,
+      config: {
+        maxSteps: 30,
+        batchSize: 4,
+        learningRate: 5e-3,
+        beta: 0.5,
+        lossType,
+        labelSmoothing: lossType === 'robust' ? 0.1 : 0,
+      },
+      onStep: (m) => void seen.push(m),
+    });
     r.dispose();
     const last = seen.at(-1)!;
-    for (const k of ['loss', 'grad_norm', 'learning_rate', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) assert.ok(Number.isFinite(last[k]), `${lossType}: ${k}`);
+    for (const k of [
+      'loss',
+      'grad_norm',
+      'learning_rate',
+      'rewards/chosen',
+      'rewards/rejected',
+      'rewards/accuracies',
+      'rewards/margins',
+      'logps/chosen',
+      'logps/rejected',
+    ])
+      assert.ok(Number.isFinite(last[k]), `${lossType}: ${k}`);
     assert.equal(last['rewards/accuracies'], 1, lossType);
     assert.ok(last['rewards/margins']! > 0, lossType);
     assert.ok(last.loss! < seen[0]!.loss!, `${lossType}: loss ${seen[0]!.loss} -> ${last.loss}`);
@@ -105,13 +147,23 @@ test('per-sample gradient features average to the batch gradient', () => {
   const ref = computeRefLogps(microModel(61), PAIRS);
   const filter = /^transformer\.(h\.1\.mlp\.c_proj|ln_f)\./;
   const { names, dim, features } = perSampleGradFeatures(model, PAIRS, ref, { paramFilter: filter, beta: 0.3 });
-  assert.deepEqual(names, ['transformer.h.1.mlp.c_proj.weight', 'transformer.h.1.mlp.c_proj.bias', 'transformer.ln_f.weight', 'transformer.ln_f.bias']);
+  assert.deepEqual(names, [
+    'transformer.h.1.mlp.c_proj.weight',
+    'transformer.h.1.mlp.c_proj.bias',
+    'transformer.ln_f.weight',
+    'transformer.ln_f.bias',
+  ]);
   assert.equal(dim, 64 * 16 + 16 + 16 + 16);
   assert.equal(features.length, PAIRS.length);
   const enc = encodePairs(tok, PAIRS, 64);
   const vars = names.map((n) => model.p(n));
   const batch = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => dpoBatchLoss(model, enc, ref, [0, 1, 2, 3], { beta: 0.3, lossType: 'sigmoid', labelSmoothing: 0 }, tok.padId).loss, vars);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        dpoBatchLoss(model, enc, ref, [0, 1, 2, 3], { beta: 0.3, lossType: 'sigmoid', labelSmoothing: 0 }, tok.padId)
+          .loss,
+      vars,
+    );
     value.dispose();
     return tf.concat(vars.map((v) => grads[v.name]!.reshape([-1]))).dataSync() as Float32Array;
   });
@@ -128,8 +180,22 @@ test('gradient accumulation of 2×2 matches one batch of 4', async () => {
   const base = { maxSteps: 1, learningRate: 1e-3, maxGradNorm: 0 };
   const ga: number[] = [];
   const gb: number[] = [];
-  (await trainSft({ model: a, examples: CORPUS, config: { ...base, batchSize: 4 }, onStep: (m) => void ga.push(m.grad_norm!) })).dispose();
-  (await trainSft({ model: b, examples: CORPUS, config: { ...base, batchSize: 2, gradAccumSteps: 2 }, onStep: (m) => void gb.push(m.grad_norm!) })).dispose();
+  (
+    await trainSft({
+      model: a,
+      examples: CORPUS,
+      config: { ...base, batchSize: 4 },
+      onStep: (m) => void ga.push(m.grad_norm!),
+    })
+  ).dispose();
+  (
+    await trainSft({
+      model: b,
+      examples: CORPUS,
+      config: { ...base, batchSize: 2, gradAccumSteps: 2 },
+      onStep: (m) => void gb.push(m.grad_norm!),
+    })
+  ).dispose();
   // Token-mean per micro-batch vs per batch differ slightly when micro-batches have different token counts.
   assert.ok(Math.abs(ga[0]! - gb[0]!) / ga[0]! < 0.2, `${ga[0]} vs ${gb[0]}`);
   a.dispose();

@@ -25,7 +25,8 @@ function reference(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): { data
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         let s = 0;
-        for (let k = 0; k < K; k++) s += av[ao + (tA ? k * M + i : i * K + k)]! * bv[bo + (tB ? j * K + k : k * N + j)]!;
+        for (let k = 0; k < K; k++)
+          s += av[ao + (tA ? k * M + i : i * K + k)]! * bv[bo + (tB ? j * K + k : k * N + j)]!;
         out[n * M * N + i * N + j] = s;
       }
   }
@@ -67,7 +68,11 @@ test('fast wasm matMul equals a float64 reference for transposed, batched and br
         const label = `${JSON.stringify(c)} ${fast ? 'fast' : 'stock'}`;
         assert.deepEqual(got.shape, want.shape, label);
         const g = got.dataSync();
-        for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - want.data[i]!) < 1e-4 * (1 + Math.abs(want.data[i]!)), `${label}[${i}]: ${g[i]} vs ${want.data[i]}`);
+        for (let i = 0; i < g.length; i++)
+          assert.ok(
+            Math.abs(g[i]! - want.data[i]!) < 1e-4 * (1 + Math.abs(want.data[i]!)),
+            `${label}[${i}]: ${g[i]} vs ${want.data[i]}`,
+          );
         got.dispose();
         // Transposed copies and per-batch views are released with the call.
         assert.equal(tf.memory().numTensors, before.numTensors, label);
@@ -89,13 +94,19 @@ test('fast wasm matMul gives the stock gradients', async () => {
     const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true)));
     const gradsWith = (fast: boolean) => {
       useFastWasmMatMul(fast);
-      return tf.tidy(() => tf.grads(f)([a, b]).map((g) => g.dataSync() as Float32Array));
+      return tf.tidy(() =>
+        tf
+          .grads(f)([a, b])
+          .map((g) => g.dataSync() as Float32Array),
+      );
     };
     const fast = gradsWith(true);
     const stock = gradsWith(false);
     for (let k = 0; k < 2; k++) {
       const scale = Math.max(...stock[k]!.map(Math.abs));
-      fast[k]!.forEach((v, i) => assert.ok(Math.abs(v - stock[k]![i]!) < 1e-5 * scale, `grad ${k}[${i}]: ${v} vs ${stock[k]![i]}`));
+      fast[k]!.forEach((v, i) =>
+        assert.ok(Math.abs(v - stock[k]![i]!) < 1e-5 * scale, `grad ${k}[${i}]: ${v} vs ${stock[k]![i]}`),
+      );
     }
     tf.dispose([a, b]);
   } finally {

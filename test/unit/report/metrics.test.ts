@@ -38,14 +38,30 @@ describe('MetricsWriter', () => {
     w.log(1, { loss: 0.7, 'rewards/accuracies': 0.5 });
     w.log(2, { loss: 0.5, bad: Number.NaN });
     w.log(3, { loss: 0.3, 'rewards/accuracies': 0.9 });
-    assert.deepEqual(progress.at(-1), { done: 3, total: 3, unit: 'steps', metrics: { loss: 0.3, 'rewards/accuracies': 0.9 } });
-    assert.deepEqual(progress[1]!.metrics, { loss: 0.5, 'rewards/accuracies': 0.5 }, 'latest keeps metrics not logged this step');
+    assert.deepEqual(progress.at(-1), {
+      done: 3,
+      total: 3,
+      unit: 'steps',
+      metrics: { loss: 0.3, 'rewards/accuracies': 0.9 },
+    });
+    assert.deepEqual(
+      progress[1]!.metrics,
+      { loss: 0.5, 'rewards/accuracies': 0.5 },
+      'latest keeps metrics not logged this step',
+    );
     const uri = await w.close();
     assert.equal(uri, 's3://b/runs/r1/train/metrics.jsonl');
     const last = puts.at(-1)!;
     assert.equal(last.kind, 'metrics');
     const rows = parseMetrics(last.text);
-    assert.deepEqual(rows.map((r) => [r.step, r.loss]), [[1, 0.7], [2, 0.5], [3, 0.3]]);
+    assert.deepEqual(
+      rows.map((r) => [r.step, r.loss]),
+      [
+        [1, 0.7],
+        [2, 0.5],
+        [3, 0.3],
+      ],
+    );
     assert.equal('bad' in rows[1]!, false);
     assert.throws(() => w.log(4, { loss: 0 }));
   });
@@ -67,16 +83,30 @@ describe('MetricsWriter', () => {
 });
 
 describe('LogCapture', () => {
-  test('keeps the attempt\'s records and saves them as JSON lines', async () => {
+  test("keeps the attempt's records and saves them as JSON lines", async () => {
     const saved: string[] = [];
     const capture = new LogCapture(async (t) => void saved.push(t));
-    const log = createLogger({ run: 'r1', step: 's', attempt: 2 }, { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream, { sink: capture.sink });
+    const log = createLogger(
+      { run: 'r1', step: 's', attempt: 2 },
+      { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
+      { sink: capture.sink },
+    );
     log.info('hello', { n: 1 });
     log.child({ shard: 3 }).warn('careful');
     log.debug('hidden below info');
     await capture.close();
-    const records = saved.at(-1)!.trim().split('\n').map((l) => JSON.parse(l) as LogRecord);
-    assert.deepEqual(records.map((r) => [r.level, r.msg, r.run, r.attempt, r.shard]), [['info', 'hello', 'r1', 2, undefined], ['warn', 'careful', 'r1', 2, 3]]);
+    const records = saved
+      .at(-1)!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LogRecord);
+    assert.deepEqual(
+      records.map((r) => [r.level, r.msg, r.run, r.attempt, r.shard]),
+      [
+        ['info', 'hello', 'r1', 2, undefined],
+        ['warn', 'careful', 'r1', 2, 3],
+      ],
+    );
     await capture.close();
     assert.equal(saved.length, 1, 'nothing new: no second save');
     assert.equal(attemptLogName(2), 'logs/attempt-2.jsonl');
@@ -85,7 +115,12 @@ describe('LogCapture', () => {
 
   test('a failed save is reported, not thrown', async () => {
     const errors: unknown[] = [];
-    const capture = new LogCapture(async () => { throw new Error('s3 down'); }, (e) => errors.push(e));
+    const capture = new LogCapture(
+      async () => {
+        throw new Error('s3 down');
+      },
+      (e) => errors.push(e),
+    );
     capture.sink({ ts: '', level: 'info', msg: 'x' });
     await capture.close();
     assert.equal(errors.length, 1);
@@ -99,7 +134,14 @@ describe('watch view', () => {
     r.add(10, 3000);
     r.add(20, 5000);
     assert.equal(r.rate(undefined, 5000), 5);
-    const step = { id: 'train', uses: 'x@v1', queue: 'gpu', state: 'running', attempts: 1, progress: { done: 20, total: 70, unit: 'steps', metrics: { loss: 0.25, 'rewards/accuracies': 0.875 } } } as LiveStep;
+    const step = {
+      id: 'train',
+      uses: 'x@v1',
+      queue: 'gpu',
+      state: 'running',
+      attempts: 1,
+      progress: { done: 20, total: 70, unit: 'steps', metrics: { loss: 0.25, 'rewards/accuracies': 0.875 } },
+    } as LiveStep;
     assert.equal(progressText(step, 5), '20/70 steps  5.00 steps/s  ETA 10.0s  loss 0.2500  acc 0.875');
     const single = new RateTracker();
     single.add(30, 10_000);

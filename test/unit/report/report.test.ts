@@ -9,14 +9,27 @@ import { packageRoot } from '../../../spec/package-root.js';
 import { buildCharts, writeReport, type ReportData } from '../../../cli/report/index.js';
 import { promptText } from '../../../cli/report/data.js';
 
-const fixture = () => JSON.parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'report', 'train-report.json'), 'utf8')) as ReportData;
+const fixture = () =>
+  JSON.parse(
+    readFileSync(join(packageRoot(), 'test', 'fixtures', 'report', 'train-report.json'), 'utf8'),
+  ) as ReportData;
 
 describe('run report', () => {
   test('a training run gets every plot, as inline SVG and as PNG', async () => {
     const data = fixture();
     assert.deepEqual(
       buildCharts(data).map((c) => c.id),
-      ['timeline', 'loss-train', 'reward-margins-train', 'reward-accuracies-train', 'rewards-train', 'depth-histogram', 'breadth', 'clusters-train', 'allocation-train'],
+      [
+        'timeline',
+        'loss-train',
+        'reward-margins-train',
+        'reward-accuracies-train',
+        'rewards-train',
+        'depth-histogram',
+        'breadth',
+        'clusters-train',
+        'allocation-train',
+      ],
     );
     const dir = mkdtempSync(join(tmpdir(), 'bpoflow-report-unit-'));
     const { html, pngs, charts } = await writeReport(data, dir);
@@ -48,7 +61,15 @@ describe('run report', () => {
     assert.deepEqual(buildCharts(data), []);
     const { html } = await writeReport(data, mkdtempSync(join(tmpdir(), 'bpoflow-report-unit-')));
     const page = readFileSync(html, 'utf8');
-    for (const msg of ['This run has no steps', 'No training metrics', 'No dataset statistics', 'No gradient clusters', 'No depth allocation', 'No eval results', 'No model artifact']) {
+    for (const msg of [
+      'This run has no steps',
+      'No training metrics',
+      'No dataset statistics',
+      'No gradient clusters',
+      'No depth allocation',
+      'No eval results',
+      'No model artifact',
+    ]) {
       assert.ok(page.includes(msg), msg);
     }
     assert.match(page, /Unreadable artifacts/);
@@ -65,7 +86,12 @@ describe('run report', () => {
     const data = fixture();
     const dpo = data.curves.filter((c) => c.stepId === 'train');
     // An SFT step with a loss 10x larger and 50x longer, as in the BPO example.
-    const sft = Array.from({ length: 1000 }, (_, i) => ({ stepId: 'sft', step: i + 1, metric: 'loss', value: 6 * Math.exp(-i / 200) }));
+    const sft = Array.from({ length: 1000 }, (_, i) => ({
+      stepId: 'sft',
+      step: i + 1,
+      metric: 'loss',
+      value: 6 * Math.exp(-i / 200),
+    }));
     data.steps.push({ ...data.steps.find((s) => s.id === 'train')!, id: 'sft', uses: 'model.sft@v1' });
     data.curves = [...sft, ...dpo];
     const charts = buildCharts(data);
@@ -74,7 +100,10 @@ describe('run report', () => {
     for (const c of charts.filter((x) => x.section === 'training')) {
       const spec = c.spec as { data: { values: { stepId: string }[] }; mark: { interpolate?: string } };
       const owner = c.id.endsWith('-sft') ? 'sft' : 'train';
-      assert.ok(spec.data.values.every((v) => v.stepId === owner), `${c.id} holds only ${owner}'s points`);
+      assert.ok(
+        spec.data.values.every((v) => v.stepId === owner),
+        `${c.id} holds only ${owner}'s points`,
+      );
       assert.equal(spec.mark.interpolate, undefined, `${c.id}: no smoothing between measured points`);
     }
     assert.match(charts.find((c) => c.id === 'loss-sft')!.title, /sft/);
@@ -82,7 +111,16 @@ describe('run report', () => {
 
   test('eval metrics once per step, numbers rounded for people', async () => {
     const data = fixture();
-    data.steps.push({ id: 'gen', uses: 'eval.generate@v1', queue: 'cpu', state: 'succeeded', attempts: 1, cached: false, cacheEnabled: true, outputs: { meanReward: 0.8006944444444443 } });
+    data.steps.push({
+      id: 'gen',
+      uses: 'eval.generate@v1',
+      queue: 'cpu',
+      state: 'succeeded',
+      attempts: 1,
+      cached: false,
+      cacheEnabled: true,
+      outputs: { meanReward: 0.8006944444444443 },
+    });
     data.eval.push({ stepId: 'gen', metric: 'meanReward', value: 0.8006944444444443 });
     data.outputs = { ...data.outputs, meanReward: 0.8006944444444443 };
     const { html } = await writeReport(data, mkdtempSync(join(tmpdir(), 'bpoflow-report-unit-')));
@@ -110,13 +148,30 @@ describe('run report', () => {
     ];
     const chart = buildCharts(data).find((c) => c.id === 'allocation-depth')!;
     const values = (chart.spec as { data: { values: { decided: string }[] } }).data.values;
-    assert.deepEqual(values.map((v) => v.decided), ['max depth', 'all its pairs', 'budget share', 'min depth']);
-    assert.deepEqual((chart.spec as { data: { values: { prompt: string }[] } }).data.values.map((v) => v.prompt), ['1. a', '2. b', '3. c', '4. d'], 'highest score first');
+    assert.deepEqual(
+      values.map((v) => v.decided),
+      ['max depth', 'all its pairs', 'budget share', 'min depth'],
+    );
+    assert.deepEqual(
+      (chart.spec as { data: { values: { prompt: string }[] } }).data.values.map((v) => v.prompt),
+      ['1. a', '2. b', '3. c', '4. d'],
+      'highest score first',
+    );
   });
 
   test('prompts show their last human turn', () => {
-    assert.equal(promptText('\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how do I bake bread?\n\nAssistant:'), 'how do I bake bread?');
-    assert.equal(promptText([{ role: 'user', content: 'first' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: ' second ' }]), 'second');
+    assert.equal(
+      promptText('\n\nHuman: hi\n\nAssistant: hello\n\nHuman: how do I bake bread?\n\nAssistant:'),
+      'how do I bake bread?',
+    );
+    assert.equal(
+      promptText([
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content: ' second ' },
+      ]),
+      'second',
+    );
     assert.equal(promptText('plain prompt'), 'plain prompt');
   });
 });

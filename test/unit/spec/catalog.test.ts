@@ -59,13 +59,20 @@ describe('catalog', () => {
       'x.y@v1.json': kind({ version: 'v2', queue: '', extra: 1 }),
       'bad name.json': kind(),
       'x.z@v1.json': '{ not json',
-      'x.w@v1.json': kind({ kind: 'x.w', args: { type: 'object', properties: { a: { type: 'strng' } } }, outputs: { o: { type: 'file' }, r: { type: 'number', report: 'chart' } } }),
+      'x.w@v1.json': kind({
+        kind: 'x.w',
+        args: { type: 'object', properties: { a: { type: 'strng' } } },
+        outputs: { o: { type: 'file' }, r: { type: 'number', report: 'chart' } },
+      }),
       'x.s@v1.json': kind({ kind: 'x.s', shardable: { input: 'nope' } }),
     });
     assert.throws(
       () => loadCatalog(dir),
       (e: Error) => {
-        const lines = e.message.split('\n').slice(1).map((l) => l.trim().replace(`${dir}/`, ''));
+        const lines = e.message
+          .split('\n')
+          .slice(1)
+          .map((l) => l.trim().replace(`${dir}/`, ''));
         assert.deepEqual(lines, [
           'bad name.json: file name must be <kind>@v<N>.json',
           'x.s@v1.json: "shardable.input" must name one of the args',

@@ -32,7 +32,12 @@ describe('compile: plan', () => {
     assert.deepEqual(plan.params, { sleep: 5, tag: 'v' });
     assert.deepEqual(plan.inputs, { data: 's3://bucket/data.jsonl' });
     const [a, b] = plan.steps;
-    assert.deepEqual(a!.with, { sleepMs: 5, value: { $expr: { ref: ['inputs', 'data'] } }, fail: false, errorType: 'TestFailure' });
+    assert.deepEqual(a!.with, {
+      sleepMs: 5,
+      value: { $expr: { ref: ['inputs', 'data'] } },
+      fail: false,
+      errorType: 'TestFailure',
+    });
     assert.deepEqual(b!.with.sleepMs, 5);
     assert.deepEqual(b!.with.value, {
       $expr: { concat: [{ lit: 'v-5/' }, { ref: ['steps', 'a', 'outputs', 'value'] }] },
@@ -113,8 +118,14 @@ describe('compile: plan', () => {
       ),
     );
     // Always the ready step that comes first in the file: d becomes ready before e is taken.
-    assert.deepEqual(plan.steps.map((s) => s.id), ['a', 'c', 'b', 'd', 'e']);
-    assert.deepEqual(plan.steps.map((s) => s.needs), [[], ['a'], ['a'], ['b', 'c'], []]);
+    assert.deepEqual(
+      plan.steps.map((s) => s.id),
+      ['a', 'c', 'b', 'd', 'e'],
+    );
+    assert.deepEqual(
+      plan.steps.map((s) => s.needs),
+      [[], ['a'], ['a'], ['b', 'c'], []],
+    );
   });
 
   it('fills settings from built-in defaults, then `defaults`, then the step', () => {
@@ -142,14 +153,41 @@ describe('compile: plan', () => {
     );
     const [a, b] = plan.steps;
     assert.deepEqual(
-      { queue: a!.queue, retry: a!.retry, timeoutMs: a!.timeoutMs, heartbeatTimeoutMs: a!.heartbeatTimeoutMs, cache: a!.cache, shards: a!.shards },
-      { queue: 'batch', retry: { ...DEFAULT_RETRY, maximumAttempts: 5, initialIntervalMs: 2000 }, timeoutMs: 600_000, heartbeatTimeoutMs: 30_000, cache: false, shards: 1 },
+      {
+        queue: a!.queue,
+        retry: a!.retry,
+        timeoutMs: a!.timeoutMs,
+        heartbeatTimeoutMs: a!.heartbeatTimeoutMs,
+        cache: a!.cache,
+        shards: a!.shards,
+      },
+      {
+        queue: 'batch',
+        retry: { ...DEFAULT_RETRY, maximumAttempts: 5, initialIntervalMs: 2000 },
+        timeoutMs: 600_000,
+        heartbeatTimeoutMs: 30_000,
+        cache: false,
+        shards: 1,
+      },
     );
     assert.deepEqual(
-      { queue: b!.queue, retry: b!.retry, timeoutMs: b!.timeoutMs, heartbeatTimeoutMs: b!.heartbeatTimeoutMs, cache: b!.cache, shards: b!.shards },
+      {
+        queue: b!.queue,
+        retry: b!.retry,
+        timeoutMs: b!.timeoutMs,
+        heartbeatTimeoutMs: b!.heartbeatTimeoutMs,
+        cache: b!.cache,
+        shards: b!.shards,
+      },
       {
         queue: 'gpu',
-        retry: { maximumAttempts: 1, initialIntervalMs: 2000, backoffCoefficient: 2, maximumIntervalMs: 60_000, nonRetryableErrorTypes: ['Oops'] },
+        retry: {
+          maximumAttempts: 1,
+          initialIntervalMs: 2000,
+          backoffCoefficient: 2,
+          maximumIntervalMs: 60_000,
+          nonRetryableErrorTypes: ['Oops'],
+        },
         timeoutMs: 5_400_000,
         heartbeatTimeoutMs: 45_000,
         cache: true,
@@ -160,7 +198,19 @@ describe('compile: plan', () => {
 
   it("uses the kind's queue and the documented defaults when nothing is set", () => {
     const plan = compileOk(yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1'));
-    const { id, kind, version, with: args, needs, queue, retry, timeoutMs, heartbeatTimeoutMs, cache, shards } = plan.steps[0]!;
+    const {
+      id,
+      kind,
+      version,
+      with: args,
+      needs,
+      queue,
+      retry,
+      timeoutMs,
+      heartbeatTimeoutMs,
+      cache,
+      shards,
+    } = plan.steps[0]!;
     assert.deepEqual(
       { id, kind, version, args, needs, queue, retry, timeoutMs, heartbeatTimeoutMs, cache, shards },
       {
@@ -170,7 +220,13 @@ describe('compile: plan', () => {
         args: { sleepMs: 0, fail: false, errorType: 'TestFailure' },
         needs: [],
         queue: 'cpu',
-        retry: { maximumAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 60_000, nonRetryableErrorTypes: ['BadInput', 'ValidationError'] },
+        retry: {
+          maximumAttempts: 3,
+          initialIntervalMs: 1000,
+          backoffCoefficient: 2,
+          maximumIntervalMs: 60_000,
+          nonRetryableErrorTypes: ['BadInput', 'ValidationError'],
+        },
         timeoutMs: 3_600_000,
         heartbeatTimeoutMs: 30_000,
         cache: true,
@@ -180,9 +236,21 @@ describe('compile: plan', () => {
   });
 
   it('hashes the meaning, not the spelling', () => {
-    const one = compileOk(yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '    with: { value: x, sleepMs: 0 }'));
+    const one = compileOk(
+      yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '    with: { value: x, sleepMs: 0 }'),
+    );
     const two = compileOk(
-      yaml('kind: Pipeline', 'apiVersion: bpoflow/v1', 'metadata: { name: t }', '# a comment', 'steps:', '  - uses: test.noop@v1', '    id: a', '    with:', '      value: "x"'),
+      yaml(
+        'kind: Pipeline',
+        'apiVersion: bpoflow/v1',
+        'metadata: { name: t }',
+        '# a comment',
+        'steps:',
+        '  - uses: test.noop@v1',
+        '    id: a',
+        '    with:',
+        '      value: "x"',
+      ),
     );
     assert.match(one.specHash, /^[0-9a-f]{64}$/);
     assert.equal(one.specHash, two.specHash);
@@ -192,20 +260,34 @@ describe('compile: plan', () => {
   });
 
   it('changes the hash when an override changes a value', () => {
-    const text = yaml(...HEADER, 'params:', '  n: { type: integer, default: 1 }', 'steps:', '  - id: a', '    uses: test.noop@v1', '    with: { sleepMs: "${{ params.n }}" }');
+    const text = yaml(
+      ...HEADER,
+      'params:',
+      '  n: { type: integer, default: 1 }',
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '    with: { sleepMs: "${{ params.n }}" }',
+    );
     assert.notEqual(compileOk(text).specHash, compileOk(text, { overrides: { n: 2 } }).specHash);
     assert.equal(compileOk(text).specHash, compileOk(text, { overrides: { n: '1' } }).specHash);
   });
 
   it('keeps a local input as local:<absolute path> relative to the YAML file', () => {
-    const plan = compileOk(yaml(...HEADER, 'inputs:', '  d: { path: ../data/x.jsonl }', 'steps:', '  - id: a', '    uses: test.noop@v1'), {
-      file: '/srv/pipes/p.yaml',
-    });
+    const plan = compileOk(
+      yaml(...HEADER, 'inputs:', '  d: { path: ../data/x.jsonl }', 'steps:', '  - id: a', '    uses: test.noop@v1'),
+      {
+        file: '/srv/pipes/p.yaml',
+      },
+    );
     assert.deepEqual(plan.inputs, { d: 'local:/srv/data/x.jsonl' });
   });
 
   it('returns no plan when there is any problem', () => {
-    const r = compile(yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v2'), { file: 'p.yaml', catalog: testCatalog() });
+    const r = compile(yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v2'), {
+      file: 'p.yaml',
+      catalog: testCatalog(),
+    });
     assert.equal(r.plan, undefined);
     assert.equal(r.problems.length, 1);
   });

@@ -6,7 +6,9 @@ import { HEADER, problemLines, yaml } from './support.js';
 describe('compile problems', () => {
   it('reports YAML syntax errors with their position', () => {
     const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '    with: value: 1');
-    assert.deepEqual(problemLines(text), ['p.yaml:8:11: YAML syntax error: Nested mappings are not allowed in compact mappings']);
+    assert.deepEqual(problemLines(text), [
+      'p.yaml:8:11: YAML syntax error: Nested mappings are not allowed in compact mappings',
+    ]);
   });
 
   it('reports duplicate keys as YAML errors', () => {
@@ -17,7 +19,12 @@ describe('compile problems', () => {
   it('reports a YAML alias bomb at the alias that exceeds the limit, not as a crash', () => {
     // "Billion laughs": each level is 9 aliases of the one above, 9^5 nodes if expanded.
     const bomb = ['x0: &a0 [l, l, l, l, l, l, l, l, l]'];
-    for (let i = 1; i <= 5; i++) bomb.push(`x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i <= 5; i++)
+      bomb.push(
+        `x${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const text = yaml(...HEADER, ...bomb, 'steps:', '  - id: a', '    uses: test.noop@v1');
     assert.deepEqual(problemLines(text), [
       'p.yaml:9:10: YAML aliases expand beyond the limit of 1000 (a "billion laughs" alias bomb?); use fewer aliases',
@@ -42,7 +49,9 @@ describe('compile problems', () => {
 
   it('lists the allowed keys when no key is close', () => {
     const text = yaml(...HEADER, '  colour: red', 'steps:', '  - id: a', '    uses: test.noop@v1');
-    assert.deepEqual(problemLines(text), ['p.yaml:5:3: metadata: unknown key "colour" (allowed: annotations, labels, name)']);
+    assert.deepEqual(problemLines(text), [
+      'p.yaml:5:3: metadata: unknown key "colour" (allowed: annotations, labels, name)',
+    ]);
   });
 
   it('suggests for top-level typos', () => {
@@ -83,7 +92,14 @@ describe('compile problems', () => {
   });
 
   it('reports unknown step kinds, suggesting a close one', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.nop@v1', '  - id: b', '    uses: fancy.thing@v1');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: a',
+      '    uses: test.nop@v1',
+      '  - id: b',
+      '    uses: fancy.thing@v1',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:7:11: steps[0].uses: unknown step kind "test.nop"; did you mean "test.noop"?',
       'p.yaml:9:11: steps[1].uses: unknown step kind "fancy.thing" (known: test.block, test.noop, test.shard)',
@@ -96,12 +112,27 @@ describe('compile problems', () => {
   });
 
   it('reports duplicate step ids at the second one', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '  - id: a', '    uses: test.noop@v1');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '  - id: a',
+      '    uses: test.noop@v1',
+    );
     assert.deepEqual(problemLines(text), ['p.yaml:8:9: steps[1].id: duplicate step id "a"; steps[0] already uses it']);
   });
 
   it('reports unknown and self needs', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: prep', '    uses: test.noop@v1', '  - id: train', '    uses: test.noop@v1', '    needs: [prpe, train]');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: prep',
+      '    uses: test.noop@v1',
+      '  - id: train',
+      '    uses: test.noop@v1',
+      '    needs: [prpe, train]',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:10:13: steps[1].needs[0]: unknown step "prpe"; did you mean "prep"?',
       'p.yaml:10:19: steps[1].needs[1]: step "train" cannot need itself',
@@ -135,14 +166,33 @@ describe('compile problems', () => {
   });
 
   it('reports malformed references', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '  - id: b', '    uses: test.noop@v1', '    with: { value: "${{ steps.a.value }}" }');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '  - id: b',
+      '    uses: test.noop@v1',
+      '    with: { value: "${{ steps.a.value }}" }',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:10:25: steps[1].with.value: invalid reference "steps.a.value": use steps.<id>.outputs.<name>',
     ]);
   });
 
   it('reports expression syntax errors', () => {
-    const text = yaml(...HEADER, 'params:', '  n: { type: integer, default: 1 }', 'steps:', '  - id: a', '    uses: test.noop@v1', '    if: ${{ params.n = 1 }}', '  - id: b', '    uses: test.noop@v1', '    with: { value: "${{ params.n" }');
+    const text = yaml(
+      ...HEADER,
+      'params:',
+      '  n: { type: integer, default: 1 }',
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '    if: ${{ params.n = 1 }}',
+      '  - id: b',
+      '    uses: test.noop@v1',
+      '    with: { value: "${{ params.n" }',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:10:22: steps[0].if: invalid expression: unexpected "="; use "=="',
       'p.yaml:13:21: steps[1].with.value: invalid expression: "${{" is never closed with "}}"',
@@ -219,7 +269,15 @@ describe('compile problems', () => {
   });
 
   it('checks the static type of run-time values against the argument type', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '  - id: b', '    uses: test.noop@v1', '    with: { sleepMs: "${{ steps.a.outputs.value }}" }');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '  - id: b',
+      '    uses: test.noop@v1',
+      '    with: { sleepMs: "${{ steps.a.outputs.value }}" }',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:10:22: steps[1].with.sleepMs: test.noop@v1 expects integer, but the expression is a string',
     ]);
@@ -227,7 +285,9 @@ describe('compile problems', () => {
 
   it('allows shards > 1 only on shardable kinds', () => {
     const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '    shards: 2');
-    assert.deepEqual(problemLines(text), ['p.yaml:8:13: steps[0].shards: test.noop@v1 is not shardable; remove "shards" or use 1']);
+    assert.deepEqual(problemLines(text), [
+      'p.yaml:8:13: steps[0].shards: test.noop@v1 is not shardable; remove "shards" or use 1',
+    ]);
   });
 
   it('checks inputs', () => {
@@ -241,15 +301,24 @@ describe('compile problems', () => {
       '  - id: s',
       '    uses: test.noop@v1',
     );
-    assert.deepEqual(problemLines(text, { checkLocalFiles: true, file: '/tmp/p.yaml' }).map((l) => l.replaceAll('/tmp/', '')), [
-      'p.yaml:6:13: inputs.a.uri: must be an s3://bucket/key URI',
-      'p.yaml:7:6: inputs.b: an input needs exactly one of "uri" (s3://bucket/key) or "path" (a local file)',
-      'p.yaml:8:14: inputs.c.path: file not found: nowhere.jsonl',
-    ]);
+    assert.deepEqual(
+      problemLines(text, { checkLocalFiles: true, file: '/tmp/p.yaml' }).map((l) => l.replaceAll('/tmp/', '')),
+      [
+        'p.yaml:6:13: inputs.a.uri: must be an s3://bucket/key URI',
+        'p.yaml:7:6: inputs.b: an input needs exactly one of "uri" (s3://bucket/key) or "path" (a local file)',
+        'p.yaml:8:14: inputs.c.path: file not found: nowhere.jsonl',
+      ],
+    );
   });
 
   it('checks retry policies', () => {
-    const text = yaml(...HEADER, 'steps:', '  - id: a', '    uses: test.noop@v1', '    retry: { maximumAttempts: 0, initialInterval: 1m, maximumInterval: 10s }');
+    const text = yaml(
+      ...HEADER,
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+      '    retry: { maximumAttempts: 0, initialInterval: 1m, maximumInterval: 10s }',
+    );
     assert.deepEqual(problemLines(text), [
       'p.yaml:8:5: steps[0].retry: maximumInterval (10000ms) is shorter than initialInterval (60000ms)',
       'p.yaml:8:31: steps[0].retry.maximumAttempts: must be >= 1, not 0',
@@ -279,7 +348,15 @@ describe('compile problems', () => {
   });
 
   it('reports bad --set values and unknown params', () => {
-    const text = yaml(...HEADER, 'params:', '  beta: { type: number, default: 0.1 }', '  epochs: { type: integer }', 'steps:', '  - id: a', '    uses: test.noop@v1');
+    const text = yaml(
+      ...HEADER,
+      'params:',
+      '  beta: { type: number, default: 0.1 }',
+      '  epochs: { type: integer }',
+      'steps:',
+      '  - id: a',
+      '    uses: test.noop@v1',
+    );
     assert.deepEqual(problemLines(text, { overrides: { betta: '0.2', beta: 'abc' } }), [
       'p.yaml:5:1: --set betta=0.2: unknown param "betta"; did you mean "beta"?',
       'p.yaml:6:3: --set beta=abc: param "beta" must be a number, not "abc"',

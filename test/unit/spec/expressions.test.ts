@@ -25,7 +25,13 @@ describe('expression parser', () => {
     assert.deepEqual(expr('(true || false) && null == "a\\"b" && -1.5e2 <= 3'), {
       op: '&&',
       args: [
-        { op: '&&', args: [{ op: '||', args: [{ lit: true }, { lit: false }] }, { op: '==', args: [{ lit: null }, { lit: 'a"b' }] }] },
+        {
+          op: '&&',
+          args: [
+            { op: '||', args: [{ lit: true }, { lit: false }] },
+            { op: '==', args: [{ lit: null }, { lit: 'a"b' }] },
+          ],
+        },
         { op: '<=', args: [{ lit: -150 }, { lit: 3 }] },
       ],
     });
@@ -44,7 +50,11 @@ describe('expression parser', () => {
       ['  ', 'empty expression', 0],
     ];
     for (const [src, message, pos] of cases) {
-      assert.throws(() => parseExpression(src), (e: unknown) => e instanceof ExprSyntaxError && e.message === message && e.pos === pos, src);
+      assert.throws(
+        () => parseExpression(src),
+        (e: unknown) => e instanceof ExprSyntaxError && e.message === message && e.pos === pos,
+        src,
+      );
     }
   });
 });
@@ -63,17 +73,31 @@ describe('templates', () => {
 
   it('accepts bare expressions in conditions, as GitHub Actions does', () => {
     assert.deepEqual(toExpr(parseCondition('params.n > 1')), { op: '>', args: [{ ref: ['params', 'n'] }, { lit: 1 }] });
-    assert.deepEqual(toExpr(parseCondition('${{ params.n > 1 }}')), { op: '>', args: [{ ref: ['params', 'n'] }, { lit: 1 }] });
+    assert.deepEqual(toExpr(parseCondition('${{ params.n > 1 }}')), {
+      op: '>',
+      args: [{ ref: ['params', 'n'] }, { lit: 1 }],
+    });
   });
 
   it('reports offsets relative to the whole string', () => {
-    assert.throws(() => parseTemplate('ab ${{ x = 1 }}'), (e: unknown) => e instanceof ExprSyntaxError && e.pos === 9);
-    assert.throws(() => parseTemplate('ab ${{ x'), (e: unknown) => e instanceof ExprSyntaxError && e.pos === 3);
+    assert.throws(
+      () => parseTemplate('ab ${{ x = 1 }}'),
+      (e: unknown) => e instanceof ExprSyntaxError && e.pos === 9,
+    );
+    assert.throws(
+      () => parseTemplate('ab ${{ x'),
+      (e: unknown) => e instanceof ExprSyntaxError && e.pos === 3,
+    );
   });
 });
 
 describe('evaluation', () => {
-  const values: Record<string, string | number | boolean | null> = { 'params.n': 3, 'params.s': 'x', 'inputs.d': 's3://b/k', 'params.z': 0 };
+  const values: Record<string, string | number | boolean | null> = {
+    'params.n': 3,
+    'params.s': 'x',
+    'inputs.d': 's3://b/k',
+    'params.z': 0,
+  };
   const lookup = (ref: string[]) => {
     const key = ref.join('.');
     if (!(key in values)) throw new Error(`unknown ${key}`);
@@ -107,6 +131,15 @@ describe('evaluation', () => {
   });
 
   it('treats only false, null, 0, NaN and "" as falsy', () => {
-    assert.deepEqual([false, null, 0, NaN, '', 'false', 1, true].map(truthy), [false, false, false, false, false, true, true, true]);
+    assert.deepEqual([false, null, 0, NaN, '', 'false', 1, true].map(truthy), [
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
   });
 });

@@ -6,8 +6,18 @@ const needs = (o: Record<string, string[]>) => new Map(Object.entries(o));
 
 describe('graph', () => {
   it('sorts topologically, preferring file order', () => {
-    assert.deepEqual(topoSort(['a', 'b', 'c', 'd'], needs({ d: ['b', 'c'], b: ['a'], c: ['a'] })), ['a', 'b', 'c', 'd']);
-    assert.deepEqual(topoSort(['d', 'c', 'b', 'a'], needs({ d: ['b', 'c'], b: ['a'], c: ['a'] })), ['a', 'c', 'b', 'd']);
+    assert.deepEqual(topoSort(['a', 'b', 'c', 'd'], needs({ d: ['b', 'c'], b: ['a'], c: ['a'] })), [
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+    assert.deepEqual(topoSort(['d', 'c', 'b', 'a'], needs({ d: ['b', 'c'], b: ['a'], c: ['a'] })), [
+      'a',
+      'c',
+      'b',
+      'd',
+    ]);
   });
 
   it('returns undefined on a cycle', () => {

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HEADER, compileOk, problemLines, yaml } from './support.js';
 
-const PARAMS = ['params:', '  n: { type: integer, default: 4 }', '  q: { type: string, default: gpu }', '  t: { type: string, default: 90s }'];
+const PARAMS = [
+  'params:',
+  '  n: { type: integer, default: 4 }',
+  '  q: { type: string, default: gpu }',
+  '  t: { type: string, default: 90s }',
+];
 
 describe('compile: params in step settings', () => {
   it('folds params into shards, queue, timeouts and retry, from defaults and steps', () => {

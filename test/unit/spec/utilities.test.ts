@@ -10,8 +10,17 @@ import { testCatalog } from './support.js';
 
 describe('durations', () => {
   it('parses Go-style durations to milliseconds', () => {
-    assert.deepEqual(['500ms', '30s', '5m', '2h', '1h30m', '1.5s', '1d'].map(parseDuration), [500, 30_000, 300_000, 7_200_000, 5_400_000, 1500, 86_400_000]);
-    assert.deepEqual(['', '30', '5 m', 'm', '1x'].map(parseDuration), [undefined, undefined, undefined, undefined, undefined]);
+    assert.deepEqual(
+      ['500ms', '30s', '5m', '2h', '1h30m', '1.5s', '1d'].map(parseDuration),
+      [500, 30_000, 300_000, 7_200_000, 5_400_000, 1500, 86_400_000],
+    );
+    assert.deepEqual(['', '30', '5 m', 'm', '1x'].map(parseDuration), [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });
 
@@ -30,7 +39,10 @@ describe('suggestions', () => {
 
 describe('canonical JSON', () => {
   it('sorts keys at every level and drops undefined', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [3, { f: 1, e: 2 }], c: undefined } }), '{"a":{"d":[3,{"e":2,"f":1}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [3, { f: 1, e: 2 }], c: undefined } }),
+      '{"a":{"d":[3,{"e":2,"f":1}]},"b":1}',
+    );
   });
 });
 
@@ -47,7 +59,10 @@ describe('noopChain', () => {
     assert.deepEqual(r.problems, []);
     const steps = r.plan!.steps;
     assert.equal(steps.length, 100);
-    assert.deepEqual(steps.map((s) => s.id), Array.from({ length: 100 }, (_, i) => `s${i + 1}`));
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      Array.from({ length: 100 }, (_, i) => `s${i + 1}`),
+    );
     assert.deepEqual(steps[99]!.needs, ['s99']);
     assert.equal(steps[0]!.cache, false);
     assert.deepEqual(r.plan!.outputs, { last: { ref: ['steps', 's100', 'outputs', 'value'] } });

@@ -15,7 +15,10 @@ const root = packageRoot();
 const fixtures = join(root, 'test', 'fixtures', 'spec');
 const examples = join(root, 'pipelines', 'examples');
 const hhBench = join(root, 'pipelines', 'bench', 'hh');
-const yamlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(dir, f));
 
 describe('validateFiles', () => {
   it('reports every problem of every file as file:line:col: message, in order', () => {
@@ -48,7 +51,8 @@ describe('validateFiles', () => {
     const validate = newAjv().compile(JSON.parse(readFileSync(pipelineSchemaPath(), 'utf8')));
     for (const file of [...yamlFiles(examples), ...yamlFiles(hhBench), ...yamlFiles(fixtures)]) {
       const text = readFileSync(file, 'utf8');
-      if (file.startsWith(examples)) assert.match(text, /^# yaml-language-server: \$schema=\.\.\/pipeline\.schema\.json$/m, file);
+      if (file.startsWith(examples))
+        assert.match(text, /^# yaml-language-server: \$schema=\.\.\/pipeline\.schema\.json$/m, file);
       assert.ok(validate(parse(text)), `${file}: ${JSON.stringify(validate.errors)}`);
     }
   });

@@ -26,7 +26,11 @@ test('config from environment variables', () => {
   assert.equal(c.region, 'us-east-1');
   assert.equal(c.accessKey, ACCESS);
   assert.equal(c.secretKey, SECRET);
-  const s = resolveStoreConfig({ ...env, BPOFLOW_S3_ENDPOINT: 'https://s3.example.com', BPOFLOW_S3_REGION: 'eu-west-1' });
+  const s = resolveStoreConfig({
+    ...env,
+    BPOFLOW_S3_ENDPOINT: 'https://s3.example.com',
+    BPOFLOW_S3_REGION: 'eu-west-1',
+  });
   assert.equal(s.useSSL, true);
   assert.equal(s.port, 443);
   assert.equal(s.region, 'eu-west-1');
@@ -35,7 +39,9 @@ test('config from environment variables', () => {
 test('config: partial env is an error naming the missing variables', () => {
   assert.throws(
     () => resolveStoreConfig({ BPOFLOW_S3_ENDPOINT: 'http://x:1' }),
-    (e: unknown) => e instanceof StoreConfigError && /BPOFLOW_S3_ACCESS_KEY, BPOFLOW_S3_SECRET_KEY, BPOFLOW_S3_BUCKET are missing/.test(e.message),
+    (e: unknown) =>
+      e instanceof StoreConfigError &&
+      /BPOFLOW_S3_ACCESS_KEY, BPOFLOW_S3_SECRET_KEY, BPOFLOW_S3_BUCKET are missing/.test(e.message),
   );
 });
 
@@ -45,7 +51,13 @@ test('config from $BPOFLOW_HOME/s3.json and from ./.bpoflow', () => {
   mkdirSync(home);
   writeFileSync(
     path.join(home, 's3.json'),
-    JSON.stringify({ endpoint: 'http://127.0.0.1:9100', accessKey: ACCESS, secretKey: SECRET, bucket: 'bk1', region: 'us-east-1' }),
+    JSON.stringify({
+      endpoint: 'http://127.0.0.1:9100',
+      accessKey: ACCESS,
+      secretKey: SECRET,
+      bucket: 'bk1',
+      region: 'us-east-1',
+    }),
     { mode: 0o600 },
   );
   const c = resolveStoreConfig({ BPOFLOW_HOME: home });
@@ -53,7 +65,10 @@ test('config from $BPOFLOW_HOME/s3.json and from ./.bpoflow', () => {
   assert.equal(c.bucket, 'bk1');
   assert.equal(c.secretKey, SECRET);
   mkdirSync(path.join(dir, '.bpoflow'));
-  writeFileSync(path.join(dir, '.bpoflow', 's3.json'), JSON.stringify({ endpoint: 'http://localhost:9200', accessKey: 'a', secretKey: 'b', bucket: 'bk2' }));
+  writeFileSync(
+    path.join(dir, '.bpoflow', 's3.json'),
+    JSON.stringify({ endpoint: 'http://localhost:9200', accessKey: 'a', secretKey: 'b', bucket: 'bk2' }),
+  );
   const d = resolveStoreConfig({}, { cwd: dir });
   assert.equal(d.endPoint, 'localhost');
   assert.equal(d.bucket, 'bk2');
@@ -64,7 +79,8 @@ test('config: nothing configured -> clear error mentioning bpoflow up and the va
   const dir = mkdtempSync(path.join(tmpdir(), 'bpoflow-cfg-'));
   assert.throws(
     () => resolveStoreConfig({}, { cwd: dir }),
-    (e: unknown) => e instanceof StoreConfigError && /bpoflow up/.test(e.message) && /BPOFLOW_S3_ENDPOINT/.test(e.message),
+    (e: unknown) =>
+      e instanceof StoreConfigError && /bpoflow up/.test(e.message) && /BPOFLOW_S3_ENDPOINT/.test(e.message),
   );
   writeFileSync(path.join(dir, 'bad.json'), '{');
   mkdirSync(path.join(dir, 'h'));

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertSafeKey, blobKey, formatUri, InvalidUriError, parsePrefix, parseUri, runUri, UnsafeKeyError } from '../../../store/keys.js';
+import {
+  assertSafeKey,
+  blobKey,
+  formatUri,
+  InvalidUriError,
+  parsePrefix,
+  parseUri,
+  runUri,
+  UnsafeKeyError,
+} from '../../../store/keys.js';
 
 test('parseUri splits bucket and key', () => {
   assert.deepEqual(parseUri('s3://bpoflow/runs/r1/train/model'), { bucket: 'bpoflow', key: 'runs/r1/train/model' });
@@ -10,8 +19,21 @@ test('parseUri splits bucket and key', () => {
 });
 
 test('parseUri rejects non-s3 and malformed URIs', () => {
-  for (const bad of ['http://b/k', 'bpoflow/k', 's3://', 's3://bucket', 's3:///key', 's3://UPPER/k', 's3://a/k', 's3://bucket/']) {
-    assert.throws(() => parseUri(bad), (e: unknown) => e instanceof InvalidUriError || e instanceof UnsafeKeyError, bad);
+  for (const bad of [
+    'http://b/k',
+    'bpoflow/k',
+    's3://',
+    's3://bucket',
+    's3:///key',
+    's3://UPPER/k',
+    's3://a/k',
+    's3://bucket/',
+  ]) {
+    assert.throws(
+      () => parseUri(bad),
+      (e: unknown) => e instanceof InvalidUriError || e instanceof UnsafeKeyError,
+      bad,
+    );
   }
   assert.throws(() => parseUri('http://b/k'), /not an s3 URI/);
 });
@@ -35,7 +57,11 @@ test('unsafe keys are rejected with the reason', () => {
     ['tmp/123', /reserved/],
   ];
   for (const [key, re] of cases) {
-    assert.throws(() => assertSafeKey(key), (e: unknown) => e instanceof UnsafeKeyError && re.test(e.message), JSON.stringify(key));
+    assert.throws(
+      () => assertSafeKey(key),
+      (e: unknown) => e instanceof UnsafeKeyError && re.test(e.message),
+      JSON.stringify(key),
+    );
   }
   assert.throws(() => parseUri('s3://bpoflow/runs/../x'), UnsafeKeyError);
   assert.throws(() => parseUri('s3://bpoflow//x'), UnsafeKeyError);
@@ -45,7 +71,10 @@ test('unsafe keys are rejected with the reason', () => {
 
 test('runUri builds and validates', () => {
   assert.equal(runUri('r1', 'train', 'model', 'bpoflow'), 's3://bpoflow/runs/r1/train/model');
-  assert.equal(runUri('r1', 'train', 'checkpoints/0000000001', 'bpoflow'), 's3://bpoflow/runs/r1/train/checkpoints/0000000001');
+  assert.equal(
+    runUri('r1', 'train', 'checkpoints/0000000001', 'bpoflow'),
+    's3://bpoflow/runs/r1/train/checkpoints/0000000001',
+  );
   assert.throws(() => runUri('..', 'train', 'm', 'bpoflow'), UnsafeKeyError);
   assert.throws(() => runUri('r/1', 'train', 'm', 'bpoflow'), /run id must not contain "\/"/);
   assert.throws(() => runUri('r1', 'train', '../m', 'bpoflow'), UnsafeKeyError);
