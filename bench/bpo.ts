@@ -19,7 +19,7 @@ import { packageRoot } from '../spec/package-root.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import type { RunStatus } from '../workflows/pipeline.js';
 import { FAMILIES, familyOf } from './tasks/families.js';
-import { meanStd, pairedSignFlip, type MeanStd, type PairedTest } from './bpo-stats.js';
+import { pairedSignFlip, seedSummary, type PairedTest, type SeedSummary } from './stats.js';
 
 export const ARMS = ['raw', 'uniform', 'length', 'bpo'] as const;
 export type Arm = (typeof ARMS)[number];
@@ -212,14 +212,14 @@ type Group = string; // a family name or 'overall'
 
 export interface RegimeResult {
   label: string;
-  families: Record<Group, Record<Arm, MeanStd>>;
-  sft: Record<Group, MeanStd>;
+  families: Record<Group, Record<Arm, SeedSummary>>;
+  sft: Record<Group, SeedSummary>;
   /** Tokens processed by bpo.train per seed, and each arm's ratio to raw's. */
-  tokens: Record<Arm, MeanStd & { ratioToRaw: number }>;
-  pairs: Record<Arm, MeanStd>;
+  tokens: Record<Arm, SeedSummary & { ratioToRaw: number }>;
+  pairs: Record<Arm, SeedSummary>;
   /** Seconds of the arm's depth step (0 for raw), and of all its steps with the shared SFT. */
-  depthStepS: Record<Arm, MeanStd>;
-  wallS: Record<Arm, MeanStd & { ratioToUniform: number }>;
+  depthStepS: Record<Arm, SeedSummary>;
+  wallS: Record<Arm, SeedSummary & { ratioToUniform: number }>;
   /** Per-prompt paired sign-flip tests, seeds pooled: a vs b over the same test prompts. */
   pairedTests: Record<string, Record<Group, PairedTest>>;
 }
@@ -235,7 +235,7 @@ export function summarize(
   for (const regime of regimes) {
     const ok = runs.filter((r) => r.regime === regime && r.state === 'succeeded');
     const per = <T>(f: (r: RegimeRun) => T) => ok.map(f);
-    const armStat = (arm: Arm, f: (a: ArmRun) => number) => meanStd(per((r) => f(r.arms[arm]!)));
+    const armStat = (arm: Arm, f: (a: ArmRun) => number) => seedSummary(per((r) => f(r.arms[arm]!)));
     const byArm = <T>(f: (arm: Arm) => T) => Object.fromEntries(ARMS.map((a) => [a, f(a)])) as Record<Arm, T>;
     const rewardIn = (g: Group) => (a: ArmRun) => mean(a.perPrompt.filter(inGroup(g)).map((p) => p.reward));
     const tokens = byArm((a) => armStat(a, (x) => x.tokens));
@@ -254,7 +254,7 @@ export function summarize(
       sft: Object.fromEntries(
         groups.map((g) => [
           g,
-          meanStd(per((r) => mean(r.arms.raw!.sftPerPrompt.filter(inGroup(g)).map((p) => p.reward)))),
+          seedSummary(per((r) => mean(r.arms.raw!.sftPerPrompt.filter(inGroup(g)).map((p) => p.reward)))),
         ]),
       ),
       tokens: byArm((a) => ({ ...tokens[a], ratioToRaw: tokens[a].mean / tokens.raw.mean })),
@@ -272,7 +272,7 @@ export function summarize(
   return { ...meta, arms: ARMS, families: groups, regimes: out };
 }
 
-const pm = (s: MeanStd, digits = 3) =>
+const pm = (s: SeedSummary, digits = 3) =>
   Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : 'n/a';
 const ARM_LABEL: Record<Arm, string> = {
   raw: 'raw DPO',

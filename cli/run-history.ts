@@ -10,6 +10,7 @@
 import type { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { PipelineInput, PipelineResult, RunState, RunStatus, StepStatus } from '../workflows/pipeline.js';
+import { pendingSteps } from '../workflows/pending-steps.js';
 import type { StepWorkflowResult } from '../workflows/step.js';
 
 type History = temporal.api.history.v1.IHistory;
@@ -60,14 +61,7 @@ export function statusFromHistory(runId: string, history: History): HistoryStatu
     specHash: plan.specHash,
     state: 'running',
     startedAt: timeOf(events[0]!),
-    steps: plan.steps.map((s) => ({
-      id: s.id,
-      uses: `${s.kind}@${s.version}`,
-      queue: s.queue,
-      cache: s.cache,
-      state: 'pending',
-      attempts: 0,
-    })),
+    steps: pendingSteps(plan),
     resumedFrom: input.resumedFrom,
     source: 'history',
   };

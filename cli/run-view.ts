@@ -160,7 +160,8 @@ async function withProgress(client: Client, step: StepStatus): Promise<{ step: L
   }
 }
 
-const ICON: Record<string, string> = {
+/** One glyph per step state, shared by `status` and `watch`. */
+export const STATE_ICON: Record<string, string> = {
   pending: '·',
   running: '▶',
   succeeded: '✓',
@@ -209,7 +210,7 @@ export function stepLine(s: LiveStep, now = Date.now()): string {
   const m = [metricsText(s.progress?.metrics ?? s.metrics), telemetryText(s.progress?.telemetry ?? s.telemetry)]
     .filter(Boolean)
     .join('  ');
-  return `${ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${m ? '  ' + m : ''}${error}`;
+  return `${STATE_ICON[s.state] ?? '?'} ${s.id.padEnd(20)} ${s.state.padEnd(9)} ${s.uses.padEnd(24)} ${time}${attempts}${progress}${m ? '  ' + m : ''}${error}`;
 }
 
 export function renderSteps(run: LiveRun): string {

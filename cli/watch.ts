@@ -13,6 +13,7 @@ import {
   formatDuration,
   metricsText,
   renderSteps,
+  STATE_ICON,
   stepLine,
   telemetryText,
   type DescribeOptions,
@@ -78,21 +79,12 @@ export function progressText(s: LiveStep, rate: number | undefined): string {
   return parts.join('  ');
 }
 
-const ICON: Record<string, string> = {
-  pending: '·',
-  running: '▶',
-  succeeded: '✓',
-  cached: '↺',
-  skipped: '-',
-  failed: '✗',
-  cancelled: '⊘',
-};
 const BAR_SIZE = 24;
 
 function liveLine(s: LiveStep, rate: number | undefined, barOptions: cliProgress.Options, now = Date.now()): string {
   const time = s.startedAt ? formatDuration((s.endedAt ?? now) - s.startedAt) : '';
   const attempt = Math.max(s.attempts, s.currentAttempt ?? 0);
-  const head = `${ICON[s.state] ?? '?'} ${s.id.padEnd(16)} ${s.state.padEnd(9)} ${s.uses.padEnd(20)} ${time.padStart(6)}${attempt > 1 ? ` attempt ${attempt}` : ''}`;
+  const head = `${STATE_ICON[s.state] ?? '?'} ${s.id.padEnd(16)} ${s.state.padEnd(9)} ${s.uses.padEnd(20)} ${time.padStart(6)}${attempt > 1 ? ` attempt ${attempt}` : ''}`;
   if (s.state === 'running' && s.progress?.total) {
     const ratio = Math.min(1, Math.max(0, (s.progress.done ?? 0) / s.progress.total));
     const filled = Math.round(ratio * BAR_SIZE);

@@ -64,16 +64,18 @@ export interface LlamaShape {
 
 // Small random models for tests and quick runs, like GPT-2's micro/tiny.
 // Sizes quoted with the byte tokenizer (vocab 258).
+// The three micro presets share one shape (~35k parameters) and differ in architecture.
+const MICRO = {
+  n_layer: 2,
+  n_embd: 32,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 64,
+  n_positions: 128,
+};
+
 export const LLAMA_PRESETS: Record<string, LlamaShape> = {
-  'llama-micro': {
-    architecture: 'LlamaForCausalLM',
-    n_layer: 2,
-    n_embd: 32,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    intermediate_size: 64,
-    n_positions: 128,
-  }, // ~35k
+  'llama-micro': { architecture: 'LlamaForCausalLM', ...MICRO },
   'llama-tiny': {
     architecture: 'LlamaForCausalLM',
     n_layer: 4,
@@ -83,25 +85,8 @@ export const LLAMA_PRESETS: Record<string, LlamaShape> = {
     intermediate_size: 352,
     n_positions: 256,
   }, // ~0.80M
-  'qwen2-micro': {
-    architecture: 'Qwen2ForCausalLM',
-    n_layer: 2,
-    n_embd: 32,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    intermediate_size: 64,
-    n_positions: 128,
-    tie_word_embeddings: true,
-  },
-  'mistral-micro': {
-    architecture: 'MistralForCausalLM',
-    n_layer: 2,
-    n_embd: 32,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    intermediate_size: 64,
-    n_positions: 128,
-  },
+  'qwen2-micro': { architecture: 'Qwen2ForCausalLM', ...MICRO, tie_word_embeddings: true },
+  'mistral-micro': { architecture: 'MistralForCausalLM', ...MICRO },
 };
 
 export function makeLlamaConfig(shape: LlamaShape | string, vocabSize: number): LlamaConfig {

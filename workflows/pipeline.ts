@@ -22,6 +22,7 @@ import { stepWorkflow, type StepWorkflowResult } from './step.js';
 import { WORKFLOW_QUEUE } from './queues.js';
 import { channelNames, withChannels } from './channels.js';
 import type * as control from '../activities/control.js';
+import { pendingSteps } from './pending-steps.js';
 
 export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cached' | 'cancelled';
 export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -94,14 +95,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     specHash: input.plan.specHash,
     state: 'running',
     startedAt: Date.now(),
-    steps: input.plan.steps.map((s) => ({
-      id: s.id,
-      uses: `${s.kind}@${s.version}`,
-      queue: s.queue,
-      cache: s.cache,
-      state: 'pending',
-      attempts: 0,
-    })),
+    steps: pendingSteps(input.plan),
     resumedFrom: input.resumedFrom,
   };
   const byId = new Map(status.steps.map((s) => [s.id, s]));

@@ -2,17 +2,16 @@
 // weight is the mean length (characters) of its pairs' responses, so longer
 // responses get more pairs, under the same budget and bounds as
 // bpo.gradient-cluster; within a prompt the longest pairs are kept.
-import { depthSelection } from '../../ml/bpo/index.js';
-import { AllocationError } from '../../ml/bpo/allocate.js';
 import { Type } from '../kind-schema.js';
-import { BadInput, defineKind } from '../step-kind.js';
+import { defineKind } from '../step-kind.js';
 import {
   budgetArgs,
   budgetOf,
   readPairRows,
   SELECTION_OUTPUTS,
   selectionSummary,
-  writeRows,
+  selectDepth,
+  writeKeptPairs,
 } from '../steps/bpo-common.js';
 import { producerOf } from '../steps/common.js';
 
@@ -48,25 +47,13 @@ export const bpoBalanceLength = defineKind({
       sums.set(r.prompt, x);
     });
     const weights = new Map([...sums].map(([p, x]) => [p, x.s / x.n]));
-    let sel;
-    try {
-      sel = depthSelection(
-        rows.map((r) => r.prompt),
-        len,
-        weights,
-        { budget, minDepth, maxDepth },
-      );
-    } catch (e) {
-      if (e instanceof AllocationError) throw new BadInput(e.message);
-      throw e;
-    }
-    const ref = await writeRows(
-      ctx,
-      'pairs.jsonl',
-      sel.keep.map((i) => rows[i]!.raw),
-      [uri],
-      { budget },
+    const sel = selectDepth(
+      rows.map((r) => r.prompt),
+      len,
+      weights,
+      { budget, minDepth, maxDepth },
     );
+    const ref = await writeKeptPairs(ctx, rows, sel.keep, [uri], budget);
     const alloc = await ctx.store.putJson(
       ctx.outputUri('allocation.json'),
       {

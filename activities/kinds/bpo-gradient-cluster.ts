@@ -23,8 +23,6 @@ import {
 } from '../../ml/index.js';
 import {
   adamPrecondition,
-  AllocationError,
-  depthSelection,
   groupOf,
   groupUsefulness,
   informativeness,
@@ -51,7 +49,8 @@ import {
   readPairRows,
   SELECTION_OUTPUTS,
   selectionSummary,
-  writeRows,
+  selectDepth,
+  writeKeptPairs,
 } from '../steps/bpo-common.js';
 import type { PairRow } from '../steps/bpo-common.js';
 import { loadModelArtifact } from '../steps/model-io.js';
@@ -312,36 +311,24 @@ async function finalize(
     aggregate,
   );
   const promptWeight = new Map([...byPrompt].map(([p, x]) => [p, scoreWeight(x.score, temperature)]));
-  let sel;
-  try {
-    // Which pairs a prompt keeps: its best gradient scores (default), or its largest reward gaps (as the
-    // uniform baseline does; gradient score breaks ties). Rows without scores have gap 0.
-    sel =
-      withinPrompt === 'gap'
-        ? depthSelection(
-            rows.map((r) => r.prompt),
-            rows.map((r) => r.gap ?? 0),
-            promptWeight,
-            { budget, minDepth, maxDepth },
-            scores,
-          )
-        : depthSelection(
-            rows.map((r) => r.prompt),
-            scores,
-            promptWeight,
-            { budget, minDepth, maxDepth },
-          );
-  } catch (e) {
-    if (e instanceof AllocationError) throw new BadInput(e.message);
-    throw e;
-  }
-  const data = await writeRows(
-    ctx,
-    'pairs.jsonl',
-    sel.keep.map((i) => rows[i]!.raw),
-    inputs,
-    { budget },
-  );
+  // Which pairs a prompt keeps: its best gradient scores (default), or its largest reward gaps (as the
+  // uniform baseline does; gradient score breaks ties). Rows without scores have gap 0.
+  const sel =
+    withinPrompt === 'gap'
+      ? selectDepth(
+          rows.map((r) => r.prompt),
+          rows.map((r) => r.gap ?? 0),
+          promptWeight,
+          { budget, minDepth, maxDepth },
+          scores,
+        )
+      : selectDepth(
+          rows.map((r) => r.prompt),
+          scores,
+          promptWeight,
+          { budget, minDepth, maxDepth },
+        );
+  const data = await writeKeptPairs(ctx, rows, sel.keep, inputs, budget);
   const xy = pca2(features);
   const kept = new Set(sel.keep);
   const meta = { kind: 'report' as const, producer: producerOf(ctx), inputs };

@@ -3,6 +3,7 @@
 // the arguments and outputs of the depth-selection kinds.
 import { writeJsonl } from '../../store/datasets.js';
 import { normalizeRow, splitLines, type PairRecord } from '../../formats/index.js';
+import { AllocationError, depthSelection } from '../../ml/bpo/index.js';
 import type { ArtifactRef } from '../../store/artifacts.js';
 import { Type, withDefault } from '../kind-schema.js';
 import { BadInput, type KindOutput, type StepContext } from '../step-kind.js';
@@ -94,6 +95,23 @@ export function groupByPrompt<T extends { prompt: string }>(rows: T[]): Map<stri
   return g;
 }
 
+/** The pairs a depth selection kept (indices into the pool), written in pool order as the step's pairs.jsonl. */
+export function writeKeptPairs(
+  ctx: StepContext,
+  pool: PairRow[],
+  keep: number[],
+  inputs: string[],
+  budget: number,
+): Promise<ArtifactRef & { rows: number }> {
+  return writeRows(
+    ctx,
+    'pairs.jsonl',
+    keep.map((i) => pool[i]!.raw),
+    inputs,
+    { budget },
+  );
+}
+
 export async function writeRows(
   ctx: StepContext,
   name: string,
@@ -145,4 +163,14 @@ export function selectionSummary(
     histogram[d] = (histogram[d] ?? 0) + 1;
   }
   return { pairs, prompts, poolPairs, depthHistogram: JSON.stringify(histogram) };
+}
+
+/** `depthSelection`, with a budget the bounds cannot meet reported as bad input (it is not retried). */
+export function selectDepth(...args: Parameters<typeof depthSelection>): ReturnType<typeof depthSelection> {
+  try {
+    return depthSelection(...args);
+  } catch (e) {
+    if (e instanceof AllocationError) throw new BadInput(e.message);
+    throw e;
+  }
 }

@@ -148,6 +148,12 @@ export function buildCharts(data: ReportData): Chart[] {
     const depth = data.stats.flatMap((s) =>
       Object.entries(s.depthHistogram).map(([d, n]) => ({ stats: s.stepId, depth: Number(d), prompts: n })),
     );
+    // Both balance charts put one bar per dataset.stats step side by side, in step order.
+    const stepOrder = data.stats.map((s) => s.stepId);
+    const byStatsStep = {
+      xOffset: { field: 'stats', type: 'nominal', sort: stepOrder },
+      color: { field: 'stats', type: 'nominal', title: 'dataset.stats step', sort: stepOrder, legend: LEGEND },
+    } as const;
     charts.push({
       id: 'depth-histogram',
       section: 'balance',
@@ -159,15 +165,8 @@ export function buildCharts(data: ReportData): Chart[] {
           mark: 'bar',
           encoding: {
             x: { field: 'depth', type: 'ordinal', title: 'pairs per prompt' },
-            xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
             y: { field: 'prompts', type: 'quantitative', title: 'prompts' },
-            color: {
-              field: 'stats',
-              type: 'nominal',
-              title: 'dataset.stats step',
-              sort: data.stats.map((s) => s.stepId),
-              legend: LEGEND,
-            },
+            ...byStatsStep,
           },
         },
       ) as TopLevelSpec,
@@ -185,15 +184,8 @@ export function buildCharts(data: ReportData): Chart[] {
         mark: 'bar',
         encoding: {
           x: { field: 'measure', type: 'nominal', title: null, axis: { labelAngle: 0 } },
-          xOffset: { field: 'stats', type: 'nominal', sort: data.stats.map((s) => s.stepId) },
           y: { field: 'value', type: 'quantitative', title: 'count' },
-          color: {
-            field: 'stats',
-            type: 'nominal',
-            title: 'dataset.stats step',
-            sort: data.stats.map((s) => s.stepId),
-            legend: LEGEND,
-          },
+          ...byStatsStep,
         },
       }) as TopLevelSpec,
     });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getVerifier } from '../../../activities/rewards/index.js';
 import { FAMILIES, corrupt, familyOf, generateFamilies } from '../../../bench/tasks/families.js';
-import { meanStd, pairedSignFlip } from '../../../bench/bpo-stats.js';
+import { pairedSignFlip, seedSummary } from '../../../bench/stats.js';
 import { Rng } from '../../../ml/rng.js';
 
 describe('benchmark task families', () => {
@@ -72,8 +72,8 @@ describe('benchmark task families', () => {
 
 describe('benchmark statistics', () => {
   test('mean and sample std', () => {
-    assert.deepEqual(meanStd([1, 2, 3]), { perSeed: [1, 2, 3], mean: 2, std: 1 });
-    assert.equal(meanStd([5]).std, 0);
+    assert.deepEqual(seedSummary([1, 2, 3]), { perSeed: [1, 2, 3], mean: 2, std: 1 });
+    assert.equal(seedSummary([5]).std, 0);
   });
 
   test('paired sign-flip test: a consistent shift is significant, noise is not', () => {
